@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1 */
+/*
+ * criu-engine.h: the interface between CRIU and a process-state engine.
+ *
+ * An engine answers the dump-side reads of process state that CRIU makes
+ * (today through /proc, netlink and syscalls: the built-in "procfs"
+ * engine).  A plugin offers an engine through CR_PLUGIN_HOOK__GET_ENGINE.
+ *
+ * This header is the one definition of the records that cross the
+ * engine/CRIU boundary.  It is added to CRIU by criu-patches/ and
+ * installed next to criu-plugin.h; the copy in criu-patches/include/ is
+ * checked against the patched tree by the test suite.
+ *
+ * Rules for every op:
+ *   - return 0 on success, a negative errno on failure;
+ *   - -ENOTSUP means "not served here": CRIU falls back to procfs for
+ *     that op (one warning per op, counted in stats);
+ *   - any other error fails the dump, as a procfs error would;
+ *   - a NULL op pointer is the same as -ENOTSUP;
+ *   - arrays returned through pointers are allocated with malloc() and
+ *     become the caller's; each result is one allocation (strings of
+ *     struct cr_eng_vma live in the same block), released with free().
+ */
+#ifndef __CRIU_ENGINE_H__
+#define __CRIU_ENGINE_H__
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CR_ENGINE_ABI_VERSION 1
+
+/* Op names (options, criu.conf, RPC, stats) follow this order. */
+enum cr_engine_op {
+	CR_ENGINE_OP_STAT,     /* "stat":     parse_pid_stat()     */
+	CR_ENGINE_OP_STATUS,   /* "status":   parse_pid_status()   */
+	CR_ENGINE_OP_THREADS,  /* "threads":  parse_threads()      */
+	CR_ENGINE_OP_CHILDREN, /* "children": parse_children()     */
+	CR_ENGINE_OP_VMA,      /* "vma":      raw VMAs of parse_smaps() */
+	CR_ENGINE_OP_FDS,      /* "fds":      collect_fds()        */
+	CR_ENGINE_OP_FDINFO,   /* "fdinfo":   common fdinfo fields */
+	CR_ENGINE_OP__MAX
+};
+
+#define CR_ENG_COMM_LEN 32
+
+/* The fields of /proc/PID/stat that CRIU's dump uses. */
+struct cr_eng_stat {
+	int32_t pid;
+	int32_t ppid;
+	int32_t pgid;
+	int32_t sid;
+	int32_t num_threads;
+	int32_t exit_code;  /* as /proc shows it: wait status of a zombie */
+	uint32_t flags;     /* task->flags (PF_*) */
+	char state;         /* R S D T t Z X ... */
+	char comm[CR_ENG_COMM_LEN];
+	uint64_t start_time; /* clock ticks since boot */
+	uint64_t start_code;
+	uint64_t end_code;
+	uint64_t start_data;
+	uint64_t end_data;
+	uint64_t start_brk;
+	uint64_t start_stack;
+	uint64_t arg_start;
+	uint64_t arg_end;
+	uint64_t env_start;
+	uint64_t env_end;
+};
+
+/* The fields of /proc/PID/status that parse_pid_status() reads. */
+struct cr_eng_status {
+	char state;
+	int32_t ppid;
+	int32_t vpid;         /* last NSpid entry */
+	int32_t seccomp_mode;
+	uint64_t sigpnd;      /* SigPnd */
+	uint64_t shdpnd;      /* ShdPnd */
+	uint64_t sigblk;      /* SigBlk */
+	uint32_t uids[4];     /* real, effective, saved, fs */
+	uint32_t gids[4];
+	uint64_t cap_inh;
+	uint64_t cap_prm;
+	uint64_t cap_eff;
+	uint64_t cap_bnd;
+	uint64_t cap_amb;
+};
+
+/* VmFlags that are not MAP_* or MADV_* bits */
+#define CR_ENG_VMF_IO_PF (1u << 0) /* "io" or "pf": VM_IO / VM_PFNMAP */
+#define CR_ENG_VMF_SHSTK (1u << 1) /* "ss": shadow stack */
+
+/* One line of /proc/PID/smaps, with its VmFlags, before CRIU's own handling. */
+struct cr_eng_vma {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff;     /* file offset in bytes as /proc prints it (0 without a file) */
+	uint64_t ino;       /* inode of the mapped file, 0 without a file */
+	uint64_t madv;      /* 1 << MADV_* from VmFlags: sr rr dc dd mg hg nh wf */
+	uint32_t dev_maj;
+	uint32_t dev_min;
+	uint32_t prot;      /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	uint32_t shared;    /* 1 for 's' (VM_MAYSHARE), 0 for 'p' */
+	uint32_t map_flags; /* MAP_GROWSDOWN/LOCKED/NORESERVE/HUGETLB/DROPPABLE from VmFlags gd lo nr ht dp */
+	uint32_t vmflags;   /* CR_ENG_VMF_* */
+	const char *name;   /* path or [heap]/[stack]/[vdso]/...; "" if none */
+};
+
+/* The common fields of /proc/PID/fdinfo/FD. */
+struct cr_eng_fdinfo {
+	uint64_t pos;
+	uint32_t flags;     /* f_flags, with O_CLOEXEC if the fd has it */
+	int32_t mnt_id;
+};
+
+struct cr_engine_ops {
+	const char *name;
+	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
+
+	/* Start the engine (dump path only); may be slow, is timed apart. */
+	int (*init)(void);
+	void (*fini)(void);
+
+	/*
+	 * The whole tree is frozen: the engine may snapshot what the ops
+	 * below will ask for.  It reports in op_ns how much of its work
+	 * belongs to each op so that CRIU can charge the call's wall time
+	 * to those ops in proportion.
+	 */
+	int (*prepare)(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX]);
+
+	int (*stat)(pid_t pid, struct cr_eng_stat *st);
+	int (*status)(pid_t pid, struct cr_eng_status *st);
+	int (*threads)(pid_t pid, pid_t **tids, int *nr);
+	int (*children)(pid_t pid, pid_t **pids, int *nr);
+	int (*vma)(pid_t pid, struct cr_eng_vma **vmas, int *nr);
+	int (*fds)(pid_t pid, int **fds, int *nr);
+	int (*fdinfo)(pid_t pid, int fd, struct cr_eng_fdinfo *fi);
+};
+
+#endif /* __CRIU_ENGINE_H__ */

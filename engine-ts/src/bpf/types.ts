@@ -1,0 +1,112 @@
+// What the BPF collector hands to the rest of the engine: decoded records,
+// already in the shape of the plugin/engine contract (proto/crib.proto)
+// and of struct cr_eng_* in criu-engine.h.  Bulk tables are
+// struct-of-arrays so they can be sent as packed fields without per-entry
+// work.
+
+export type OpName = 'stat' | 'status' | 'threads' | 'children' | 'vma' | 'fds' | 'fdinfo';
+
+export const OP_NAMES: readonly OpName[] = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo'];
+
+export interface OpSupport {
+  op: OpName;
+  available: boolean;
+  /** e.g. "bpf:task_vma_iter", "bpf:iter/task_vma", "bpf:fdtable_walk" */
+  mechanism?: string;
+  /** why not, when unavailable */
+  reason?: string;
+}
+
+export interface TaskStat {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  numThreads: number;
+  exitCode: number;
+  flags: number;
+  /** one letter, as /proc/PID/stat prints it */
+  state: string;
+  comm: string;
+  startTime: bigint;
+  startCode: bigint;
+  endCode: bigint;
+  startData: bigint;
+  endData: bigint;
+  startBrk: bigint;
+  startStack: bigint;
+  argStart: bigint;
+  argEnd: bigint;
+  envStart: bigint;
+  envEnd: bigint;
+}
+
+export interface TaskStatus {
+  state: string;
+  ppid: number;
+  vpid: number;
+  seccompMode: number;
+  sigpnd: bigint;
+  shdpnd: bigint;
+  sigblk: bigint;
+  uids: [number, number, number, number];
+  gids: [number, number, number, number];
+  capInh: bigint;
+  capPrm: bigint;
+  capEff: bigint;
+  capBnd: bigint;
+  capAmb: bigint;
+}
+
+/** The VMAs of one task; entry i across all arrays.  See struct cr_eng_vma. */
+export interface VmaTable {
+  pid: number;
+  count: number;
+  start: BigUint64Array;
+  end: BigUint64Array;
+  pgoff: BigUint64Array;
+  ino: BigUint64Array;
+  madv: BigUint64Array;
+  devMaj: Uint32Array;
+  devMin: Uint32Array;
+  prot: Uint32Array;
+  shared: Uint32Array;
+  mapFlags: Uint32Array;
+  vmflags: Uint32Array;
+  /** entry i is names[nameIdx[i]]; names[0] === '' */
+  nameIdx: Uint32Array;
+  names: string[];
+}
+
+/** The open fds of one task with their common fdinfo, ascending by fd. */
+export interface FdTable {
+  pid: number;
+  count: number;
+  fd: Int32Array;
+  pos: BigUint64Array;
+  /** f_flags, with O_CLOEXEC set when the fd has close-on-exec */
+  flags: Uint32Array;
+  mntId: Int32Array;
+}
+
+/** Time spent in each op's BPF runs and decoding, in ns. */
+export type OpTimes = Partial<Record<OpName, bigint>>;
+
+/**
+ * The kernel side of the engine.  Every method throws a CribError:
+ * NoSuchTaskError for a pid that is not a live task, UnsupportedError for
+ * an op this kernel cannot serve, BadRecordError for a record that does not
+ * decode, BusyError for a contended mm lock.
+ */
+export interface Collector {
+  support(): OpSupport[];
+  stat(pid: number): TaskStat;
+  status(pid: number): TaskStatus;
+  threads(pid: number): Int32Array;
+  children(pid: number): Int32Array;
+  vmas(pid: number): VmaTable;
+  fds(pid: number): FdTable;
+  /** time charged to each op since the last call; resets the counters */
+  takeTimes(): OpTimes;
+  close(): void;
+}

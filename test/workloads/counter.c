@@ -1,0 +1,36 @@
+// A workload whose progress is visible from outside: every 50 ms it
+// increments a counter kept in memory and writes it to a file (pwrite at
+// offset 0), so a restored copy shows that it went on from where it was.
+//
+// usage: counter FILE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	unsigned long n = 0;
+	char buf[32];
+	int fd, len;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FILE\n", argv[0]);
+		return 2;
+	}
+	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		perror(argv[1]);
+		return 1;
+	}
+	for (;;) {
+		/* fixed width: the file keeps its size, which CRIU checks on restore */
+		len = snprintf(buf, sizeof(buf), "%019lu\n", ++n);
+		if (pwrite(fd, buf, len, 0) != len || ftruncate(fd, len))
+			return 1;
+		nanosleep(&tick, NULL);
+	}
+}

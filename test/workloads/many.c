@@ -1,0 +1,124 @@
+// A workload with many VMAs and many fds, for tests and benchmarks.
+//
+// usage: many [-v NVMAS] [-f NFDS] [-r READY_FILE]
+//
+// VMAs: one anonymous region whose pages alternate between two protections,
+// so every page is a VMA of its own; each page is touched so that smaps has
+// something to count.  fds: /dev/null, a regular file at varied offsets and
+// flags, pipe ends and sockets, until NFDS are open.  When all is set up it
+// writes its pid to READY_FILE (if given) and sleeps.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int make_vmas(long n)
+{
+	long page = sysconf(_SC_PAGESIZE), i;
+	char *base;
+
+	if (n <= 0)
+		return 0;
+	base = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		perror("mmap");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		base[i * page] = (char)i;
+	/* odd pages read-only: neighbours cannot merge, one VMA per page */
+	for (i = 1; i < n; i += 2)
+		if (mprotect(base + i * page, page, PROT_READ)) {
+			perror("mprotect");
+			return -1;
+		}
+	return 0;
+}
+
+static int make_fds(long n, const char *scratch)
+{
+	struct rlimit rl;
+	long i;
+	int fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (i = 0; i < n;) {
+		switch (i % 8) {
+		case 0: case 1: case 2: case 3:
+			fd = open("/dev/null", (i & 1) ? O_RDONLY | O_CLOEXEC : O_WRONLY);
+			i++;
+			break;
+		case 4: case 5:
+			fd = open(scratch, (i & 2) ? O_RDWR | O_APPEND : O_RDONLY | O_NONBLOCK);
+			if (fd >= 0)
+				lseek(fd, i, SEEK_SET);
+			i++;
+			break;
+		case 6: {
+			int p[2];
+
+			fd = pipe2(p, O_NONBLOCK);
+			i += 2;
+			break;
+		}
+		default: {
+			int sv[2];
+
+			fd = socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+			i += 2;
+			break;
+		}
+		}
+		if (fd < 0) {
+			perror("fd");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long nvmas = 0, nfds = 0;
+	const char *ready = NULL;
+	char scratch[] = "/tmp/crib-many-XXXXXX";
+	int opt, fd;
+
+	while ((opt = getopt(argc, argv, "v:f:r:")) != -1) {
+		switch (opt) {
+		case 'v': nvmas = atol(optarg); break;
+		case 'f': nfds = atol(optarg); break;
+		case 'r': ready = optarg; break;
+		default:
+			fprintf(stderr, "usage: %s [-v NVMAS] [-f NFDS] [-r READY_FILE]\n", argv[0]);
+			return 2;
+		}
+	}
+	fd = mkstemp(scratch);
+	if (fd < 0 || write(fd, "crib", 4) != 4) {
+		perror("mkstemp");
+		return 1;
+	}
+	close(fd);
+	if (make_vmas(nvmas) || make_fds(nfds, scratch))
+		return 1;
+	unlink(scratch);
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+
+		if (!f)
+			return 1;
+		fprintf(f, "%d\n", getpid());
+		fclose(f);
+	}
+	for (;;)
+		pause();
+}

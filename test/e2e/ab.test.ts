@@ -1,0 +1,38 @@
+// crib ab on a real workload: both engines, per-op figures, no differences.
+import { strict as assert } from 'assert';
+import { crib, workload } from '../helpers';
+
+describe('e2e: crib ab', function () {
+  this.timeout(300000);
+
+  it('dumps a workload through procfs and crib and finds no differences (--json)', () => {
+    const r = crib(['ab', '--json', '--settle', '800', '--', workload('many'), '-v', '500', '-f', '300']);
+    assert.equal(r.status, 0, `crib ab exited ${r.status}: ${r.stderr}${r.stdout}`);
+    const j = JSON.parse(r.stdout) as {
+      ops: { op: string; calls: number; procfs_ns: number; crib_ns: number; fallbacks: number; mismatches: number }[];
+      differences: unknown[];
+      dump_ms: { procfs: number; crib: number };
+    };
+    assert.deepEqual(j.differences, []);
+    for (const op of ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo']) {
+      const o = j.ops.find((x) => x.op === op);
+      assert.ok(o, `no figures for op ${op}`);
+      assert.ok(o.calls > 0 && o.procfs_ns > 0 && o.crib_ns > 0, `op ${op}: ${JSON.stringify(o)}`);
+      assert.equal(o.fallbacks, 0);
+      assert.equal(o.mismatches, 0);
+    }
+    assert.ok(j.dump_ms.procfs > 0 && j.dump_ms.crib > 0);
+  });
+
+  it('refuses bad usage with exit 2 and says why', () => {
+    const none = crib(['ab']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /--pid PID or -- COMMAND/);
+    const bad = crib(['ab', '--pid', 'x']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--pid needs a non-negative integer/);
+    const gone = crib(['ab', '--pid', '999999999']);
+    assert.equal(gone.status, 2);
+    assert.match(gone.stderr, /no such process/);
+  });
+});

@@ -62,9 +62,10 @@ describe('e2e: engine options through criu.conf, RPC and crit', function () {
 
   it('crit show stats-dump prints the per-op statistics', () => {
     const dir = path.join(base, 'rpc');
-    const r = spawnSync('/usr/bin/python3', [path.join(criuTree, 'crit/crit'), 'show', path.join(dir, 'stats-dump')], {
+    // Debian's python3 has the protobuf module CRIU's crit needs
+    const r = spawnSync('/usr/bin/python3', ['-m', 'crit', 'show', path.join(dir, 'stats-dump')], {
       encoding: 'utf8',
-      env: { ...process.env, PYTHONPATH: path.join(criuTree, 'lib') },
+      env: { ...process.env, PYTHONPATH: `${path.join(criuTree, 'crit')}:${path.join(criuTree, 'lib')}` },
     });
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { entries: { dump: { engine_ops: { op: string; engine: string }[] } }[] };

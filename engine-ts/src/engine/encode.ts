@@ -1,0 +1,181 @@
+// Encoders of crib.Response.  The bulk messages (VmaList, FdTable and the
+// PrepareResp that carries them) are written by hand: a packed fixed32 /
+// fixed64 field is, on the wire, a length-delimited run of little-endian
+// words, which is exactly the memory of a typed array on a little-endian
+// host, so each column goes out as one copy instead of per-entry work.
+// test/engine/encode.test.ts checks them against protobufjs's own decoder.
+import * as os from 'os';
+import * as protobuf from 'protobufjs';
+import { FdTable, VmaTable } from '../bpf/types';
+import { BadRecordError } from '../errors';
+import { CribProto, u64 } from './proto';
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+const LEN = 2; // wire type of length-delimited fields
+
+type Words32 = Uint32Array | Int32Array;
+
+function tag(field: number, wire: number): number {
+  return ((field << 3) | wire) >>> 0;
+}
+
+function column<T extends Words32 | BigUint64Array>(what: string, name: string, a: T, n: number): T {
+  if (a.length < n) throw new BadRecordError(what, `column ${name} has ${a.length} entries for ${n} rows`);
+  return (a.length === n ? a : a.subarray(0, n)) as T;
+}
+
+function bytesOf(a: Words32 | BigUint64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function packed64(w: protobuf.Writer, field: number, a: BigUint64Array): void {
+  if (a.length === 0) return;
+  w.uint32(tag(field, LEN));
+  if (LITTLE_ENDIAN) {
+    w.bytes(bytesOf(a));
+    return;
+  }
+  w.uint32(a.length * 8);
+  for (let i = 0; i < a.length; i++) w.fixed64(u64(a[i]));
+}
+
+function packed32(w: protobuf.Writer, field: number, a: Words32): void {
+  if (a.length === 0) return;
+  w.uint32(tag(field, LEN));
+  if (LITTLE_ENDIAN) {
+    w.bytes(bytesOf(a));
+    return;
+  }
+  w.uint32(a.length * 4);
+  for (let i = 0; i < a.length; i++) w.fixed32(a[i] >>> 0);
+}
+
+function packedVarint(w: protobuf.Writer, field: number, a: ArrayLike<number>): void {
+  if (a.length === 0) return;
+  w.uint32(tag(field, LEN)).fork();
+  for (let i = 0; i < a.length; i++) w.int32(a[i]);
+  w.ldelim();
+}
+
+/** The fields of a crib.VmaList (no outer tag). */
+export function writeVmaList(w: protobuf.Writer, t: VmaTable): protobuf.Writer {
+  const what = `vma: pid ${t.pid}`;
+  const n = t.count;
+  w.uint32(tag(1, 0)).int32(t.pid);
+  packed64(w, 2, column(what, 'start', t.start, n));
+  packed64(w, 3, column(what, 'end', t.end, n));
+  packed64(w, 4, column(what, 'pgoff', t.pgoff, n));
+  packed64(w, 5, column(what, 'ino', t.ino, n));
+  packed64(w, 6, column(what, 'madv', t.madv, n));
+  packed32(w, 7, column(what, 'devMaj', t.devMaj, n));
+  packed32(w, 8, column(what, 'devMin', t.devMin, n));
+  packed32(w, 9, column(what, 'prot', t.prot, n));
+  packed32(w, 10, column(what, 'shared', t.shared, n));
+  packed32(w, 11, column(what, 'mapFlags', t.mapFlags, n));
+  packed32(w, 12, column(what, 'vmflags', t.vmflags, n));
+  packed32(w, 13, column(what, 'nameIdx', t.nameIdx, n));
+  for (const s of t.names) w.uint32(tag(14, LEN)).string(s);
+  return w;
+}
+
+/** The fields of a crib.FdTable (no outer tag). */
+export function writeFdTable(w: protobuf.Writer, t: FdTable): protobuf.Writer {
+  const what = `fds: pid ${t.pid}`;
+  const n = t.count;
+  w.uint32(tag(1, 0)).int32(t.pid);
+  packed32(w, 2, column(what, 'fd', t.fd, n));
+  packed64(w, 3, column(what, 'pos', t.pos, n));
+  packed32(w, 4, column(what, 'flags', t.flags, n));
+  packed32(w, 5, column(what, 'mntId', t.mntId, n));
+  return w;
+}
+
+export function encodeVmaList(t: VmaTable): Uint8Array {
+  return writeVmaList(protobuf.Writer.create(), t).finish();
+}
+
+export function encodeFdTable(t: FdTable): Uint8Array {
+  return writeFdTable(protobuf.Writer.create(), t).finish();
+}
+
+/**
+ * What one PrepareReq produced.  The tables are kept encoded: a collector
+ * may hand out views of its BPF maps that its next call overwrites, and a
+ * protobufjs Writer copies bytes only at finish().
+ */
+export interface PrepareResult {
+  /** encoded crib.VmaList messages (encodeVmaList) */
+  vmas: Uint8Array[];
+  /** encoded crib.FdTable messages (encodeFdTable) */
+  fds: Uint8Array[];
+  /** [crib.Op, ns] */
+  opNs: [number, bigint][];
+  failedPid: number[];
+  /** positive errno, one per failedPid */
+  failedErrno: number[];
+}
+
+/** The fields of a crib.PrepareResp (no outer tag). */
+export function writePrepareResp(w: protobuf.Writer, p: PrepareResult): protobuf.Writer {
+  for (const b of p.vmas) w.uint32(tag(1, LEN)).bytes(b);
+  for (const b of p.fds) w.uint32(tag(2, LEN)).bytes(b);
+  for (const [op, ns] of p.opNs) w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
+  packedVarint(w, 4, p.failedPid);
+  packedVarint(w, 5, p.failedErrno);
+  return w;
+}
+
+export function encodePrepareResp(p: PrepareResult): Uint8Array {
+  return writePrepareResp(protobuf.Writer.create(), p).finish();
+}
+
+/** A Response's payload: the name of its oneof field and the value. */
+export type Payload =
+  | { kind: 'hello' | 'stat' | 'status'; value: { [k: string]: unknown } }
+  | { kind: 'threads' | 'children'; value: Int32Array }
+  | { kind: 'vma'; value: VmaTable }
+  | { kind: 'fds'; value: FdTable }
+  | { kind: 'prepare'; value: PrepareResult };
+
+export interface Reply {
+  id: number;
+  /** 0 or a negative errno */
+  err: number;
+  message?: string;
+  payload?: Payload;
+}
+
+export function encodeResponse(proto: CribProto, r: Reply): Uint8Array {
+  const w = protobuf.Writer.create();
+  w.uint32(tag(1, 0)).uint32(r.id >>> 0);
+  w.uint32(tag(2, 0)).int32(r.err);
+  if (r.message !== undefined) w.uint32(tag(3, LEN)).string(r.message);
+  const p = r.payload;
+  if (!p) return w.finish();
+  w.uint32(tag(proto.respField[p.kind], LEN)).fork();
+  switch (p.kind) {
+    case 'hello':
+      proto.HelloResp.encode(p.value, w);
+      break;
+    case 'stat':
+      proto.StatResp.encode(p.value, w);
+      break;
+    case 'status':
+      proto.StatusResp.encode(p.value, w);
+      break;
+    case 'threads':
+    case 'children':
+      packedVarint(w, 1, p.value);
+      break;
+    case 'vma':
+      writeVmaList(w, p.value);
+      break;
+    case 'fds':
+      writeFdTable(w, p.value);
+      break;
+    case 'prepare':
+      writePrepareResp(w, p.value);
+      break;
+  }
+  return w.ldelim().finish();
+}

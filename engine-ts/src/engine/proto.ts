@@ -1,0 +1,76 @@
+// proto/crib.proto, loaded at run time: the one definition the plugin
+// (protobuf-c) and the engine (protobufjs) share.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as protobuf from 'protobufjs';
+import { OP_NAMES, OpName } from '../bpf/types';
+import { CribError, ENOENT } from '../errors';
+
+/** CR_ENGINE_ABI_VERSION of criu-engine.h this engine serves. */
+export const ABI_VERSION = 1;
+
+/** $CRIB_PROTO, else proto/crib.proto in the nearest ancestor that has one (build tree or install). */
+export function findProto(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CRIB_PROTO) return env.CRIB_PROTO;
+  for (let dir = __dirname, i = 0; i < 8; i++, dir = path.dirname(dir)) {
+    const p = path.join(dir, 'proto', 'crib.proto');
+    if (fs.existsSync(p)) return p;
+  }
+  throw new CribError('ENOENT', `proto/crib.proto not found above ${__dirname}; set CRIB_PROTO`, ENOENT);
+}
+
+export interface CribProto {
+  root: protobuf.Root;
+  Request: protobuf.Type;
+  Response: protobuf.Type;
+  HelloResp: protobuf.Type;
+  StatResp: protobuf.Type;
+  StatusResp: protobuf.Type;
+  PidList: protobuf.Type;
+  VmaList: protobuf.Type;
+  FdTable: protobuf.Type;
+  PrepareResp: protobuf.Type;
+  /** Response's field number for each payload */
+  respField: Record<string, number>;
+}
+
+let loaded: CribProto | undefined;
+
+export function loadProto(file: string = findProto()): CribProto {
+  if (loaded) return loaded;
+  const root = protobuf.loadSync(file);
+  const t = (n: string) => root.lookupType(`crib.${n}`);
+  const Response = t('Response');
+  const respField: Record<string, number> = {};
+  for (const f of Response.oneofs.resp.fieldsArray) respField[f.name] = f.id;
+  loaded = {
+    root,
+    Request: t('Request'),
+    Response,
+    HelloResp: t('HelloResp'),
+    StatResp: t('StatResp'),
+    StatusResp: t('StatusResp'),
+    PidList: t('PidList'),
+    VmaList: t('VmaList'),
+    FdTable: t('FdTable'),
+    PrepareResp: t('PrepareResp'),
+    respField,
+  };
+  return loaded;
+}
+
+/** crib.Op value of an op name: the order of enum cr_engine_op. */
+export function opNumber(op: OpName): number {
+  return OP_NAMES.indexOf(op);
+}
+
+/** A uint64 as protobufjs takes it without long.js: low and high words. */
+export interface U64 {
+  low: number;
+  high: number;
+  unsigned: true;
+}
+
+export function u64(v: bigint): U64 {
+  return { low: Number(v & 0xffffffffn) | 0, high: Number((v >> 32n) & 0xffffffffn) | 0, unsigned: true };
+}

@@ -1,0 +1,240 @@
+// The engine's side of the plugin/engine protocol: one crib.Request in,
+// one crib.Response out, served by a Collector.  Never throws: a bad
+// request or a failing collector becomes an error answer.
+import * as protobuf from 'protobufjs';
+import { Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
+import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
+import { encodeFdTable, encodeResponse, encodeVmaList, Payload, PrepareResult, Reply } from './encode';
+import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
+
+export const ENGINE_VERSION = 'crib-engine 0.1.0';
+
+/** What Request.toObject gives back, with only the fields we read. */
+interface RequestObject {
+  id?: number;
+  req?: string;
+  hello?: { abiVersion: number };
+  prepare?: { pids?: number[] };
+  stat?: { pid: number };
+  status?: { pid: number };
+  threads?: { pid: number };
+  children?: { pid: number };
+  vma?: { pid: number };
+  fds?: { pid: number };
+  shutdown?: { pid: number };
+}
+
+export interface Answer {
+  /** the encoded crib.Response */
+  bytes: Uint8Array;
+  /** the request was Shutdown: close the stream after sending */
+  last: boolean;
+}
+
+export type Debug = (msg: string) => void;
+
+/** Request.id (field 1) of a frame that does not decode as a whole, else 0. */
+function peekId(frame: Uint8Array): number {
+  try {
+    const r = protobuf.Reader.create(frame);
+    while (r.pos < r.len) {
+      const t = r.uint32();
+      if (t === 8) return r.uint32();
+      r.skipType(t & 7);
+    }
+  } catch {
+    // nothing readable
+  }
+  return 0;
+}
+
+function errnoOf(e: unknown): { err: number; message: string } {
+  if (e instanceof CribError) return { err: -e.errno, message: e.message };
+  const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return { err: -EIO, message: `internal error: ${message}` };
+}
+
+function statResp(s: TaskStat): { [k: string]: unknown } {
+  return {
+    pid: s.pid,
+    ppid: s.ppid,
+    pgid: s.pgid,
+    sid: s.sid,
+    numThreads: s.numThreads,
+    exitCode: s.exitCode,
+    flags: s.flags >>> 0,
+    state: s.state.charCodeAt(0) || 0,
+    comm: s.comm,
+    startTime: u64(s.startTime),
+    startCode: u64(s.startCode),
+    endCode: u64(s.endCode),
+    startData: u64(s.startData),
+    endData: u64(s.endData),
+    startBrk: u64(s.startBrk),
+    startStack: u64(s.startStack),
+    argStart: u64(s.argStart),
+    argEnd: u64(s.argEnd),
+    envStart: u64(s.envStart),
+    envEnd: u64(s.envEnd),
+  };
+}
+
+function statusResp(s: TaskStatus): { [k: string]: unknown } {
+  return {
+    state: s.state.charCodeAt(0) || 0,
+    ppid: s.ppid,
+    vpid: s.vpid,
+    seccompMode: s.seccompMode,
+    sigpnd: u64(s.sigpnd),
+    shdpnd: u64(s.shdpnd),
+    sigblk: u64(s.sigblk),
+    uids: s.uids.map((x) => x >>> 0),
+    gids: s.gids.map((x) => x >>> 0),
+    capInh: u64(s.capInh),
+    capPrm: u64(s.capPrm),
+    capEff: u64(s.capEff),
+    capBnd: u64(s.capBnd),
+    capAmb: u64(s.capAmb),
+  };
+}
+
+export class EngineServer {
+  constructor(
+    private readonly proto: CribProto,
+    /** undefined when the collector could not start: every op is then unavailable */
+    private readonly collector: Collector | undefined,
+    private readonly startError: string = 'the BPF collector did not start',
+    private readonly debug: Debug = () => undefined,
+  ) {}
+
+  /** Answers one request frame. */
+  handle(frame: Uint8Array): Answer {
+    let req: RequestObject;
+    try {
+      req = this.proto.Request.toObject(this.proto.Request.decode(frame), { oneofs: true }) as RequestObject;
+    } catch (e) {
+      const id = peekId(frame);
+      this.debug(`request ${id}: does not decode: ${e instanceof Error ? e.message : String(e)}`);
+      return this.answer({ id, err: -EPROTO, message: `request does not decode: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    const id = req.id ?? 0;
+    try {
+      return this.dispatch(id, req);
+    } catch (e) {
+      const { err, message } = errnoOf(e);
+      this.debug(`request ${id} (${req.req}): err ${err}: ${message}`);
+      return this.answer({ id, err, message });
+    }
+  }
+
+  /** The answer to a stream that broke (e.g. an oversize frame): id 0, -EPROTO. */
+  protocolError(message: string): Uint8Array {
+    return encodeResponse(this.proto, { id: 0, err: -EPROTO, message });
+  }
+
+  private answer(r: Reply, last = false): Answer {
+    return { bytes: encodeResponse(this.proto, r), last };
+  }
+
+  private ok(id: number, payload: Payload): Answer {
+    return this.answer({ id, err: 0, payload });
+  }
+
+  private need(op: string): Collector {
+    if (!this.collector) throw new CribError('ENOTSUP', `${op}: ${this.startError}`, ENOTSUP);
+    return this.collector;
+  }
+
+  private dispatch(id: number, req: RequestObject): Answer {
+    switch (req.req) {
+      case 'hello':
+        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion) });
+      case 'prepare':
+        return this.ok(id, { kind: 'prepare', value: this.prepare(req.prepare!.pids ?? []) });
+      case 'stat':
+        return this.ok(id, { kind: 'stat', value: statResp(this.need('stat').stat(req.stat!.pid)) });
+      case 'status':
+        return this.ok(id, { kind: 'status', value: statusResp(this.need('status').status(req.status!.pid)) });
+      case 'threads':
+        return this.ok(id, { kind: 'threads', value: this.need('threads').threads(req.threads!.pid) });
+      case 'children':
+        return this.ok(id, { kind: 'children', value: this.need('children').children(req.children!.pid) });
+      case 'vma':
+        return this.ok(id, { kind: 'vma', value: this.need('vma').vmas(req.vma!.pid) });
+      case 'fds':
+        return this.ok(id, { kind: 'fds', value: this.need('fds').fds(req.fds!.pid) });
+      case 'shutdown':
+        return this.answer({ id, err: 0 }, true);
+      default:
+        return this.answer({ id, err: -EINVAL, message: 'request carries no operation' });
+    }
+  }
+
+  private hello(abiVersion: number): { [k: string]: unknown } {
+    if (abiVersion !== ABI_VERSION) this.debug(`hello: plugin speaks ABI ${abiVersion}, engine serves ${ABI_VERSION}`);
+    const ops: OpSupport[] = this.collector
+      ? this.collector.support()
+      : OP_NAMES.map((op) => ({ op, available: false, reason: this.startError }));
+    return {
+      abiVersion: ABI_VERSION,
+      engineVersion: ENGINE_VERSION,
+      ops: ops.map((o) => ({ op: opNumber(o.op), available: o.available, mechanism: o.mechanism, reason: o.reason })),
+    };
+  }
+
+  /**
+   * One snapshot of the frozen tree.  A pid whose VMAs or fds fail goes
+   * into failed_pid with that errno; what did succeed for it is still sent.
+   */
+  private prepare(pids: number[]): PrepareResult {
+    const c = this.need('prepare');
+    const avail = new Set<OpName>(c.support().filter((o) => o.available).map((o) => o.op));
+    const out: PrepareResult = { vmas: [], fds: [], opNs: [], failedPid: [], failedErrno: [] };
+    let vmaNs = 0n;
+    let fdsNs = 0n;
+    c.takeTimes(); // drop what earlier calls left
+    for (const pid of new Set(pids)) {
+      let errno = 0;
+      if (avail.has('vma')) {
+        const t0 = process.hrtime.bigint();
+        try {
+          out.vmas.push(encodeVmaList(c.vmas(pid)));
+        } catch (e) {
+          errno = -errnoOf(e).err;
+        }
+        vmaNs += process.hrtime.bigint() - t0;
+      }
+      if (avail.has('fds') || avail.has('fdinfo')) {
+        const t0 = process.hrtime.bigint();
+        try {
+          out.fds.push(encodeFdTable(c.fds(pid)));
+        } catch (e) {
+          errno ||= -errnoOf(e).err;
+        }
+        fdsNs += process.hrtime.bigint() - t0;
+      }
+      if (errno) {
+        out.failedPid.push(pid);
+        out.failedErrno.push(errno);
+      }
+    }
+    out.opNs = this.opTimes(c.takeTimes(), vmaNs, fdsNs);
+    return out;
+  }
+
+  /**
+   * The collector's own split when it reports one; else our wall time of
+   * its calls: VMAs to vma, the fd walk (which also reads the fdinfo
+   * fields) all to fds and nothing to fdinfo.
+   */
+  private opTimes(t: OpTimes, vmaNs: bigint, fdsNs: bigint): [number, bigint][] {
+    const fdinfo = t.fdinfo ?? 0n;
+    const vma = t.vma !== undefined && t.vma > 0n ? t.vma : vmaNs;
+    const fds = t.fds !== undefined && t.fds > 0n ? t.fds : fdsNs > fdinfo ? fdsNs - fdinfo : 0n;
+    return [
+      [opNumber('vma'), vma],
+      [opNumber('fds'), fds],
+      [opNumber('fdinfo'), fdinfo],
+    ];
+  }
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: LGPL-2.1
+/*
+ * crib.so: offers CRIU the "crib" engine (Checkpoint/Restore In eBPF).
+ *
+ * The engine itself is a Node.js co-process (engine-ts/) that runs the BPF
+ * programs; this plugin starts it on the dump path only (ops->init), talks
+ * to it through the shim and checks every answer (ops.c).
+ */
+#define LOG_PREFIX "crib: "
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "criu-plugin.h"
+#include "criu-log.h"
+#include "criu-engine.h"
+
+#include "crib.h"
+#include "shim.h"
+
+#ifdef CRIB_STOCK_HEADERS
+/*
+ * Stock criu-plugin.h has no GET_ENGINE hook, and its hooks[] has no slot
+ * for one: build the hook for direct calls (tests dlsym() it), don't register.
+ */
+DECLARE_PLUGIN_HOOK_ARGS(CR_PLUGIN_HOOK__GET_ENGINE, const char *name, const struct cr_engine_ops **ops);
+#endif
+
+#define CRIB_ENGINE_NAME "crib"
+#define CRIB_LAUNCHER "crib-engine"
+#define CRIB_BTF "/sys/kernel/btf/vmlinux"
+
+static bool plugin_disabled;
+static char launcher[PATH_MAX];
+
+/* $CRIB_ENGINE, else crib-engine next to this crib.so. */
+static int find_launcher(char *buf, size_t size)
+{
+	const char *env = getenv("CRIB_ENGINE");
+	Dl_info info;
+	const char *slash;
+
+	if (env && *env) {
+		if (snprintf(buf, size, "%s", env) >= (int)size)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	if (!dladdr((void *)find_launcher, &info) || !info.dli_fname)
+		return -ENOENT;
+	slash = strrchr(info.dli_fname, '/');
+	if (!slash) /* dlopen()ed by bare name: the libdir is not known */
+		return -ENOENT;
+	if (snprintf(buf, size, "%.*s/%s", (int)(slash - info.dli_fname), info.dli_fname, CRIB_LAUNCHER) >= (int)size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static bool node_in_path(void)
+{
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX];
+	const char *p, *end;
+
+	for (p = path ?: "/usr/local/bin:/usr/bin:/bin"; *p; p = *end ? end + 1 : end) {
+		end = strchrnul(p, ':');
+		if (end == p)
+			continue;
+		if (snprintf(dir, sizeof(dir), "%.*s/node", (int)(end - p), p) >= (int)sizeof(dir))
+			continue;
+		if (access(dir, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Cheap checks only: CRIU loads plugins for every command, not just dump. */
+static int crib_plugin_init(int stage)
+{
+	char missing[PATH_MAX + 64] = "";
+
+	plugin_disabled = true;
+	if (stage == CR_PLUGIN_STAGE__RESTORE)
+		return 0; /* the engine reads a live tree: nothing to do on restore */
+
+	if (access(CRIB_BTF, R_OK))
+		snprintf(missing, sizeof(missing), "kernel BTF (%s)", CRIB_BTF);
+	else if (find_launcher(launcher, sizeof(launcher)))
+		snprintf(missing, sizeof(missing), "the engine launcher (set CRIB_ENGINE or install %s next to crib.so)",
+			 CRIB_LAUNCHER);
+	else if (access(launcher, X_OK))
+		snprintf(missing, sizeof(missing), "the engine launcher %s", launcher);
+	else if (!node_in_path())
+		snprintf(missing, sizeof(missing), "node in PATH");
+	if (missing[0]) {
+		pr_warn("engine disabled: %s is missing or not executable; --engine=crib cannot be used\n", missing);
+		return 0;
+	}
+	plugin_disabled = false;
+	return 0;
+}
+
+static void crib_plugin_fini(int stage, int ret)
+{
+	/* Normally ops->fini stopped it; this is for a dump that failed early. */
+	shim_stop();
+	crib_ops_reset();
+}
+
+CR_PLUGIN_REGISTER("crib", crib_plugin_init, crib_plugin_fini)
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int engine_init(void)
+{
+	char *argv[] = { launcher, "--fd", "3", NULL };
+	int64_t t0 = now_us();
+	pid_t epid;
+	int ret;
+
+	if (plugin_disabled)
+		return -ENOTSUP;
+	ret = shim_start(argv);
+	if (ret) {
+		pr_err("init: can't start the engine %s: %s\n", launcher, strerror(-ret));
+		return ret;
+	}
+	epid = shim_pid();
+	ret = crib_hello();
+	if (ret) {
+		pr_err("init: engine pid %d (%s) did not say hello: %s\n", epid, launcher, strerror(-ret));
+		shim_stop();
+		return ret;
+	}
+	pr_info("engine pid %d ready in %.1f ms\n", shim_pid(), (now_us() - t0) / 1000.0);
+	return 0;
+}
+
+static void engine_fini(void)
+{
+	shim_stop();
+	crib_ops_reset();
+}
+
+static const struct cr_engine_ops crib_engine_ops = {
+	.name = CRIB_ENGINE_NAME,
+	.abi_version = CR_ENGINE_ABI_VERSION,
+	.init = engine_init,
+	.fini = engine_fini,
+	.prepare = crib_prepare,
+	.stat = crib_stat,
+	.status = crib_status,
+	.threads = crib_threads,
+	.children = crib_children,
+	.vma = crib_vma,
+	.fds = crib_fds,
+	.fdinfo = crib_fdinfo,
+};
+
+CR_PLUGIN_HOOK__GET_ENGINE_t crib_get_engine;
+
+int crib_get_engine(const char *name, const struct cr_engine_ops **ops)
+{
+	if (plugin_disabled || !name || strcmp(name, CRIB_ENGINE_NAME))
+		return -ENOTSUP;
+	*ops = &crib_engine_ops;
+	return 0;
+}
+#ifndef CRIB_STOCK_HEADERS
+CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__GET_ENGINE, crib_get_engine)
+#endif

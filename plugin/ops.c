@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: LGPL-2.1
+/*
+ * ops.c: the cr_engine_ops entries of the crib engine.
+ *
+ * Each op builds a crib.Request, makes one round trip through the shim and
+ * turns the answer into the struct cr_eng_* CRIU expects.  Answers are
+ * checked in full before anything is handed back: a malformed answer is
+ * -EPROTO and the caller's out arguments are left alone.
+ *
+ * prepare() takes one snapshot of the VMAs and fd tables of the frozen
+ * tree; vma/fds/fdinfo are then served from it with no round trip.
+ */
+#define LOG_PREFIX "crib: "
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "criu-log.h"
+
+#include "crib.h"
+#include "shim.h"
+
+#define CRIB_NAME_MAX PATH_MAX /* longest VMA name, NUL excluded */
+#define CRIB_PAGE_MASK 0xfffULL
+
+static const char *const op_names[CR_ENGINE_OP__MAX] = {
+	[CR_ENGINE_OP_STAT] = "stat",	  [CR_ENGINE_OP_STATUS] = "status", [CR_ENGINE_OP_THREADS] = "threads",
+	[CR_ENGINE_OP_CHILDREN] = "children", [CR_ENGINE_OP_VMA] = "vma",   [CR_ENGINE_OP_FDS] = "fds",
+	[CR_ENGINE_OP_FDINFO] = "fdinfo",
+};
+
+static bool engine_up;
+static bool op_avail[CR_ENGINE_OP__MAX];
+
+/* What prepare() learnt about one pid; vma/fds point into snap_resp. */
+struct snap_ent {
+	pid_t pid;
+	int err; /* positive errno for the parts that are missing */
+	const Crib__VmaList *vma;
+	const Crib__FdTable *fds;
+};
+
+static Crib__Response *snap_resp;
+static struct snap_ent *snap;
+static int snap_nr;
+
+/* FdTables fetched one pid at a time (outside the snapshot), for fdinfo. */
+struct fd_cache {
+	pid_t pid;
+	Crib__Response *resp;
+};
+
+static struct fd_cache *fdc;
+static int fdc_nr;
+
+#define bad_answer(what, pid, fmt, ...) \
+	pr_err("%s: pid %d: malformed answer from the engine: " fmt "\n", what, pid, ##__VA_ARGS__)
+
+static void snap_drop(void)
+{
+	if (snap_resp)
+		crib__response__free_unpacked(snap_resp, NULL);
+	snap_resp = NULL;
+	free(snap);
+	snap = NULL;
+	snap_nr = 0;
+}
+
+static void fdc_drop(void)
+{
+	int i;
+
+	for (i = 0; i < fdc_nr; i++)
+		crib__response__free_unpacked(fdc[i].resp, NULL);
+	free(fdc);
+	fdc = NULL;
+	fdc_nr = 0;
+}
+
+void crib_ops_reset(void)
+{
+	snap_drop();
+	fdc_drop();
+	engine_up = false;
+	memset(op_avail, 0, sizeof(op_avail));
+}
+
+/*
+ * One round trip.  Returns 0 with the answer in *out (its payload is
+ * @want), the engine's own error (already logged), or -EPROTO.
+ */
+static int call(const char *what, pid_t pid, Crib__Request *req, Crib__Response__RespCase want,
+		Crib__Response **out)
+{
+	Crib__Response *resp;
+	int ret;
+
+	ret = shim_call(req, &resp);
+	if (ret) {
+		pr_err("%s: pid %d: no answer from the engine: %s\n", what, pid, strerror(-ret));
+		return ret;
+	}
+	ret = resp->err;
+	if (ret > 0 || ret < -4095) {
+		bad_answer(what, pid, "err %d is not a negative errno", ret);
+		ret = -EPROTO;
+		goto err;
+	}
+	if (ret == -ENOTSUP) {
+		pr_info("%s: pid %d: not served by the engine (%s), procfs serves it\n", what, pid,
+			resp->message ?: "no reason given");
+		goto err;
+	}
+	if (ret) {
+		/* A task that went away is the caller's to judge, as with procfs. */
+		if (ret == -ESRCH || ret == -ENOENT)
+			pr_info("%s: pid %d: %s\n", what, pid, resp->message ?: strerror(-ret));
+		else
+			pr_err("%s: pid %d: engine error: %s (%s)\n", what, pid, resp->message ?: "", strerror(-ret));
+		goto err;
+	}
+	if (resp->resp_case != want) {
+		bad_answer(what, pid, "payload %d where %d was expected", resp->resp_case, want);
+		ret = -EPROTO;
+		goto err;
+	}
+	*out = resp;
+	return 0;
+err:
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+static int task_call(enum cr_engine_op op, pid_t pid, Crib__Response **out)
+{
+	Crib__Request req = CRIB__REQUEST__INIT;
+	Crib__TaskReq task = CRIB__TASK_REQ__INIT;
+	Crib__Response__RespCase want;
+
+	task.pid = pid;
+	switch (op) {
+	case CR_ENGINE_OP_STAT:
+		req.req_case = CRIB__REQUEST__REQ_STAT;
+		req.stat = &task;
+		want = CRIB__RESPONSE__RESP_STAT;
+		break;
+	case CR_ENGINE_OP_STATUS:
+		req.req_case = CRIB__REQUEST__REQ_STATUS;
+		req.status = &task;
+		want = CRIB__RESPONSE__RESP_STATUS;
+		break;
+	case CR_ENGINE_OP_THREADS:
+		req.req_case = CRIB__REQUEST__REQ_THREADS;
+		req.threads = &task;
+		want = CRIB__RESPONSE__RESP_THREADS;
+		break;
+	case CR_ENGINE_OP_CHILDREN:
+		req.req_case = CRIB__REQUEST__REQ_CHILDREN;
+		req.children = &task;
+		want = CRIB__RESPONSE__RESP_CHILDREN;
+		break;
+	case CR_ENGINE_OP_VMA:
+		req.req_case = CRIB__REQUEST__REQ_VMA;
+		req.vma = &task;
+		want = CRIB__RESPONSE__RESP_VMA;
+		break;
+	default: /* fds and fdinfo both come in an FdTable */
+		req.req_case = CRIB__REQUEST__REQ_FDS;
+		req.fds = &task;
+		want = CRIB__RESPONSE__RESP_FDS;
+		break;
+	}
+	return call(op_names[op], pid, &req, want, out);
+}
+
+int crib_hello(void)
+{
+	Crib__Request req = CRIB__REQUEST__INIT;
+	Crib__HelloReq hello = CRIB__HELLO_REQ__INIT;
+	Crib__Response *resp;
+	Crib__HelloResp *h;
+	pid_t epid = shim_pid();
+	size_t i;
+	int ret;
+
+	crib_ops_reset();
+	hello.abi_version = CR_ENGINE_ABI_VERSION;
+	req.req_case = CRIB__REQUEST__REQ_HELLO;
+	req.hello = &hello;
+	ret = call("hello", epid, &req, CRIB__RESPONSE__RESP_HELLO, &resp);
+	if (ret)
+		return ret == -ENOTSUP ? -EPROTO : ret;
+
+	h = resp->hello;
+	if (h->abi_version != CR_ENGINE_ABI_VERSION) {
+		pr_err("hello: engine pid %d: engine %s serves ABI %u, this CRIU speaks %u; rebuild one of them\n",
+		       epid, h->engine_version, h->abi_version, CR_ENGINE_ABI_VERSION);
+		ret = -EPROTO;
+		goto out;
+	}
+	for (i = 0; i < h->n_ops; i++) {
+		const Crib__OpSupport *o = h->ops[i];
+
+		if ((unsigned)o->op >= CR_ENGINE_OP__MAX) {
+			bad_answer("hello", epid, "unknown op %d", o->op);
+			memset(op_avail, 0, sizeof(op_avail));
+			ret = -EPROTO;
+			goto out;
+		}
+		op_avail[o->op] = o->available;
+		if (o->available)
+			pr_info("op %s: %s\n", op_names[o->op], o->mechanism ?: "engine");
+		else
+			pr_info("op %s: procfs serves it (%s)\n", op_names[o->op], o->reason ?: "engine says unavailable");
+	}
+	pr_info("engine pid %d: %s, ABI %u\n", epid, h->engine_version, h->abi_version);
+	engine_up = true;
+out:
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+static bool state_ok(uint32_t c)
+{
+	return c > ' ' && c < 0x7f;
+}
+
+static int stat_from_pb(pid_t pid, const Crib__StatResp *s, struct cr_eng_stat *out)
+{
+	const char *what = op_names[CR_ENGINE_OP_STAT];
+	struct cr_eng_stat st = {};
+	size_t len;
+
+	if (s->pid != pid) {
+		bad_answer(what, pid, "answer is for pid %d", s->pid);
+		return -EPROTO;
+	}
+	if (!state_ok(s->state) || s->ppid < 0 || s->pgid < 0 || s->sid < 0 || s->num_threads < 0) {
+		bad_answer(what, pid, "state %u ppid %d pgid %d sid %d threads %d", s->state, s->ppid, s->pgid,
+			   s->sid, s->num_threads);
+		return -EPROTO;
+	}
+	len = strnlen(s->comm, CR_ENG_COMM_LEN);
+	if (len >= CR_ENG_COMM_LEN) {
+		bad_answer(what, pid, "comm longer than %d bytes", CR_ENG_COMM_LEN - 1);
+		return -EPROTO;
+	}
+
+	st.pid = s->pid;
+	st.ppid = s->ppid;
+	st.pgid = s->pgid;
+	st.sid = s->sid;
+	st.num_threads = s->num_threads;
+	st.exit_code = s->exit_code;
+	st.flags = s->flags;
+	st.state = s->state;
+	memcpy(st.comm, s->comm, len);
+	st.start_time = s->start_time;
+	st.start_code = s->start_code;
+	st.end_code = s->end_code;
+	st.start_data = s->start_data;
+	st.end_data = s->end_data;
+	st.start_brk = s->start_brk;
+	st.start_stack = s->start_stack;
+	st.arg_start = s->arg_start;
+	st.arg_end = s->arg_end;
+	st.env_start = s->env_start;
+	st.env_end = s->env_end;
+	*out = st;
+	return 0;
+}
+
+int crib_stat(pid_t pid, struct cr_eng_stat *st)
+{
+	Crib__Response *resp;
+	int ret;
+
+	if (!engine_up || !op_avail[CR_ENGINE_OP_STAT])
+		return -ENOTSUP;
+	ret = task_call(CR_ENGINE_OP_STAT, pid, &resp);
+	if (ret)
+		return ret;
+	ret = stat_from_pb(pid, resp->stat, st);
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+static int status_from_pb(pid_t pid, const Crib__StatusResp *s, struct cr_eng_status *out)
+{
+	const char *what = op_names[CR_ENGINE_OP_STATUS];
+	struct cr_eng_status st = {};
+
+	if (s->n_uids != 4 || s->n_gids != 4) {
+		bad_answer(what, pid, "%zu uids and %zu gids, not 4 each", s->n_uids, s->n_gids);
+		return -EPROTO;
+	}
+	if (!state_ok(s->state) || s->ppid < 0 || s->vpid <= 0 || s->seccomp_mode < 0 || s->seccomp_mode > 2) {
+		bad_answer(what, pid, "state %u ppid %d vpid %d seccomp %d", s->state, s->ppid, s->vpid,
+			   s->seccomp_mode);
+		return -EPROTO;
+	}
+
+	st.state = s->state;
+	st.ppid = s->ppid;
+	st.vpid = s->vpid;
+	st.seccomp_mode = s->seccomp_mode;
+	st.sigpnd = s->sigpnd;
+	st.shdpnd = s->shdpnd;
+	st.sigblk = s->sigblk;
+	memcpy(st.uids, s->uids, sizeof(st.uids));
+	memcpy(st.gids, s->gids, sizeof(st.gids));
+	st.cap_inh = s->cap_inh;
+	st.cap_prm = s->cap_prm;
+	st.cap_eff = s->cap_eff;
+	st.cap_bnd = s->cap_bnd;
+	st.cap_amb = s->cap_amb;
+	*out = st;
+	return 0;
+}
+
+/* Never cached: CRIU polls status while it seizes the tree. */
+int crib_status(pid_t pid, struct cr_eng_status *st)
+{
+	Crib__Response *resp;
+	int ret;
+
+	if (!engine_up || !op_avail[CR_ENGINE_OP_STATUS])
+		return -ENOTSUP;
+	ret = task_call(CR_ENGINE_OP_STATUS, pid, &resp);
+	if (ret)
+		return ret;
+	ret = status_from_pb(pid, resp->status, st);
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+static int pids_from_pb(enum cr_engine_op op, pid_t pid, const Crib__PidList *l, pid_t **out, int *nr)
+{
+	pid_t *p;
+	size_t i;
+
+	if (l->n_pids > INT_MAX / sizeof(pid_t)) {
+		bad_answer(op_names[op], pid, "%zu pids", l->n_pids);
+		return -EPROTO;
+	}
+	if (op == CR_ENGINE_OP_THREADS && l->n_pids == 0) {
+		bad_answer(op_names[op], pid, "no threads");
+		return -EPROTO;
+	}
+	for (i = 0; i < l->n_pids; i++) {
+		if (l->pids[i] <= 0) {
+			bad_answer(op_names[op], pid, "entry %zu is pid %d", i, l->pids[i]);
+			return -EPROTO;
+		}
+	}
+	/* At least one element: CRIU may read a NULL array as a failure. */
+	p = malloc((l->n_pids ?: 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, l->pids, l->n_pids * sizeof(*p));
+	*out = p;
+	*nr = l->n_pids;
+	return 0;
+}
+
+static int pid_list_op(enum cr_engine_op op, pid_t pid, pid_t **out, int *nr)
+{
+	Crib__Response *resp;
+	int ret;
+
+	if (!engine_up || !op_avail[op])
+		return -ENOTSUP;
+	ret = task_call(op, pid, &resp);
+	if (ret)
+		return ret;
+	ret = pids_from_pb(op, pid, op == CR_ENGINE_OP_THREADS ? resp->threads : resp->children, out, nr);
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+int crib_threads(pid_t pid, pid_t **tids, int *nr)
+{
+	return pid_list_op(CR_ENGINE_OP_THREADS, pid, tids, nr);
+}
+
+int crib_children(pid_t pid, pid_t **pids, int *nr)
+{
+	return pid_list_op(CR_ENGINE_OP_CHILDREN, pid, pids, nr);
+}
+
+/* Everything CRIU would trip over, checked before a byte is copied. */
+static int vma_check(const char *what, pid_t pid, const Crib__VmaList *v)
+{
+	size_t n = v->n_start, i;
+	uint64_t prev_end = 0;
+
+	if (v->pid != pid) {
+		bad_answer(what, pid, "VMA list is for pid %d", v->pid);
+		return -EPROTO;
+	}
+	if (v->n_end != n || v->n_pgoff != n || v->n_ino != n || v->n_madv != n || v->n_dev_maj != n ||
+	    v->n_dev_min != n || v->n_prot != n || v->n_shared != n || v->n_map_flags != n || v->n_vmflags != n ||
+	    v->n_name_idx != n || n > INT_MAX / sizeof(struct cr_eng_vma)) {
+		bad_answer(what, pid, "VMA arrays of unequal length (%zu starts)", n);
+		return -EPROTO;
+	}
+	if (v->n_names == 0 || v->names[0][0] != '\0') {
+		bad_answer(what, pid, "VMA names[0] is not \"\"");
+		return -EPROTO;
+	}
+	for (i = 0; i < v->n_names; i++) {
+		if (strnlen(v->names[i], CRIB_NAME_MAX + 1) > CRIB_NAME_MAX) {
+			bad_answer(what, pid, "VMA name %zu longer than %d bytes", i, CRIB_NAME_MAX);
+			return -EPROTO;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (v->name_idx[i] >= v->n_names || v->start[i] >= v->end[i] || v->start[i] < prev_end ||
+		    ((v->start[i] | v->end[i]) & CRIB_PAGE_MASK) || (v->prot[i] & ~7u) || v->shared[i] > 1 ||
+		    (v->vmflags[i] & ~(CR_ENG_VMF_IO_PF | CR_ENG_VMF_SHSTK))) {
+			bad_answer(what, pid, "VMA %zu (%#" PRIx64 "-%#" PRIx64 " name %u prot %#x shared %u vmflags %#x)", i,
+				   v->start[i], v->end[i], v->name_idx[i], v->prot[i], v->shared[i], v->vmflags[i]);
+			return -EPROTO;
+		}
+		prev_end = v->end[i];
+	}
+	return 0;
+}
+
+/* One allocation: the entries, then the names they point to. */
+static int vma_build(const Crib__VmaList *v, struct cr_eng_vma **out, int *nr)
+{
+	size_t n = v->n_start, head = n * sizeof(struct cr_eng_vma), size = head, i;
+	struct cr_eng_vma *e;
+	char **names, *s;
+
+	names = malloc(v->n_names * sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (i = 0; i < v->n_names; i++)
+		size += strlen(v->names[i]) + 1;
+	e = malloc(size);
+	if (!e) {
+		free(names);
+		return -ENOMEM;
+	}
+	s = (char *)e + head;
+	for (i = 0; i < v->n_names; i++) {
+		size_t len = strlen(v->names[i]) + 1;
+
+		names[i] = memcpy(s, v->names[i], len);
+		s += len;
+	}
+	for (i = 0; i < n; i++) {
+		e[i] = (struct cr_eng_vma){
+			.start = v->start[i],
+			.end = v->end[i],
+			.pgoff = v->pgoff[i],
+			.ino = v->ino[i],
+			.madv = v->madv[i],
+			.dev_maj = v->dev_maj[i],
+			.dev_min = v->dev_min[i],
+			.prot = v->prot[i],
+			.shared = v->shared[i],
+			.map_flags = v->map_flags[i],
+			.vmflags = v->vmflags[i],
+			.name = names[v->name_idx[i]],
+		};
+	}
+	free(names);
+	*out = e;
+	*nr = n;
+	return 0;
+}
+
+static int fds_check(const char *what, pid_t pid, const Crib__FdTable *t)
+{
+	size_t n = t->n_fd, i;
+
+	if (t->pid != pid) {
+		bad_answer(what, pid, "fd table is for pid %d", t->pid);
+		return -EPROTO;
+	}
+	if (t->n_pos != n || t->n_flags != n || t->n_mnt_id != n || n > INT_MAX / sizeof(int)) {
+		bad_answer(what, pid, "fd arrays of unequal length (%zu fds)", n);
+		return -EPROTO;
+	}
+	for (i = 0; i < n; i++) {
+		if (t->fd[i] < 0 || (i && t->fd[i] <= t->fd[i - 1])) {
+			bad_answer(what, pid, "fd %d at %zu: not ascending", t->fd[i], i);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	pid_t x = ((const struct snap_ent *)a)->pid, y = ((const struct snap_ent *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+static struct snap_ent *snap_find(pid_t pid)
+{
+	struct snap_ent key = { .pid = pid };
+
+	return snap_nr ? bsearch(&key, snap, snap_nr, sizeof(*snap), snap_cmp) : NULL;
+}
+
+/* Index a checked PrepareResp by pid; every entry must be for a pid asked for, once. */
+static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
+{
+	const char *what = "prepare";
+	struct snap_ent *e;
+	size_t i;
+	int j, n = 0;
+
+	snap = calloc(nr ?: 1, sizeof(*snap));
+	if (!snap)
+		return -ENOMEM;
+	for (j = 0; j < nr; j++)
+		snap[j].pid = pids[j];
+	qsort(snap, nr, sizeof(*snap), snap_cmp);
+	for (j = 0; j < nr; j++)
+		if (!n || snap[n - 1].pid != snap[j].pid)
+			snap[n++] = snap[j];
+	snap_nr = n;
+
+	for (i = 0; i < p->n_vmas; i++) {
+		e = snap_find(p->vmas[i]->pid);
+		if (!e || e->vma) {
+			bad_answer(what, p->vmas[i]->pid, "VMA list not asked for or repeated");
+			return -EPROTO;
+		}
+		if (vma_check(what, e->pid, p->vmas[i]))
+			return -EPROTO;
+		e->vma = p->vmas[i];
+	}
+	for (i = 0; i < p->n_fds; i++) {
+		e = snap_find(p->fds[i]->pid);
+		if (!e || e->fds) {
+			bad_answer(what, p->fds[i]->pid, "fd table not asked for or repeated");
+			return -EPROTO;
+		}
+		if (fds_check(what, e->pid, p->fds[i]))
+			return -EPROTO;
+		e->fds = p->fds[i];
+	}
+	if (p->n_failed_pid != p->n_failed_errno) {
+		bad_answer(what, nr ? pids[0] : 0, "%zu failed pids, %zu errnos", p->n_failed_pid, p->n_failed_errno);
+		return -EPROTO;
+	}
+	for (i = 0; i < p->n_failed_pid; i++) {
+		e = snap_find(p->failed_pid[i]);
+		if (!e || e->err || p->failed_errno[i] <= 0 || p->failed_errno[i] > 4095 || (e->vma && e->fds)) {
+			bad_answer(what, p->failed_pid[i], "failure %d not asked for, repeated or contradicted",
+				   p->failed_errno[i]);
+			return -EPROTO;
+		}
+		e->err = p->failed_errno[i];
+	}
+	for (i = 0; i < p->n_op_ns; i++) {
+		if ((unsigned)p->op_ns[i]->op >= CR_ENGINE_OP__MAX) {
+			bad_answer(what, nr ? pids[0] : 0, "time for unknown op %d", p->op_ns[i]->op);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+int crib_prepare(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX])
+{
+	Crib__Request req = CRIB__REQUEST__INIT;
+	Crib__PrepareReq prep = CRIB__PREPARE_REQ__INIT;
+	Crib__Response *resp;
+	size_t i;
+	int ret;
+
+	if (!engine_up || (!op_avail[CR_ENGINE_OP_VMA] && !op_avail[CR_ENGINE_OP_FDS]))
+		return -ENOTSUP;
+	snap_drop();
+	fdc_drop();
+
+	prep.n_pids = nr;
+	prep.pids = (int32_t *)pids;
+	req.req_case = CRIB__REQUEST__REQ_PREPARE;
+	req.prepare = &prep;
+	ret = call("prepare", nr ? pids[0] : 0, &req, CRIB__RESPONSE__RESP_PREPARE, &resp);
+	if (ret)
+		return ret;
+
+	snap_resp = resp;
+	ret = snap_index(resp->prepare, pids, nr);
+	if (ret) {
+		snap_drop();
+		return ret;
+	}
+	memset(op_ns, 0, CR_ENGINE_OP__MAX * sizeof(op_ns[0]));
+	for (i = 0; i < resp->prepare->n_op_ns; i++)
+		op_ns[resp->prepare->op_ns[i]->op] += resp->prepare->op_ns[i]->ns;
+	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu failed\n", nr, resp->prepare->n_vmas,
+		resp->prepare->n_fds, resp->prepare->n_failed_pid);
+	return 0;
+}
+
+static int snap_failed(enum cr_engine_op op, const struct snap_ent *e)
+{
+	if (e->err == ESRCH)
+		pr_info("%s: pid %d: the task is gone\n", op_names[op], e->pid);
+	else if (e->err != ENOTSUP)
+		pr_err("%s: pid %d: the engine's snapshot failed: %s\n", op_names[op], e->pid, strerror(e->err));
+	return -e->err;
+}
+
+int crib_vma(pid_t pid, struct cr_eng_vma **vmas, int *nr)
+{
+	const char *what = op_names[CR_ENGINE_OP_VMA];
+	struct snap_ent *e;
+	Crib__Response *resp;
+	int ret;
+
+	if (!engine_up || !op_avail[CR_ENGINE_OP_VMA])
+		return -ENOTSUP;
+	e = snap_find(pid);
+	if (e && e->vma)
+		return vma_build(e->vma, vmas, nr);
+	if (e && e->err)
+		return snap_failed(CR_ENGINE_OP_VMA, e);
+
+	ret = task_call(CR_ENGINE_OP_VMA, pid, &resp);
+	if (ret)
+		return ret;
+	ret = vma_check(what, pid, resp->vma);
+	if (!ret)
+		ret = vma_build(resp->vma, vmas, nr);
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+/* The fd table of @pid: snapshot, earlier round trip, or a new one (kept). */
+static int fd_table(enum cr_engine_op op, pid_t pid, bool refresh, const Crib__FdTable **out)
+{
+	struct snap_ent *e = snap_find(pid);
+	Crib__Response *resp;
+	struct fd_cache *c;
+	int i, ret;
+
+	if (e && e->fds) {
+		*out = e->fds;
+		return 0;
+	}
+	if (e && e->err)
+		return snap_failed(op, e);
+	for (i = 0; i < fdc_nr; i++) {
+		if (fdc[i].pid != pid)
+			continue;
+		if (!refresh) {
+			*out = fdc[i].resp->fds;
+			return 0;
+		}
+		crib__response__free_unpacked(fdc[i].resp, NULL);
+		fdc[i] = fdc[--fdc_nr];
+		break;
+	}
+
+	ret = task_call(op, pid, &resp);
+	if (ret)
+		return ret;
+	ret = fds_check(op_names[op], pid, resp->fds);
+	if (ret)
+		goto err;
+	c = realloc(fdc, (fdc_nr + 1) * sizeof(*fdc));
+	if (!c) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	fdc = c;
+	fdc[fdc_nr++] = (struct fd_cache){ .pid = pid, .resp = resp };
+	*out = resp->fds;
+	return 0;
+err:
+	crib__response__free_unpacked(resp, NULL);
+	return ret;
+}
+
+int crib_fds(pid_t pid, int **fds, int *nr)
+{
+	const Crib__FdTable *t;
+	int *p, ret;
+
+	if (!engine_up || !op_avail[CR_ENGINE_OP_FDS])
+		return -ENOTSUP;
+	ret = fd_table(CR_ENGINE_OP_FDS, pid, true, &t);
+	if (ret)
+		return ret;
+	p = malloc((t->n_fd ?: 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, t->fd, t->n_fd * sizeof(*p));
+	*fds = p;
+	*nr = t->n_fd;
+	return 0;
+}
+
+static int fd_cmp(const void *key, const void *elem)
+{
+	int32_t x = *(const int32_t *)key, y = *(const int32_t *)elem;
+
+	return (x > y) - (x < y);
+}
+
+int crib_fdinfo(pid_t pid, int fd, struct cr_eng_fdinfo *fi)
+{
+	const Crib__FdTable *t;
+	const int32_t *hit;
+	int32_t key = fd;
+	size_t i;
+	int ret;
+
+	if (!engine_up || !op_avail[CR_ENGINE_OP_FDINFO])
+		return -ENOTSUP;
+	ret = fd_table(CR_ENGINE_OP_FDINFO, pid, false, &t);
+	if (ret)
+		return ret;
+	hit = t->n_fd ? bsearch(&key, t->fd, t->n_fd, sizeof(key), fd_cmp) : NULL;
+	if (!hit) {
+		pr_err("fdinfo: pid %d: fd %d is not in the engine's fd table\n", pid, fd);
+		return -ENOENT;
+	}
+	i = hit - t->fd;
+	*fi = (struct cr_eng_fdinfo){ .pos = t->pos[i], .flags = t->flags[i], .mnt_id = t->mnt_id[i] };
+	return 0;
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: LGPL-2.1
+#define LOG_PREFIX "crib: "
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "criu-log.h"
+
+#include "shim.h"
+
+#define SHIM_STOP_MS 1000 /* grace period for a clean exit */
+
+static struct {
+	int sk;		/* our end of the socketpair, -1 when none */
+	pid_t pid;	/* the engine */
+	pid_t helper;	/* its parent, our child (see shim_start) */
+	pid_t owner;	/* the process that started it */
+	uint32_t seq;
+	int timeout_ms;
+} shim = { .sk = -1 };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Only async-signal-safe calls from here to execv(): we are a copy of CRIU. */
+static void __attribute__((noreturn)) engine_child(int sk, int devnull, int report, pid_t parent, char *const argv[])
+{
+	int err;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		_exit(127);
+	/* The helper may have died before prctl(): then nobody would kill us. */
+	if (getppid() != parent)
+		_exit(127);
+	/* sk, devnull and report are >= 10, so none of these clobbers another. */
+	if (dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(sk, SHIM_FD) < 0)
+		_exit(127);
+	/* CRIU keeps service fds without O_CLOEXEC: don't leak them. */
+	syscall(SYS_close_range, SHIM_FD + 1, report - 1, 0);
+	syscall(SYS_close_range, report + 1, ~0u, 0);
+	execv(argv[0], argv);
+	err = errno;
+	if (write(report, &err, sizeof(err)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/*
+ * The engine's parent.  CRIU reaps with waitpid(-1) and, while a parasite
+ * runs, exits on any SIGCHLD: a child of its own must not come and go
+ * under it.  This helper is a "clone child" (exit signal 0) that never
+ * execs (exec would reset the exit signal to SIGCHLD), so waitpid(-1)
+ * without __WALL does not see it and its exit signals nothing; the engine
+ * is its child.  It exits with the engine's status (128 + signal if killed).
+ */
+static void __attribute__((noreturn)) helper_main(int sk, int devnull, int report, pid_t criu, char *const argv[])
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	pid_t self = getpid(), engine;
+	sigset_t none;
+	int sig, status = 0;
+
+	/* None of CRIU's signal handlers may run in this copy of it. */
+	for (sig = 1; sig < _NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != criu)
+		_exit(127);
+
+	engine = syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	if (engine == 0)
+		engine_child(sk, devnull, report, self, argv);
+	if (write(report, &engine, sizeof(engine)) < 0)
+		engine = -1;
+	syscall(SYS_close_range, 0, ~0u, 0);
+	if (engine < 0)
+		_exit(127);
+	while (waitpid(engine, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+/*
+ * Wait up to grace_ms for the helper to exit by itself, then SIGKILL the
+ * engine and the helper.  True (and the helper's wait status) if it exited
+ * by itself.
+ */
+static bool reap(int grace_ms, int *status)
+{
+	int64_t deadline = now_ms() + grace_ms;
+	bool own = true;
+	int st = 0;
+
+	if (shim.helper <= 0)
+		return false;
+	while (waitpid(shim.helper, &st, WNOHANG | __WALL) == 0) {
+		if (now_ms() >= deadline) {
+			/* never kill(0): that is our whole process group */
+			if (shim.pid > 0)
+				kill(shim.pid, SIGKILL);
+			kill(shim.helper, SIGKILL);
+			waitpid(shim.helper, &st, __WALL);
+			own = false;
+			break;
+		}
+		usleep(2000);
+	}
+	shim.helper = 0;
+	shim.pid = 0;
+	if (status)
+		*status = st;
+	return own;
+}
+
+/* The stream is out of step or the engine is gone: drop it for good. */
+static void shim_kill(void)
+{
+	pid_t pid = shim.pid;
+	int status;
+
+	close(shim.sk);
+	shim.sk = -1;
+	/* An engine that is exiting by itself gets a moment to say why. */
+	if (!reap(100, &status) || !WIFEXITED(status))
+		return;
+	if (WEXITSTATUS(status) > 128)
+		pr_err("engine pid %d was killed by signal %d\n", pid, WEXITSTATUS(status) - 128);
+	else
+		pr_err("engine pid %d exited with status %d%s\n", pid, WEXITSTATUS(status),
+		       WEXITSTATUS(status) == 127 ? " (a command in the launcher was not found?)" : "");
+}
+
+/* An fd at 10 or above (CLOEXEC), so that the children's dup2()s cannot clobber it. */
+static int lift(int fd)
+{
+	int hi;
+
+	if (fd < 0 || fd >= 10)
+		return fd;
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	close(fd);
+	return hi;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int shim_start(char *const argv[])
+{
+	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, devnull, err, ret;
+	pid_t criu = getpid(), helper, engine = -1;
+	const char *env;
+
+	if (shim.sk >= 0)
+		return -EBUSY;
+
+	env = getenv("CRIB_TIMEOUT_MS");
+	shim.timeout_ms = env && atoi(env) > 0 ? atoi(env) : SHIM_TIMEOUT_MS;
+
+	devnull = lift(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (devnull < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe2(pfd, O_CLOEXEC)) {
+		ret = -errno;
+		pr_perror("engine: can't set up its fds");
+		goto out;
+	}
+	sv[1] = lift(sv[1]);
+	pfd[1] = lift(pfd[1]);
+	if (sv[1] < 0 || pfd[1] < 0) {
+		ret = -errno;
+		pr_perror("engine: can't set up its fds");
+		goto out;
+	}
+
+	/* Exit signal 0: see helper_main(). */
+	helper = syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
+	if (helper < 0) {
+		ret = -errno;
+		pr_perror("engine: can't clone");
+		goto out;
+	}
+	if (helper == 0)
+		helper_main(sv[1], devnull, pfd[1], criu, argv);
+	close(pfd[1]);
+	pfd[1] = -1;
+
+	/* The helper reports the engine's pid; the engine, an exec failure. */
+	shim.helper = helper;
+	if (read_full(pfd[0], &engine, sizeof(engine)) != sizeof(engine) || engine <= 0) {
+		pr_err("engine: the helper (pid %d) could not start %s\n", helper, argv[0]);
+		ret = -ECHILD;
+		reap(0, NULL);
+		goto out;
+	}
+	shim.pid = engine;
+	if (read_full(pfd[0], &err, sizeof(err)) == sizeof(err)) {
+		pr_err("engine pid %d: can't exec %s: %s\n", engine, argv[0], strerror(err));
+		ret = -err;
+		reap(SHIM_STOP_MS, NULL);
+		goto out;
+	}
+
+	shim.sk = sv[0];
+	sv[0] = -1;
+	shim.owner = criu;
+	shim.seq = 0;
+	ret = 0;
+out:
+	if (devnull >= 0)
+		close(devnull);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	return ret;
+}
+
+static int wait_sk(short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = shim.sk, .events = events };
+	int64_t left;
+	int ret;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ret = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (ret > 0)
+			return 0; /* POLLHUP/POLLERR too: send/recv tell what */
+		if (ret == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Move all of buf, across short transfers and EINTR, before the deadline. */
+static int xfer(bool out, void *buf, size_t len, int64_t deadline)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+	int ret;
+
+	while (len) {
+		ret = wait_sk(out ? POLLOUT : POLLIN, deadline);
+		if (ret)
+			return ret;
+		if (out)
+			n = send(shim.sk, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			n = recv(shim.sk, p, len, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return errno == ECONNRESET ? -EPIPE : -errno;
+		}
+		if (n == 0)
+			return -EPIPE; /* the engine closed its end */
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int exchange(Crib__Request *req, Crib__Response **resp, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	Crib__Response *r;
+	uint8_t hdr[4], *buf;
+	size_t len;
+	int ret;
+
+	req->id = ++shim.seq;
+	len = crib__request__get_packed_size(req);
+	buf = malloc(4 + len);
+	if (!buf)
+		return -ENOMEM;
+	put_le32(buf, len);
+	crib__request__pack(req, buf + 4);
+	ret = xfer(true, buf, 4 + len, deadline);
+	free(buf);
+	if (ret)
+		return ret;
+
+	ret = xfer(false, hdr, 4, deadline);
+	if (ret)
+		return ret;
+	len = get_le32(hdr);
+	if (len > SHIM_MAX_FRAME)
+		return -EPROTO;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	ret = xfer(false, buf, len, deadline);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	r = crib__response__unpack(NULL, len, buf);
+	free(buf);
+	if (!r)
+		return -EPROTO;
+	if (r->id != req->id) {
+		crib__response__free_unpacked(r, NULL);
+		return -EPROTO;
+	}
+	*resp = r;
+	return 0;
+}
+
+int shim_call(Crib__Request *req, Crib__Response **resp)
+{
+	int ret;
+
+	/* A forked child of CRIU shares our socket: its answers would be the parent's. */
+	if (shim.owner != getpid())
+		return -ENOTSUP;
+	if (shim.sk < 0)
+		return -EPIPE;
+
+	ret = exchange(req, resp, shim.timeout_ms);
+	if (ret) {
+		pr_err("engine pid %d: request %u: %s; stopping the engine\n", shim.pid, req->id,
+		       ret == -EPROTO ? "malformed answer frame" : strerror(-ret));
+		shim_kill();
+	}
+	return ret;
+}
+
+void shim_stop(void)
+{
+	Crib__Request req = CRIB__REQUEST__INIT;
+	Crib__TaskReq none = CRIB__TASK_REQ__INIT;
+	Crib__Response *resp;
+
+	if (shim.sk < 0)
+		return;
+	if (shim.owner != getpid()) {
+		/* Not ours to stop: just drop the inherited socket. */
+		close(shim.sk);
+		shim.sk = -1;
+		return;
+	}
+
+	req.req_case = CRIB__REQUEST__REQ_SHUTDOWN;
+	req.shutdown = &none;
+	if (exchange(&req, &resp, SHIM_STOP_MS) == 0)
+		crib__response__free_unpacked(resp, NULL);
+	close(shim.sk);
+	shim.sk = -1;
+	reap(SHIM_STOP_MS, NULL);
+}
+
+pid_t shim_pid(void)
+{
+	return shim.sk >= 0 ? shim.pid : 0;
+}

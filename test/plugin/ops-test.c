@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: LGPL-2.1
+/*
+ * ops-test: plugin/ops.c against a fake shim.  Each case hands ops.c one
+ * canned crib.Response and checks what CRIU would get: malformed answers
+ * must be -EPROTO with the out arguments untouched, good ones must come
+ * through whole, and snapshot-served ops must make no round trip.
+ * The real transport and engine are exercised with real CRIU, not here.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crib.h"
+#include "shim.h"
+
+/* ---- what CRIU and shim.c would provide ---- */
+
+static int quiet = 1;
+
+void print_on_level(unsigned int lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+unsigned int log_get_loglevel(void)
+{
+	return 4;
+}
+
+static Crib__Response *next;	/* the canned answer, packed/unpacked like a real one */
+static int calls;
+static Crib__Request__ReqCase last_req;
+
+int shim_call(Crib__Request *req, Crib__Response **resp)
+{
+	calls++;
+	last_req = req->req_case;
+	if (!next)
+		return -EPIPE;
+	next->id = req->id;
+	*resp = next;
+	next = NULL;
+	return 0;
+}
+
+pid_t shim_pid(void)
+{
+	return 4242;
+}
+
+/* Round-trip @r through the wire format so that ops.c frees what protobuf-c allocated. */
+static void answer(Crib__Response *r)
+{
+	size_t len = crib__response__get_packed_size(r);
+	uint8_t *buf = malloc(len);
+
+	crib__response__pack(r, buf);
+	next = crib__response__unpack(NULL, len, buf);
+	free(buf);
+	if (!next) {
+		fprintf(stderr, "test bug: answer does not unpack\n");
+		exit(2);
+	}
+}
+
+/* ---- checks ---- */
+
+static int failed, passed;
+
+#define CHECK(cond, fmt, ...)                                                           \
+	do {                                                                            \
+		if (cond) {                                                             \
+			passed++;                                                       \
+		} else {                                                                \
+			failed++;                                                       \
+			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
+		}                                                                       \
+	} while (0)
+
+static int untouched(const void *p, size_t size)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (c[i] != 0xab)
+			return 0;
+	return 1;
+}
+
+/* ---- canned answers ---- */
+
+static void hello(uint32_t abi, int nops)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	Crib__HelloResp h = CRIB__HELLO_RESP__INIT;
+	Crib__OpSupport o[CR_ENGINE_OP__MAX], *op[CR_ENGINE_OP__MAX];
+	int i;
+
+	for (i = 0; i < nops; i++) {
+		crib__op_support__init(&o[i]);
+		o[i].op = i;
+		o[i].available = 1;
+		op[i] = &o[i];
+	}
+	h.abi_version = abi;
+	h.engine_version = "test";
+	h.n_ops = nops;
+	h.ops = op;
+	r.resp_case = CRIB__RESPONSE__RESP_HELLO;
+	r.hello = &h;
+	answer(&r);
+}
+
+static Crib__StatResp good_stat(pid_t pid)
+{
+	Crib__StatResp s = CRIB__STAT_RESP__INIT;
+
+	s.pid = pid;
+	s.ppid = 1;
+	s.pgid = pid;
+	s.sid = pid;
+	s.num_threads = 1;
+	s.state = 'S';
+	s.comm = "worker";
+	s.start_time = 1ULL << 40;
+	s.env_end = ~0ULL;
+	return s;
+}
+
+static void stat_answer(Crib__StatResp *s)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+
+	r.resp_case = CRIB__RESPONSE__RESP_STAT;
+	r.stat = s;
+	answer(&r);
+}
+
+static uint32_t uids4[4] = { 0, 1, 2, 3 };
+
+static void status_answer(size_t nuids)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	Crib__StatusResp s = CRIB__STATUS_RESP__INIT;
+
+	s.state = 'S';
+	s.vpid = 7;
+	s.n_uids = nuids;
+	s.uids = uids4;
+	s.n_gids = 4;
+	s.gids = uids4;
+	r.resp_case = CRIB__RESPONSE__RESP_STATUS;
+	r.status = &s;
+	answer(&r);
+}
+
+static void err_answer(int err)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+
+	r.err = err;
+	r.message = "canned error";
+	answer(&r);
+}
+
+/* A VmaList of 3 good entries, which a case then breaks. */
+struct vmas {
+	uint64_t start[3], end[3], pgoff[3], ino[3], madv[3];
+	uint32_t maj[3], min[3], prot[3], shared[3], flags[3], vmf[3], idx[3];
+	char *names[3];
+	Crib__VmaList l;
+};
+
+static void vmas_init(struct vmas *v, pid_t pid)
+{
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	crib__vma_list__init(&v->l);
+	for (i = 0; i < 3; i++) {
+		v->start[i] = 0x10000 + i * 0x2000;
+		v->end[i] = v->start[i] + 0x1000;
+		v->prot[i] = i;
+		v->idx[i] = i % 3;
+	}
+	v->shared[1] = 1;
+	v->names[0] = "";
+	v->names[1] = "[heap]";
+	v->names[2] = "/usr/bin/cat";
+	v->l.pid = pid;
+	v->l.n_start = v->l.n_end = v->l.n_pgoff = v->l.n_ino = v->l.n_madv = 3;
+	v->l.n_dev_maj = v->l.n_dev_min = v->l.n_prot = v->l.n_shared = v->l.n_map_flags = v->l.n_vmflags = 3;
+	v->l.n_name_idx = 3;
+	v->l.start = v->start, v->l.end = v->end, v->l.pgoff = v->pgoff, v->l.ino = v->ino, v->l.madv = v->madv;
+	v->l.dev_maj = v->maj, v->l.dev_min = v->min, v->l.prot = v->prot, v->l.shared = v->shared;
+	v->l.map_flags = v->flags, v->l.vmflags = v->vmf, v->l.name_idx = v->idx;
+	v->l.n_names = 3;
+	v->l.names = v->names;
+}
+
+static void vma_answer(struct vmas *v)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+
+	r.resp_case = CRIB__RESPONSE__RESP_VMA;
+	r.vma = &v->l;
+	answer(&r);
+}
+
+struct fdt {
+	int32_t fd[3], mnt[3];
+	uint64_t pos[3];
+	uint32_t flags[3];
+	Crib__FdTable t;
+};
+
+static void fdt_init(struct fdt *f, pid_t pid)
+{
+	int i;
+
+	crib__fd_table__init(&f->t);
+	for (i = 0; i < 3; i++) {
+		f->fd[i] = i * 5;
+		f->mnt[i] = 20 + i;
+		f->pos[i] = 100 * i;
+		f->flags[i] = 02 | (i << 16);
+	}
+	f->t.pid = pid;
+	f->t.n_fd = f->t.n_pos = f->t.n_flags = f->t.n_mnt_id = 3;
+	f->t.fd = f->fd, f->t.pos = f->pos, f->t.flags = f->flags, f->t.mnt_id = f->mnt;
+}
+
+static void fds_answer(struct fdt *f)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+
+	r.resp_case = CRIB__RESPONSE__RESP_FDS;
+	r.fds = &f->t;
+	answer(&r);
+}
+
+static void prepare_answer(Crib__VmaList **v, size_t nv, Crib__FdTable **f, size_t nf, int32_t *fp, size_t nfp,
+			   int32_t *fe, size_t nfe, Crib__OpTime **t, size_t nt)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	Crib__PrepareResp p = CRIB__PREPARE_RESP__INIT;
+
+	p.n_vmas = nv, p.vmas = v;
+	p.n_fds = nf, p.fds = f;
+	p.n_failed_pid = nfp, p.failed_pid = fp;
+	p.n_failed_errno = nfe, p.failed_errno = fe;
+	p.n_op_ns = nt, p.op_ns = t;
+	r.resp_case = CRIB__RESPONSE__RESP_PREPARE;
+	r.prepare = &p;
+	answer(&r);
+}
+
+/* ---- cases ---- */
+
+static void test_stat(void)
+{
+	struct cr_eng_stat st;
+	Crib__StatResp s;
+	char comm[CR_ENG_COMM_LEN + 1];
+
+	s = good_stat(10);
+	stat_answer(&s);
+	memset(&st, 0xab, sizeof(st));
+	CHECK(crib_stat(10, &st) == 0 && st.pid == 10 && st.state == 'S' && !strcmp(st.comm, "worker") &&
+		      st.env_end == ~0ULL && st.start_time == 1ULL << 40,
+	      "good stat");
+
+#define BAD_STAT(mod, what)                                                          \
+	do {                                                                         \
+		s = good_stat(10);                                                   \
+		mod;                                                                 \
+		stat_answer(&s);                                                     \
+		memset(&st, 0xab, sizeof(st));                                       \
+		CHECK(crib_stat(10, &st) == -EPROTO && untouched(&st, sizeof(st)), what); \
+	} while (0)
+	BAD_STAT(s.pid = 11, "stat for another pid");
+	BAD_STAT(s.state = 0, "state 0");
+	BAD_STAT(s.state = 0x1234, "state not a char");
+	BAD_STAT(s.ppid = -1, "negative ppid");
+	memset(comm, 'x', CR_ENG_COMM_LEN);
+	comm[CR_ENG_COMM_LEN] = 0;
+	BAD_STAT(s.comm = comm, "comm of 32 bytes");
+	comm[CR_ENG_COMM_LEN - 1] = 0;
+	s = good_stat(10);
+	s.comm = comm;
+	stat_answer(&s);
+	CHECK(crib_stat(10, &st) == 0 && strlen(st.comm) == CR_ENG_COMM_LEN - 1, "comm of 31 bytes");
+
+	status_answer(4); /* a status payload for a stat request */
+	memset(&st, 0xab, sizeof(st));
+	CHECK(crib_stat(10, &st) == -EPROTO && untouched(&st, sizeof(st)), "wrong payload");
+
+	err_answer(5); /* positive: not an errno */
+	CHECK(crib_stat(10, &st) == -EPROTO && untouched(&st, sizeof(st)), "positive err");
+	err_answer(-EBUSY);
+	CHECK(crib_stat(10, &st) == -EBUSY && untouched(&st, sizeof(st)), "engine error passes through");
+	err_answer(-ENOTSUP);
+	CHECK(crib_stat(10, &st) == -ENOTSUP, "ENOTSUP passes through");
+	CHECK(crib_stat(10, &st) == -EPIPE, "no engine: transport error");
+}
+
+static void test_status(void)
+{
+	struct cr_eng_status st;
+
+	status_answer(4);
+	CHECK(crib_status(7, &st) == 0 && st.uids[3] == 3 && st.vpid == 7, "good status");
+	status_answer(3);
+	memset(&st, 0xab, sizeof(st));
+	CHECK(crib_status(7, &st) == -EPROTO && untouched(&st, sizeof(st)), "3 uids");
+	status_answer(5);
+	CHECK(crib_status(7, &st) == -EPROTO && untouched(&st, sizeof(st)), "5 uids");
+}
+
+static void pids_answer(int threads, int32_t *p, size_t n)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	Crib__PidList l = CRIB__PID_LIST__INIT;
+
+	l.n_pids = n;
+	l.pids = p;
+	r.resp_case = threads ? CRIB__RESPONSE__RESP_THREADS : CRIB__RESPONSE__RESP_CHILDREN;
+	if (threads)
+		r.threads = &l;
+	else
+		r.children = &l;
+	answer(&r);
+}
+
+static void test_pids(void)
+{
+	int32_t good[] = { 5, 6 }, bad[] = { 5, -1 };
+	pid_t *p = (pid_t *)0xab, *q;
+	int nr = 0xab;
+
+	pids_answer(1, good, 2);
+	CHECK(crib_threads(5, &q, &nr) == 0 && nr == 2 && q[1] == 6, "good threads");
+	free(q);
+	pids_answer(1, good, 0);
+	CHECK(crib_threads(5, &p, &nr) == -EPROTO && p == (pid_t *)0xab, "no threads");
+	pids_answer(0, good, 0);
+	CHECK(crib_children(5, &q, &nr) == 0 && nr == 0 && q, "no children is fine");
+	free(q);
+	pids_answer(0, bad, 2);
+	nr = 0xab;
+	CHECK(crib_children(5, &p, &nr) == -EPROTO && p == (pid_t *)0xab && nr == 0xab, "negative child pid");
+	pids_answer(1, good, 2); /* threads payload for a children request */
+	CHECK(crib_children(5, &p, &nr) == -EPROTO, "children answered with threads");
+}
+
+static void test_vma(void)
+{
+	struct cr_eng_vma *e = (void *)0xab;
+	struct vmas v;
+	int nr = 0xab;
+
+	vmas_init(&v, 3);
+	vma_answer(&v);
+	CHECK(crib_vma(3, &e, &nr) == 0 && nr == 3 && !strcmp(e[1].name, "[heap]") && e[1].shared == 1 &&
+		      (char *)e[2].name > (char *)&e[2] && (char *)e[2].name < (char *)e + 3 * sizeof(*e) + 64,
+	      "good vma list, names in the same block");
+	free(e);
+
+#define BAD_VMA(mod, what)                                                                           \
+	do {                                                                                         \
+		vmas_init(&v, 3);                                                                    \
+		mod;                                                                                 \
+		vma_answer(&v);                                                                      \
+		e = (void *)0xab;                                                                    \
+		nr = 0xab;                                                                           \
+		CHECK(crib_vma(3, &e, &nr) == -EPROTO && e == (void *)0xab && nr == 0xab, what);     \
+	} while (0)
+	BAD_VMA(v.l.n_ino = 2, "short ino column");
+	BAD_VMA(v.l.n_name_idx = 4, "long name_idx column");
+	BAD_VMA(v.idx[2] = 3, "name index out of range");
+	BAD_VMA(v.names[0] = "x", "names[0] not empty");
+	BAD_VMA(v.l.n_names = 0; v.idx[0] = v.idx[1] = v.idx[2] = 0, "no names");
+	BAD_VMA(v.end[1] = v.start[1], "empty VMA");
+	BAD_VMA(v.start[1] = v.start[0] + 0x800, "unaligned start");
+	BAD_VMA(v.start[1] = v.start[0], "overlap");
+	BAD_VMA(v.prot[0] = 8, "prot bit 3");
+	BAD_VMA(v.shared[0] = 2, "shared 2");
+	BAD_VMA(v.vmf[0] = 4, "unknown vmflags");
+	BAD_VMA(v.l.pid = 4, "list for another pid");
+}
+
+static void test_fds(void)
+{
+	struct cr_eng_fdinfo fi;
+	struct fdt f;
+	int *fds = (int *)0xab, nr = 0xab;
+
+	fdt_init(&f, 8);
+	fds_answer(&f);
+	CHECK(crib_fds(8, &fds, &nr) == 0 && nr == 3 && fds[2] == 10, "good fd table");
+	free(fds);
+	/* fdinfo after a round-trip fds: from the kept table, no call */
+	calls = 0;
+	CHECK(crib_fdinfo(8, 5, &fi) == 0 && fi.pos == 100 && fi.mnt_id == 21 && calls == 0, "fdinfo from kept table");
+	CHECK(crib_fdinfo(8, 6, &fi) == -ENOENT, "fdinfo of a missing fd");
+
+	fdt_init(&f, 9);
+	f.fd[2] = 5;
+	fds_answer(&f);
+	fds = (int *)0xab;
+	CHECK(crib_fds(9, &fds, &nr) == -EPROTO && fds == (int *)0xab, "fds not ascending");
+	fdt_init(&f, 9);
+	f.t.n_mnt_id = 2;
+	fds_answer(&f);
+	CHECK(crib_fds(9, &fds, &nr) == -EPROTO && fds == (int *)0xab, "short mnt_id column");
+	fdt_init(&f, 9);
+	f.fd[0] = -1;
+	fds_answer(&f);
+	CHECK(crib_fds(9, &fds, &nr) == -EPROTO, "negative fd");
+}
+
+static void test_prepare(void)
+{
+	pid_t pids[] = { 30, 31, 32 };
+	uint64_t ns[CR_ENGINE_OP__MAX];
+	Crib__OpTime t1 = CRIB__OP_TIME__INIT, t2 = CRIB__OP_TIME__INIT, *times[] = { &t1, &t2 };
+	struct vmas v30, v31;
+	struct fdt f30;
+	Crib__VmaList *vl[2] = { &v30.l, &v31.l };
+	Crib__FdTable *fl[1] = { &f30.t };
+	int32_t fp[] = { 31 }, fe[] = { ESRCH }, fe2[] = { ESRCH, EIO };
+	struct cr_eng_vma *e;
+	struct cr_eng_fdinfo fi;
+	int *fds, nr;
+
+	vmas_init(&v30, 30);
+	vmas_init(&v31, 31);
+	fdt_init(&f30, 30);
+	t1.op = CRIB__OP__VMA, t1.ns = 700;
+	t2.op = CRIB__OP__FDS, t2.ns = 300;
+
+	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
+	memset(ns, 0xab, sizeof(ns));
+	CHECK(crib_prepare(pids, 3, ns) == 0 && last_req == CRIB__REQUEST__REQ_PREPARE && ns[CR_ENGINE_OP_VMA] == 700 &&
+		      ns[CR_ENGINE_OP_FDS] == 300 && ns[CR_ENGINE_OP_STAT] == 0,
+	      "good prepare, op_ns");
+	calls = 0;
+	CHECK(crib_vma(30, &e, &nr) == 0 && nr == 3 && calls == 0, "vma from the snapshot");
+	free(e);
+	CHECK(crib_fds(30, &fds, &nr) == 0 && nr == 3 && calls == 0, "fds from the snapshot");
+	free(fds);
+	CHECK(crib_fdinfo(30, 10, &fi) == 0 && fi.pos == 200 && calls == 0, "fdinfo from the snapshot");
+	CHECK(crib_vma(31, &e, &nr) == -ESRCH && calls == 0, "failed pid: its errno");
+	CHECK(crib_fdinfo(31, 0, &fi) == -ESRCH && calls == 0, "failed pid: fdinfo too");
+	CHECK(crib_vma(32, &e, &nr) == -EPIPE && calls == 1, "pid not in the snapshot: a round trip");
+
+#define BAD_PREP(answer_call, what)                                                              \
+	do {                                                                                     \
+		answer_call;                                                                     \
+		memset(ns, 0xab, sizeof(ns));                                                    \
+		CHECK(crib_prepare(pids, 3, ns) == -EPROTO && untouched(ns, sizeof(ns)), what); \
+		calls = 0;                                                                       \
+		CHECK(crib_vma(30, &e, &nr) == -EPIPE && calls == 1, what ": no snapshot left");   \
+	} while (0)
+	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe2, 2, times, 2), "failed_pid/failed_errno lengths differ");
+	v31.l.pid = 30;
+	BAD_PREP(prepare_answer(vl, 2, fl, 1, NULL, 0, NULL, 0, times, 2), "two VMA lists for one pid");
+	v31.l.pid = 99;
+	BAD_PREP(prepare_answer(vl, 2, fl, 1, NULL, 0, NULL, 0, times, 2), "VMA list for a pid not asked for");
+	v31.l.pid = 31;
+	fe[0] = 0;
+	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "failed errno 0");
+	fe[0] = ESRCH;
+	t2.op = 7;
+	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "time for op 7");
+	t2.op = CRIB__OP__FDS;
+	v30.idx[0] = 9;
+	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "bad VMA inside the snapshot");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "-v"))
+		quiet = 0;
+
+	/* Before hello every op is "not served here". */
+	{
+		struct cr_eng_stat st;
+
+		CHECK(crib_stat(1, &st) == -ENOTSUP && calls == 0, "no hello: ENOTSUP, no round trip");
+	}
+	hello(CR_ENGINE_ABI_VERSION + 1, CR_ENGINE_OP__MAX);
+	CHECK(crib_hello() == -EPROTO, "ABI mismatch refused");
+	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX - 1); /* fdinfo not listed: unavailable */
+	CHECK(crib_hello() == 0, "hello");
+	{
+		struct cr_eng_fdinfo fi;
+
+		calls = 0;
+		CHECK(crib_fdinfo(1, 0, &fi) == -ENOTSUP && calls == 0, "unavailable op: ENOTSUP, no round trip");
+	}
+	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);
+	CHECK(crib_hello() == 0, "hello, all ops");
+
+	test_stat();
+	test_status();
+	test_pids();
+	test_vma();
+	test_fds();
+	test_prepare();
+	crib_ops_reset();
+
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,39 @@
+# bpf.mk: the BPF objects of CRIB.  Included by the top-level Makefile;
+# paths are relative to the repository root.
+#
+#   make bpf        build/bpf/vmlinux.h and build/bpf/*.bpf.o
+#   make bpf-clean
+#
+# vmlinux.h is generated from the running kernel's BTF (override VMLINUX_BTF
+# to build against another kernel's); objects are CO-RE and load on any
+# kernel with BTF that has the features each program needs.
+
+BUILD        ?= build
+BPF_SRC      := bpf
+BPF_OUT      := $(BUILD)/bpf
+BPF_CLANG    ?= clang
+BPFTOOL      ?= bpftool
+VMLINUX_BTF  ?= /sys/kernel/btf/vmlinux
+BPF_CFLAGS   ?= -g -O2 -Wall -Werror
+
+BPF_PROGS    := task vma fds
+BPF_OBJS     := $(patsubst %,$(BPF_OUT)/%.bpf.o,$(BPF_PROGS))
+BPF_HDRS     := $(wildcard $(BPF_SRC)/*.h)
+
+.PHONY: bpf bpf-clean
+
+bpf: $(BPF_OBJS)
+
+$(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
+	$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp
+	mv $@.tmp $@
+
+$(BPF_OUT)/%.bpf.o: $(BPF_SRC)/%.bpf.c $(BPF_HDRS) $(BPF_OUT)/vmlinux.h
+	$(BPF_CLANG) $(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_x86 \
+		-I$(BPF_OUT) -I$(BPF_SRC) -c $< -o $@
+
+$(BPF_OUT):
+	mkdir -p $@
+
+bpf-clean:
+	rm -rf $(BPF_OUT)

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * crib.h: the records that cross the BPF/user-space boundary.
+ *
+ * This header is the one definition.  The BPF programs include it; the
+ * TypeScript decoders (engine-ts/src/bpf/records.ts) mirror it, and
+ * test/bpf/records.test.ts checks that mirror against the BTF of the
+ * compiled objects, member by member.  Change both sides together and
+ * bump CRIB_ABI_VERSION when a layout changes.
+ *
+ * How a request travels: user space fills a struct crib_req (plus, for the
+ * task op, room for the reply) and passes it as ctx_in to
+ * BPF_PROG_TEST_RUN.  SYSCALL programs may write their context, and the
+ * kernel copies it back, so small replies come back in the context itself
+ * and bulk tables go to BPF_F_MMAPABLE array maps that user space reads
+ * through its own mapping, with no syscall per entry.
+ *
+ * All fields are fixed-width with explicit padding; every struct size is a
+ * multiple of 8.
+ */
+#ifndef __CRIB_H__
+#define __CRIB_H__
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CRIB_ABI_VERSION 1
+
+/* Capacity of the bulk maps.  A table that does not fit fails with -E2BIG. */
+#define CRIB_MAX_TIDS     65536
+#define CRIB_MAX_VMAS     65536
+#define CRIB_MAX_FDS      262144
+/* Bytes of the VMA name buffer (struct crib_names). */
+#define CRIB_NAMES_SIZE   (4u << 20)
+/* The longest single name entry written into the names buffer. */
+#define CRIB_NAME_MAX     4096
+/* Path components followed per name, mount crossings included. */
+#define CRIB_PATH_DEPTH   256
+
+#define CRIB_COMM_LEN     16
+
+/*
+ * Request header, the context of every program.  In: size, version, pid.
+ * Out: err, count, total, names_len, flags.
+ */
+struct crib_req {
+	__u32 size;       /* sizeof the whole context (crib_req or crib_task_ctx) */
+	__u32 version;    /* CRIB_ABI_VERSION; programs refuse others with -EPROTO */
+	__s32 pid;        /* pid/tid in the init pid namespace */
+	__s32 err;        /* out: 0 or -errno (-ESRCH, -EBUSY, -E2BIG, ...) */
+	__u32 count;      /* out: entries written to the op's map */
+	__u32 total;      /* out: entries found; > count only together with -E2BIG */
+	__u32 names_len;  /* out (vma): bytes used in the names buffer */
+	__u32 flags;      /* out: CRIB_REQ_F_* */
+};
+
+/*
+ * vma: the mm has the x86 vsyscall gate area.  /proc lists it after the
+ * last VMA as [vsyscall], and CRIU records it, but it is not in the VMA
+ * tree, so the iterator never sees it: user space adds the entry.
+ */
+#define CRIB_REQ_F_GATE_VMA 0x1
+
+/*
+ * Task record: the fields of /proc/PID/stat and /proc/PID/status that
+ * struct cr_eng_stat and struct cr_eng_status carry, as /proc prints them
+ * for a reader in the init namespaces.
+ */
+struct crib_task {
+	__s32 pid;         /* task->pid */
+	__s32 tgid;
+	__s32 ppid;        /* real_parent's tgid */
+	__s32 pgid;
+	__s32 sid;
+	__s32 vpid;        /* last NSpid value */
+	__s32 num_threads; /* signal->nr_threads */
+	__s32 exit_code;   /* /proc/PID/stat: group_exit_code when the group is stopped or exiting */
+	__u32 flags;       /* task->flags (PF_*) */
+	__u32 raw_state;   /* task->__state */
+	__u32 exit_state;  /* task->exit_state */
+	__u32 seccomp_mode;
+	__u32 uids[4];     /* real, effective, saved, fs (objective creds) */
+	__u32 gids[4];
+	__u8  state;       /* letter of fs/proc/array.c task_state_array */
+	__u8  has_mm;      /* 0 for kernel threads and zombies: mm fields are 0 */
+	__u8  _pad0[6];
+	char  comm[CRIB_COMM_LEN];
+	__u64 start_time;  /* clock ticks (USER_HZ = 100) since boot */
+	__u64 start_code;
+	__u64 end_code;
+	__u64 start_data;
+	__u64 end_data;
+	__u64 start_brk;
+	__u64 start_stack;
+	__u64 arg_start;
+	__u64 arg_end;
+	__u64 env_start;
+	__u64 env_end;
+	__u64 sigpnd;      /* task->pending.signal */
+	__u64 shdpnd;      /* signal->shared_pending.signal */
+	__u64 sigblk;      /* task->blocked */
+	__u64 cap_inh;
+	__u64 cap_prm;
+	__u64 cap_eff;
+	__u64 cap_bnd;
+	__u64 cap_amb;
+};
+
+/* Context of the task program: the request, then the reply. */
+struct crib_task_ctx {
+	struct crib_req req;
+	struct crib_task task;
+};
+
+/*
+ * threads and children: map "tids" holds count __s32 pids.  Mapped arrays
+ * lay out their elements 8-byte aligned: user space reads every other
+ * 32-bit word.
+ */
+
+/* crib_vma.name_kind */
+#define CRIB_NAME_NONE        0 /* "" */
+#define CRIB_NAME_PATH        1 /* path components, see below */
+#define CRIB_NAME_STRING      2 /* the bytes as they are: [vdso], [vvar], [uprobes], ... */
+#define CRIB_NAME_HEAP        3 /* [heap] */
+#define CRIB_NAME_STACK       4 /* [stack] */
+#define CRIB_NAME_ANON        5 /* [anon:%s] with the bytes */
+#define CRIB_NAME_ANON_SHMEM  6 /* [anon_shmem:%s] with the bytes */
+/* files whose name d_path() asks their filesystem for (d_op->d_dname), with the dentry name: */
+#define CRIB_NAME_DNAME_SIMPLE 7 /* simple_dname(): "/NAME (deleted)" (shmem: /dev/zero, memfd, SysV) */
+#define CRIB_NAME_DNAME_ANON   8 /* anon_inodefs_dname(): "anon_inode:NAME" */
+#define CRIB_NAME_DNAME_OTHER  9 /* another d_dname(): not known here, the op reports it unsupported */
+
+/* crib_vma.name_flags */
+#define CRIB_NAMEF_DELETED    (1u << 0) /* append " (deleted)" */
+
+/*
+ * A CRIB_NAME_PATH name is a list of components, leaf first, each a
+ * length byte followed by that many bytes (no NUL), up to the global
+ * root; user space reverses it and joins with '/'.  A component may hold
+ * a '/' itself (the shmem file behind a shared anonymous mapping is named
+ * "dev/zero").
+ */
+
+/* crib_vma.vmflags: the CR_ENG_VMF_* bits of criu-engine.h */
+#define CRIB_VMF_IO_PF   (1u << 0)
+#define CRIB_VMF_SHSTK   (1u << 1)
+
+/* One VMA, in the order of /proc/PID/maps.  Map "vmas", count entries. */
+struct crib_vma {
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;       /* bytes: vm_pgoff << PAGE_SHIFT with a file, else 0 */
+	__u64 ino;         /* inode of the mapped file, else 0 */
+	__u64 madv;        /* 1 << MADV_* for VmFlags sr rr dc dd mg hg nh wf */
+	__u64 vm_flags;    /* raw vma->vm_flags, for verification */
+	__u32 dev_maj;     /* s_dev >> 20 */
+	__u32 dev_min;     /* s_dev & 0xfffff */
+	__u32 prot;        /* PROT_READ | PROT_WRITE | PROT_EXEC */
+	__u32 shared;      /* VM_MAYSHARE */
+	__u32 map_flags;   /* MAP_* for VmFlags gd lo nr ht dp */
+	__u32 vmflags;     /* CRIB_VMF_* */
+	__u32 name_off;    /* into the names buffer */
+	__u16 name_len;    /* bytes at name_off */
+	__u8  name_kind;   /* CRIB_NAME_* */
+	__u8  name_flags;  /* CRIB_NAMEF_* */
+};
+
+/* The names buffer: map "names", one entry. */
+struct crib_names {
+	__u8 buf[CRIB_NAMES_SIZE];
+};
+
+/* One open fd, ascending by fd.  Map "fds", count entries. */
+struct crib_fd {
+	__u64 pos;         /* file->f_pos */
+	__s32 fd;
+	__u32 flags;       /* f_flags | O_CLOEXEC when set in close_on_exec */
+	__s32 mnt_id;      /* real_mount(f_path.mnt)->mnt_id */
+	__u32 _pad0;
+};
+
+#endif /* __CRIB_H__ */

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * addon.cc: the node-addon-api layer over crib_core.  Arguments are
+ * checked first; failures throw an Error with `errno` (positive) and, for
+ * libbpf calls, `log` (what libbpf printed, the verifier log included).
+ * The TypeScript side (engine-ts/src/bpf/native.ts) types this surface.
+ */
+#include <napi.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "crib_core.h"
+
+namespace {
+
+Napi::Error MakeError(Napi::Env env, const std::string &what, int err, char *log)
+{
+	std::string msg = what + ": " + std::strerror(err < 0 ? -err : err);
+	Napi::Error e = Napi::Error::New(env, msg);
+	e.Set("errno", Napi::Number::New(env, err < 0 ? -err : err));
+	e.Set("log", Napi::String::New(env, log ? log : ""));
+	std::free(log);
+	return e;
+}
+
+std::string StringArg(const Napi::CallbackInfo &info, size_t i, const char *name)
+{
+	if (info.Length() <= i || !info[i].IsString())
+		throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a string");
+	return info[i].As<Napi::String>().Utf8Value();
+}
+
+uint32_t Uint32Arg(const Napi::CallbackInfo &info, size_t i, const char *name)
+{
+	if (info.Length() <= i || !info[i].IsNumber())
+		throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+	double d = info[i].As<Napi::Number>().DoubleValue();
+	if (d < 0 || d > 4294967295.0 || d != static_cast<double>(static_cast<uint32_t>(d)))
+		throw Napi::RangeError::New(info.Env(), std::string(name) + " must be an integer in [0, 2^32)");
+	return static_cast<uint32_t>(d);
+}
+
+Napi::Uint8Array BytesArg(const Napi::CallbackInfo &info, size_t i, const char *name)
+{
+	if (info.Length() <= i || !info[i].IsTypedArray() ||
+	    info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+		throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Uint8Array");
+	return info[i].As<Napi::Uint8Array>();
+}
+
+class BpfObject : public Napi::ObjectWrap<BpfObject> {
+public:
+	static Napi::Function Init(Napi::Env env)
+	{
+		return DefineClass(env, "BpfObject", {
+			InstanceMethod<&BpfObject::ProgNames>("progNames"),
+			InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
+			InstanceMethod<&BpfObject::Load>("load"),
+			InstanceMethod<&BpfObject::ProgFd>("progFd"),
+			InstanceMethod<&BpfObject::Run>("run"),
+			InstanceMethod<&BpfObject::MapInfo>("mapInfo"),
+			InstanceMethod<&BpfObject::MapBuffer>("mapBuffer"),
+			InstanceMethod<&BpfObject::ReadMap>("readMap"),
+			InstanceMethod<&BpfObject::Close>("close"),
+		});
+	}
+
+	BpfObject(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BpfObject>(info)
+	{
+		std::string path = StringArg(info, 0, "path");
+		char *log = nullptr;
+		int err = crib_obj_open(path.c_str(), &obj_, &log);
+
+		if (err)
+			throw MakeError(info.Env(), "open " + path, err, log);
+		std::free(log);
+	}
+
+	~BpfObject() override { crib_obj_close(obj_); }
+
+private:
+	struct crib_obj *obj_ = nullptr;
+	std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
+
+	struct crib_obj *Obj(Napi::Env env)
+	{
+		if (!obj_)
+			throw Napi::Error::New(env, "BpfObject is closed");
+		return obj_;
+	}
+
+	Napi::Value ProgNames(const Napi::CallbackInfo &info)
+	{
+		struct crib_obj *o = Obj(info.Env());
+		Napi::Array a = Napi::Array::New(info.Env());
+		const char *name;
+
+		for (unsigned int i = 0; (name = crib_obj_prog_name(o, i)); i++)
+			a.Set(i, Napi::String::New(info.Env(), name));
+		return a;
+	}
+
+	Napi::Value SetAutoload(const Napi::CallbackInfo &info)
+	{
+		std::string prog = StringArg(info, 0, "prog");
+		if (info.Length() < 2 || !info[1].IsBoolean())
+			throw Napi::TypeError::New(info.Env(), "on must be a boolean");
+		int err = crib_obj_set_autoload(Obj(info.Env()), prog.c_str(), info[1].As<Napi::Boolean>());
+		if (err)
+			throw MakeError(info.Env(), "set autoload of " + prog, err, nullptr);
+		return info.Env().Undefined();
+	}
+
+	Napi::Value Load(const Napi::CallbackInfo &info)
+	{
+		char *log = nullptr;
+		int err = crib_obj_load(Obj(info.Env()), &log);
+
+		if (err)
+			throw MakeError(info.Env(), "load", err, log);
+		std::free(log);
+		return info.Env().Undefined();
+	}
+
+	Napi::Value ProgFd(const Napi::CallbackInfo &info)
+	{
+		std::string prog = StringArg(info, 0, "prog");
+		int fd = crib_obj_prog_fd(Obj(info.Env()), prog.c_str());
+
+		if (fd < 0)
+			throw MakeError(info.Env(), "program " + prog, fd, nullptr);
+		return Napi::Number::New(info.Env(), fd);
+	}
+
+	/* run(progFd, ctx): the program's return value as an int32; ctx is written back */
+	Napi::Value Run(const Napi::CallbackInfo &info)
+	{
+		uint32_t fd = Uint32Arg(info, 0, "progFd");
+		Napi::Uint8Array ctx = BytesArg(info, 1, "ctx");
+		uint32_t retval = 0;
+		int err;
+
+		Obj(info.Env());
+		err = crib_prog_run(static_cast<int>(fd), ctx.Data(), ctx.ByteLength(), &retval);
+		if (err)
+			throw MakeError(info.Env(), "run program", err, nullptr);
+		return Napi::Number::New(info.Env(), static_cast<int32_t>(retval));
+	}
+
+	Napi::Value MapInfo(const Napi::CallbackInfo &info)
+	{
+		std::string map = StringArg(info, 0, "map");
+		struct crib_map_info mi;
+		int err = crib_obj_map_info(Obj(info.Env()), map.c_str(), &mi);
+
+		if (err)
+			throw MakeError(info.Env(), "map " + map, err, nullptr);
+		Napi::Object o = Napi::Object::New(info.Env());
+		o.Set("type", mi.type);
+		o.Set("keySize", mi.key_size);
+		o.Set("valueSize", mi.value_size);
+		o.Set("maxEntries", mi.max_entries);
+		o.Set("flags", mi.map_flags);
+		o.Set("fd", mi.fd);
+		return o;
+	}
+
+	/* mapBuffer(map): the map's memory, read-only, valid until close() (then detached) */
+	Napi::Value MapBuffer(const Napi::CallbackInfo &info)
+	{
+		std::string map = StringArg(info, 0, "map");
+		void *addr = nullptr;
+		size_t size = 0;
+		int err = crib_obj_map_mmap(Obj(info.Env()), map.c_str(), &addr, &size);
+
+		if (err)
+			throw MakeError(info.Env(), "mmap map " + map, err, nullptr);
+		Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), addr, size);
+		views_.push_back(Napi::Persistent(ab));
+		return ab;
+	}
+
+	/* readMap(map, first, n, dst): copies n entries with batch lookups; returns entries copied */
+	Napi::Value ReadMap(const Napi::CallbackInfo &info)
+	{
+		std::string map = StringArg(info, 0, "map");
+		uint32_t first = Uint32Arg(info, 1, "first");
+		uint32_t n = Uint32Arg(info, 2, "n");
+		Napi::Uint8Array dst = BytesArg(info, 3, "dst");
+		struct crib_map_info mi;
+		int err = crib_obj_map_info(Obj(info.Env()), map.c_str(), &mi);
+
+		if (err)
+			throw MakeError(info.Env(), "map " + map, err, nullptr);
+		if (static_cast<uint64_t>(n) * mi.value_size > dst.ByteLength())
+			throw Napi::RangeError::New(info.Env(), "dst is too small for n entries");
+		err = crib_map_read(mi.fd, mi.value_size, first, n, dst.Data());
+		if (err < 0)
+			throw MakeError(info.Env(), "read map " + map, err, nullptr);
+		return Napi::Number::New(info.Env(), err);
+	}
+
+	Napi::Value Close(const Napi::CallbackInfo &info)
+	{
+		/* views into the maps die with them: detach first, JS then sees empty buffers */
+		for (auto &ref : views_) {
+			Napi::ArrayBuffer ab = ref.Value();
+			if (!ab.IsEmpty() && !ab.IsDetached())
+				ab.Detach();
+		}
+		views_.clear();
+		crib_obj_close(obj_);
+		obj_ = nullptr;
+		return info.Env().Undefined();
+	}
+};
+
+Napi::Value LibbpfVersion(const Napi::CallbackInfo &info)
+{
+	return Napi::String::New(info.Env(), crib_libbpf_version());
+}
+
+Napi::Object InitAll(Napi::Env env, Napi::Object exports)
+{
+	exports.Set("BpfObject", BpfObject::Init(env));
+	exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
+	return exports;
+}
+
+} // namespace
+
+NODE_API_MODULE(crib_native, InitAll)

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * crib_core.c: see crib_core.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "crib_core.h"
+
+#define MAX_MMAPS 16
+
+struct crib_mmap {
+	const struct bpf_map *map;
+	void *addr;
+	size_t size;
+};
+
+struct crib_obj {
+	struct bpf_object *obj;
+	int loaded;
+	struct crib_mmap mmaps[MAX_MMAPS];
+	unsigned int nr_mmaps;
+};
+
+/* ---- libbpf log capture ------------------------------------------------ */
+
+static char *cap_buf;
+static size_t cap_len, cap_size;
+
+static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n <= 0)
+		return 0;
+	if (cap_len + n + 1 > cap_size) {
+		size_t size = (cap_len + n + 1) * 2;
+		char *buf = realloc(cap_buf, size);
+
+		if (!buf)
+			return 0;
+		cap_buf = buf;
+		cap_size = size;
+	}
+	vsnprintf(cap_buf + cap_len, cap_size - cap_len, fmt, ap);
+	cap_len += n;
+	return n;
+}
+
+static libbpf_print_fn_t capture_start(void)
+{
+	cap_len = 0;
+	return libbpf_set_print(capture);
+}
+
+/* Hands the captured text to *log (if asked) and restores the printer. */
+static void capture_end(libbpf_print_fn_t prev, char **log)
+{
+	libbpf_set_print(prev);
+	if (log) {
+		*log = NULL;
+		if (cap_len)
+			*log = strndup(cap_buf, cap_len);
+	}
+	cap_len = 0;
+}
+
+/* ---- objects ----------------------------------------------------------- */
+
+int crib_obj_open(const char *path, struct crib_obj **out, char **log)
+{
+	libbpf_print_fn_t prev;
+	struct crib_obj *o;
+	int err;
+
+	*out = NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	prev = capture_start();
+	o->obj = bpf_object__open_file(path, NULL);
+	err = -errno;
+	capture_end(prev, log);
+	if (!o->obj) {
+		free(o);
+		return err ? err : -EINVAL;
+	}
+	*out = o;
+	return 0;
+}
+
+const char *crib_obj_prog_name(struct crib_obj *o, unsigned int i)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, o->obj) {
+		if (i-- == 0)
+			return bpf_program__name(p);
+	}
+	return NULL;
+}
+
+int crib_obj_set_autoload(struct crib_obj *o, const char *prog, int on)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(o->obj, prog);
+
+	if (!p)
+		return -ENOENT;
+	if (o->loaded)
+		return -EBUSY;
+	return bpf_program__set_autoload(p, !!on);
+}
+
+int crib_obj_load(struct crib_obj *o, char **log)
+{
+	libbpf_print_fn_t prev;
+	sigset_t all, old;
+	int err;
+
+	if (o->loaded)
+		return -EALREADY;
+	/*
+	 * The verifier gives up with -EAGAIN when a signal is pending, and a
+	 * long verification under a profiler's SIGPROF (or a busy SIGCHLD)
+	 * never ends: hold signals until the load is done.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	prev = capture_start();
+	err = bpf_object__load(o->obj);
+	capture_end(prev, log);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return err < 0 ? err : -EINVAL;
+	o->loaded = 1;
+	return 0;
+}
+
+int crib_obj_prog_fd(struct crib_obj *o, const char *prog)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(o->obj, prog);
+	int fd;
+
+	if (!p)
+		return -ENOENT;
+	fd = bpf_program__fd(p);
+	return fd < 0 ? -ENOEXEC : fd;
+}
+
+int crib_obj_map_info(struct crib_obj *o, const char *name, struct crib_map_info *info)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(o->obj, name);
+
+	if (!m)
+		return -ENOENT;
+	info->type = bpf_map__type(m);
+	info->key_size = bpf_map__key_size(m);
+	info->value_size = bpf_map__value_size(m);
+	info->max_entries = bpf_map__max_entries(m);
+	info->map_flags = bpf_map__map_flags(m);
+	info->fd = bpf_map__fd(m);
+	return 0;
+}
+
+int crib_obj_map_mmap(struct crib_obj *o, const char *name, void **addr, size_t *size)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(o->obj, name);
+	long page = sysconf(_SC_PAGESIZE);
+	struct crib_mmap *mm;
+	unsigned int i;
+	size_t len;
+	void *p;
+
+	if (!m)
+		return -ENOENT;
+	for (i = 0; i < o->nr_mmaps; i++) {
+		if (o->mmaps[i].map == m) {
+			*addr = o->mmaps[i].addr;
+			*size = o->mmaps[i].size;
+			return 0;
+		}
+	}
+	if (!o->loaded || bpf_map__fd(m) < 0)
+		return -ENOEXEC;
+	if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY || !(bpf_map__map_flags(m) & BPF_F_MMAPABLE))
+		return -EINVAL;
+	if (o->nr_mmaps == MAX_MMAPS)
+		return -ENOSPC;
+	/* array elements are 8-byte aligned in the kernel's layout */
+	len = (size_t)((bpf_map__value_size(m) + 7) & ~7u) * bpf_map__max_entries(m);
+	len = (len + page - 1) & ~(size_t)(page - 1);
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	mm = &o->mmaps[o->nr_mmaps++];
+	mm->map = m;
+	mm->addr = p;
+	mm->size = len;
+	*addr = p;
+	*size = len;
+	return 0;
+}
+
+int crib_map_read(int map_fd, uint32_t value_size, uint32_t first, uint32_t n, void *dst)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t *keys, in = first - 1, out, count, done = 0;
+	void *inp = first ? &in : NULL;	/* in_batch is the key before the first one */
+	int err = 0;
+
+	if (!n)
+		return 0;
+	keys = malloc((size_t)n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (done < n) {
+		count = n - done;
+		err = bpf_map_lookup_batch(map_fd, inp, &out, keys + done,
+					   (char *)dst + (size_t)done * value_size, &count, &opts);
+		done += count;
+		in = out;
+		inp = &in;
+		if (err) {
+			if (err == -ENOENT)	/* end of the map */
+				err = 0;
+			break;
+		}
+	}
+	free(keys);
+	return err ? err : (int)done;
+}
+
+int crib_prog_run(int prog_fd, void *ctx, size_t ctx_size, uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = (uint32_t)ctx_size);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err)
+		return err < 0 ? err : -EINVAL;
+	*retval = opts.retval;
+	return 0;
+}
+
+void crib_obj_close(struct crib_obj *o)
+{
+	unsigned int i;
+
+	if (!o)
+		return;
+	for (i = o->nr_mmaps; i-- > 0;)
+		munmap(o->mmaps[i].addr, o->mmaps[i].size);
+	bpf_object__close(o->obj);
+	free(o);
+}
+
+const char *crib_libbpf_version(void)
+{
+	return libbpf_version_string();
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * crib_core.h: the C core of the native addon.  A thin layer over libbpf:
+ * open a BPF object, switch programs off, load it, run SYSCALL programs
+ * with a context, and map array maps for reading.
+ *
+ * Every call returns 0 (or a non-negative value) on success and a negative
+ * errno on failure.  Calls that talk to libbpf capture what libbpf prints
+ * (the verifier log included) and hand it back through *log, a malloc()ed
+ * string the caller frees (NULL when nothing was printed).
+ *
+ * Not thread-safe: one thread (Node's main thread) drives it.
+ */
+#ifndef __CRIB_CORE_H__
+#define __CRIB_CORE_H__
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct crib_obj;
+
+struct crib_map_info {
+	uint32_t type;        /* BPF_MAP_TYPE_* */
+	uint32_t key_size;
+	uint32_t value_size;
+	uint32_t max_entries;
+	uint32_t map_flags;
+	int fd;
+};
+
+/* Open (parse, not load) a BPF object file. */
+int crib_obj_open(const char *path, struct crib_obj **out, char **log);
+
+/* Names of the object's programs, in section order; NULL past the end. */
+const char *crib_obj_prog_name(struct crib_obj *obj, unsigned int i);
+
+/* Load or not load one program at crib_obj_load(); -ENOENT if unknown. */
+int crib_obj_set_autoload(struct crib_obj *obj, const char *prog, int on);
+
+/* Create the maps and load the programs that are on; once per object. */
+int crib_obj_load(struct crib_obj *obj, char **log);
+
+/* fd of a loaded program, or -ENOENT / -ENOEXEC (not loaded). */
+int crib_obj_prog_fd(struct crib_obj *obj, const char *prog);
+
+/* Geometry of a map (after load: fd is valid). */
+int crib_obj_map_info(struct crib_obj *obj, const char *map, struct crib_map_info *info);
+
+/*
+ * Map a BPF_F_MMAPABLE array read-only; the mapping lives until
+ * crib_obj_close().  *addr and *size describe it.
+ */
+int crib_obj_map_mmap(struct crib_obj *obj, const char *map, void **addr, size_t *size);
+
+/*
+ * Copy entries [first, first + n) of an array map into dst (n * value_size
+ * bytes) with BPF_MAP_LOOKUP_BATCH, for maps that cannot be mapped.
+ * Returns the number of entries copied.
+ */
+int crib_map_read(int map_fd, uint32_t value_size, uint32_t first, uint32_t n, void *dst);
+
+/*
+ * Run a program once (BPF_PROG_TEST_RUN) with ctx as its context; SYSCALL
+ * programs may write ctx, which comes back updated.  *retval gets the
+ * program's return value.
+ */
+int crib_prog_run(int prog_fd, void *ctx, size_t ctx_size, uint32_t *retval);
+
+/* Unmap, unload, free.  NULL is fine. */
+void crib_obj_close(struct crib_obj *obj);
+
+/* "libbpf v1.1" */
+const char *crib_libbpf_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* __CRIB_CORE_H__ */

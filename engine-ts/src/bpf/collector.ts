@@ -1,0 +1,343 @@
+// The BPF collector: loads the CRIB objects (build/bpf/*.bpf.o) through the
+// native addon and serves the ops of Collector from them.
+//
+// Each op has a list of mechanisms in order of preference (SOURCES).  At
+// construction every object is loaded; a program the kernel refuses is
+// switched off (autoload false) and the object loaded again without it,
+// so one missing kernel feature costs only the ops that need it.  Those
+// ops throw UnsupportedError with the reason, and support() says which
+// mechanism serves each op.
+import * as fs from 'fs';
+import * as path from 'path';
+import { BadRecordError, BpfLoadError, BusyError, CribError, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
+import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
+import {
+  decodeFds,
+  decodePids,
+  decodeReply,
+  decodeTaskStat,
+  decodeTaskStatus,
+  decodeVmas,
+  encodeReq,
+  GateVma,
+  Reply,
+  REQ,
+  REQ_F_GATE_VMA,
+  TASK_CTX,
+  VmaTableWithRaw,
+} from './records';
+import { Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from './types';
+
+const ESRCH = 3;
+const EAGAIN = 11;
+const E2BIG = 7;
+const ENOENT = 2;
+const EBUSY = 16;
+const ENAMETOOLONG = 36;
+const EPROTO = 71;
+
+export interface CollectorOptions {
+  /** folder with task.bpf.o, vma.bpf.o, fds.bpf.o */
+  objDir: string;
+  /** crib_native.node */
+  addonPath: string;
+}
+
+interface Source {
+  /** reported by support() */
+  mechanism: string;
+  object: string;
+  program: string;
+}
+
+/*
+ * Mechanisms for each op, best first.  The first whose program loaded
+ * serves the op.  A seq-iterator fallback for kernels without the
+ * open-coded VMA iterator (< 6.7) goes after the "vma" entry here, e.g.
+ * { mechanism: 'bpf:iter/task_vma', object: 'vma_iter.bpf.o', program: ... },
+ * with its reader added to vmaReaders below.
+ */
+const SOURCES: Record<OpName, Source[]> = {
+  stat: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }],
+  status: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }],
+  threads: [{ mechanism: 'bpf:thread_list', object: 'task.bpf.o', program: 'crib_threads' }],
+  children: [{ mechanism: 'bpf:children_list', object: 'task.bpf.o', program: 'crib_children' }],
+  vma: [{ mechanism: 'bpf:task_vma_iter', object: 'vma.bpf.o', program: 'crib_vma' }],
+  fds: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }],
+  fdinfo: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }],
+};
+
+/** An object file after load: the fds of the programs that loaded, reasons for the others. */
+export interface LoadedObject {
+  file: string;
+  obj?: NativeBpfObject;
+  progFds: Map<string, number>;
+  failed: Map<string, string>;
+  /** mmapped maps, by name */
+  buffers: Map<string, ArrayBuffer>;
+}
+
+/** The line of libbpf's output that names the program it could not load. */
+const FAILED_PROG = /prog '([^']+)': failed to load/;
+
+/** The verifier's complaint: the last line of the log before its end marker. */
+function verifierReason(log: string): string {
+  const lines = log.split('\n');
+  const end = lines.findIndex((l) => l.includes('-- END PROG LOAD LOG --'));
+  for (let i = (end < 0 ? lines.length : end) - 1; i >= 0; i--) {
+    const l = lines[i].trim();
+    if (l && !l.startsWith('processed ') && !l.startsWith('verification time')) return l;
+  }
+  return '';
+}
+
+/**
+ * Loads an object, switching off each program the kernel refuses (its
+ * reason kept in `failed`; '*' when the object as a whole failed).
+ */
+export function loadObject(addon: NativeAddon, file: string): LoadedObject {
+  const lo: LoadedObject = { file, progFds: new Map(), failed: new Map(), buffers: new Map() };
+  let obj: NativeBpfObject;
+  try {
+    obj = new addon.BpfObject(file);
+  } catch (e) {
+    const why = isNativeError(e) ? `${e.message}${e.log ? `: ${e.log.trim()}` : ''}` : String(e);
+    lo.failed.set('*', `cannot open ${path.basename(file)}: ${why}`);
+    return lo;
+  }
+  const progs = obj.progNames();
+  let interrupted = 0;
+  // each failed load switches one program off and tries again
+  for (let attempt = 0; attempt <= progs.length + interrupted; attempt++) {
+    try {
+      obj.load();
+      for (const p of progs) if (!lo.failed.has(p)) lo.progFds.set(p, obj.progFd(p));
+      lo.obj = obj;
+      return lo;
+    } catch (e) {
+      obj.close();
+      // the verifier gives up with EAGAIN when a signal arrives (a profiler's, say): not the program's fault
+      if (isNativeError(e) && e.errno === EAGAIN && interrupted < 5) {
+        interrupted++;
+        obj = new addon.BpfObject(file);
+        for (const p of lo.failed.keys()) obj.setAutoload(p, false);
+        continue;
+      }
+      const log = isNativeError(e) ? e.log : '';
+      const msg = e instanceof Error ? e.message : String(e);
+      const m = FAILED_PROG.exec(log);
+      if (!m || lo.failed.has(m[1]) || !progs.includes(m[1])) {
+        // not one program's fault (maps, BTF, object): nothing from this object
+        lo.failed.set('*', `${path.basename(file)}: ${msg}${log ? `: ${verifierReason(log) || log.trim().split('\n').pop()}` : ''}`);
+        return lo;
+      }
+      lo.failed.set(m[1], `${m[1]}: ${msg}: ${verifierReason(log) || 'see the verifier log'}`);
+      obj = new addon.BpfObject(file);
+      for (const p of lo.failed.keys()) obj.setAutoload(p, false);
+    }
+  }
+  obj.close();
+  lo.failed.set('*', `${path.basename(file)}: giving up after ${progs.length} attempts`);
+  return lo;
+}
+
+/**
+ * The x86 vsyscall gate area, a property of the kernel (vsyscall=emulate,
+ * xonly or none), learnt once from our own maps: the engine is a 64-bit
+ * task, so it has the area exactly when any 64-bit task has it.
+ */
+export function readGateVma(maps = '/proc/self/maps'): GateVma | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(maps, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const m = /^([0-9a-f]+)-([0-9a-f]+) ([r-])([w-])([x-])p [0-9a-f]+ 00:00 0\s+\[vsyscall\]$/m.exec(text);
+  if (!m) return undefined;
+  const prot = (m[3] === 'r' ? 1 : 0) | (m[4] === 'w' ? 2 : 0) | (m[5] === 'x' ? 4 : 0);
+  return { start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), prot, name: '[vsyscall]' };
+}
+
+interface Served {
+  source: Source;
+  obj: LoadedObject;
+  progFd: number;
+}
+
+export class BpfCollector implements Collector {
+  private readonly objects = new Map<string, LoadedObject>();
+  private readonly served = new Map<OpName, Served>();
+  private readonly reasons = new Map<OpName, string>();
+  private times: OpTimes = {};
+  private readonly req = new Uint8Array(REQ.size);
+  private readonly taskCtx = new Uint8Array(TASK_CTX.size);
+  private closed = false;
+  private readonly gate = readGateVma();
+
+  constructor(opts: CollectorOptions) {
+    const addon = loadAddon(opts.addonPath);
+    for (const op of OP_NAMES) {
+      const why: string[] = [];
+      for (const src of SOURCES[op]) {
+        let lo = this.objects.get(src.object);
+        if (!lo) {
+          lo = loadObject(addon, path.join(opts.objDir, src.object));
+          this.objects.set(src.object, lo);
+        }
+        const fd = lo.progFds.get(src.program);
+        if (fd !== undefined && lo.obj) {
+          this.served.set(op, { source: src, obj: lo, progFd: fd });
+          break;
+        }
+        why.push(`${src.mechanism}: ${lo.failed.get(src.program) ?? lo.failed.get('*') ?? `no program ${src.program}`}`);
+      }
+      if (!this.served.has(op)) this.reasons.set(op, why.join('; '));
+    }
+  }
+
+  support(): OpSupport[] {
+    return OP_NAMES.map((op) => {
+      const s = this.served.get(op);
+      return s ? { op, available: true, mechanism: s.source.mechanism } : { op, available: false, reason: this.reasons.get(op) };
+    });
+  }
+
+  stat(pid: number): TaskStat {
+    return this.timed('stat', () => decodeTaskStat(this.runTask('stat', pid)));
+  }
+
+  status(pid: number): TaskStatus {
+    return this.timed('status', () => decodeTaskStatus(this.runTask('status', pid)));
+  }
+
+  threads(pid: number): Int32Array {
+    return this.timed('threads', () => {
+      const { s, reply } = this.runBulk('threads', pid);
+      return decodePids('threads', this.buffer(s.obj, 'tids'), reply.count);
+    });
+  }
+
+  children(pid: number): Int32Array {
+    return this.timed('children', () => {
+      const { s, reply } = this.runBulk('children', pid);
+      return decodePids('children', this.buffer(s.obj, 'tids'), reply.count);
+    });
+  }
+
+  vmas(pid: number): VmaTableWithRaw {
+    return this.timed('vma', () => {
+      const { s, reply } = this.runBulk('vma', pid, [-ENOENT]);
+      // -ENOENT: the task has no mm (a zombie, a kernel thread): no VMAs, as smaps shows
+      const count = reply.err === -ENOENT ? 0 : reply.count;
+      const gate = reply.flags & REQ_F_GATE_VMA ? this.gate : undefined;
+      return decodeVmas(pid, this.buffer(s.obj, 'vmas'), this.buffer(s.obj, 'names'), count, reply.namesLen, gate);
+    });
+  }
+
+  fds(pid: number): FdTable {
+    return this.timed('fds', () => {
+      const { s, reply } = this.runBulk('fds', pid);
+      return decodeFds(pid, this.buffer(s.obj, 'fds'), reply.count);
+    });
+  }
+
+  takeTimes(): OpTimes {
+    const t = this.times;
+    this.times = {};
+    return t;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const lo of this.objects.values()) {
+      lo.buffers.clear();
+      lo.obj?.close();
+    }
+    this.served.clear();
+  }
+
+  // ---- internals -----------------------------------------------------------
+
+  private timed<T>(op: OpName, fn: () => T): T {
+    const t0 = process.hrtime.bigint();
+    try {
+      return fn();
+    } finally {
+      this.times[op] = (this.times[op] ?? 0n) + (process.hrtime.bigint() - t0);
+    }
+  }
+
+  private serving(op: OpName, pid: number): Served {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new UsageError(`${op}: pid must be a positive integer, got ${pid}`);
+    const s = this.served.get(op);
+    if (!s) throw new UnsupportedError(op, this.reasons.get(op) ?? 'not loaded');
+    return s;
+  }
+
+  private run(op: OpName, s: Served, pid: number, ctx: Uint8Array, allowed: number[] = []): Reply {
+    encodeReq(ctx, pid);
+    let ret: number;
+    try {
+      ret = s.obj.obj!.run(s.progFd, ctx);
+    } catch (e) {
+      throw new CribError('EIO', `${op}: pid ${pid}: running ${s.source.program} failed: ${(e as Error).message}`);
+    }
+    const reply = decodeReply(ctx);
+    if (ret !== reply.err) throw new BadRecordError(op, `program returned ${ret} but reported ${reply.err}`);
+    if (reply.err !== 0 && !allowed.includes(reply.err)) this.fail(op, s, pid, reply);
+    if (reply.count > reply.total) throw new BadRecordError(op, `count ${reply.count} > total ${reply.total}`);
+    return reply;
+  }
+
+  private fail(op: OpName, s: Served, pid: number, reply: Reply): never {
+    switch (-reply.err) {
+      case ESRCH:
+        throw new NoSuchTaskError(pid, op);
+      case EBUSY:
+        throw new BusyError(pid, op);
+      case E2BIG:
+        throw new CribError(
+          'E2BIG',
+          `${op}: pid ${pid}: more entries than the BPF maps of ${s.source.object} hold (${reply.count} written); raise the CRIB_MAX_* limits in bpf/crib.h or use --engine=procfs`,
+          E2BIG,
+        );
+      case ENAMETOOLONG:
+        throw new CribError('ENAMETOOLONG', `${op}: pid ${pid}: a mapped file's path is longer than PATH_MAX`, ENAMETOOLONG);
+      case EPROTO:
+        throw new BadRecordError(op, `${s.source.object} speaks another record layout (crib.h version); rebuild the engine`);
+      default:
+        throw new CribError('EIO', `${op}: pid ${pid}: ${s.source.program} failed with errno ${-reply.err}`);
+    }
+  }
+
+  private runTask(op: OpName, pid: number): Uint8Array {
+    const s = this.serving(op, pid);
+    this.run(op, s, pid, this.taskCtx);
+    return this.taskCtx;
+  }
+
+  private runBulk(op: OpName, pid: number, allowed: number[] = []): { s: Served; reply: Reply } {
+    const s = this.serving(op, pid);
+    return { s, reply: this.run(op, s, pid, this.req, allowed) };
+  }
+
+  private buffer(lo: LoadedObject, map: string): ArrayBuffer {
+    let b = lo.buffers.get(map);
+    if (!b) {
+      try {
+        b = lo.obj!.mapBuffer(map);
+      } catch (e) {
+        throw new BpfLoadError(`map ${map} of ${path.basename(lo.file)}`, (e as Error).message);
+      }
+      lo.buffers.set(map, b);
+    }
+    return b;
+  }
+}
+
+export function createCollector(opts: CollectorOptions): Collector & BpfCollector {
+  return new BpfCollector(opts);
+}

@@ -1,0 +1,64 @@
+// The native addon (engine-ts/native, built to build/addon/crib_native.node)
+// as TypeScript sees it.  Loaded from a path given by the caller, checked
+// for the expected shape once.
+import { BpfLoadError } from '../errors';
+
+export interface MapInfo {
+  /** BPF_MAP_TYPE_* */
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  fd: number;
+}
+
+/** One BPF object file: open at construction, load once, run, close. */
+export interface NativeBpfObject {
+  /** program names in section order */
+  progNames(): string[];
+  /** before load(): whether load() loads this program */
+  setAutoload(prog: string, on: boolean): void;
+  /** creates the maps and loads the programs; throws NativeError with the verifier log */
+  load(): void;
+  /** fd of a loaded program */
+  progFd(prog: string): number;
+  /** BPF_PROG_TEST_RUN with ctx as context (written back); the program's return value */
+  run(progFd: number, ctx: Uint8Array): number;
+  mapInfo(map: string): MapInfo;
+  /** a BPF_F_MMAPABLE array's memory, read-only; detached by close() */
+  mapBuffer(map: string): ArrayBuffer;
+  /** copies entries [first, first+n) into dst with batch lookups; entries copied */
+  readMap(map: string, first: number, n: number, dst: Uint8Array): number;
+  close(): void;
+}
+
+export interface NativeAddon {
+  BpfObject: new (path: string) => NativeBpfObject;
+  libbpfVersion(): string;
+}
+
+/** What the addon throws: an Error with the errno and libbpf's output. */
+export interface NativeError extends Error {
+  errno: number;
+  log: string;
+}
+
+export function isNativeError(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as Partial<NativeError>).errno === 'number';
+}
+
+export function loadAddon(addonPath: string): NativeAddon {
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    mod = require(addonPath);
+  } catch (e) {
+    throw new BpfLoadError('native addon', `cannot load ${addonPath}: ${(e as Error).message}; run make addon`);
+  }
+  const m = mod as Partial<NativeAddon>;
+  if (typeof m.BpfObject !== 'function' || typeof m.libbpfVersion !== 'function') {
+    throw new BpfLoadError('native addon', `${addonPath} does not export BpfObject/libbpfVersion; rebuild it`);
+  }
+  return m as NativeAddon;
+}

@@ -1,0 +1,537 @@
+// The records of bpf/crib.h as TypeScript sees them, and the decoders that
+// turn them into the shapes of types.ts.  Offsets and sizes here are the
+// ones the decoders use; test/bpf/records.test.ts checks every one of them
+// against the BTF of the compiled objects, so a change to crib.h that is
+// not made here too fails the tests.
+//
+// Bulk tables are read straight from the mmapped maps through typed-array
+// views (the host's byte order is the kernel's) and copied column by
+// column into fresh typed arrays: no object per entry.
+import { BadRecordError, UnsupportedError } from '../errors';
+import { FdTable, TaskStat, TaskStatus, VmaTable } from './types';
+
+/** CRIB_ABI_VERSION of bpf/crib.h */
+export const CRIB_ABI_VERSION = 1;
+
+export interface Member {
+  offset: number;
+  size: number;
+}
+
+export interface StructLayout<K extends string = string> {
+  /** the struct's name in crib.h (struct crib_...) */
+  name: string;
+  size: number;
+  members: Record<K, Member>;
+}
+
+function layout<K extends string>(name: string, size: number, members: Array<[K, number, number]>): StructLayout<K> {
+  const m = {} as Record<K, Member>;
+  for (const [key, offset, sz] of members) m[key] = { offset, size: sz };
+  return { name, size, members: m };
+}
+
+export const REQ = layout('crib_req', 32, [
+  ['size', 0, 4],
+  ['version', 4, 4],
+  ['pid', 8, 4],
+  ['err', 12, 4],
+  ['count', 16, 4],
+  ['total', 20, 4],
+  ['names_len', 24, 4],
+  ['flags', 28, 4],
+]);
+
+/** crib_req.flags (CRIB_REQ_F_*) */
+export const REQ_F_GATE_VMA = 0x1;
+
+export const TASK = layout('crib_task', 256, [
+  ['pid', 0, 4],
+  ['tgid', 4, 4],
+  ['ppid', 8, 4],
+  ['pgid', 12, 4],
+  ['sid', 16, 4],
+  ['vpid', 20, 4],
+  ['num_threads', 24, 4],
+  ['exit_code', 28, 4],
+  ['flags', 32, 4],
+  ['raw_state', 36, 4],
+  ['exit_state', 40, 4],
+  ['seccomp_mode', 44, 4],
+  ['uids', 48, 16],
+  ['gids', 64, 16],
+  ['state', 80, 1],
+  ['has_mm', 81, 1],
+  ['_pad0', 82, 6],
+  ['comm', 88, 16],
+  ['start_time', 104, 8],
+  ['start_code', 112, 8],
+  ['end_code', 120, 8],
+  ['start_data', 128, 8],
+  ['end_data', 136, 8],
+  ['start_brk', 144, 8],
+  ['start_stack', 152, 8],
+  ['arg_start', 160, 8],
+  ['arg_end', 168, 8],
+  ['env_start', 176, 8],
+  ['env_end', 184, 8],
+  ['sigpnd', 192, 8],
+  ['shdpnd', 200, 8],
+  ['sigblk', 208, 8],
+  ['cap_inh', 216, 8],
+  ['cap_prm', 224, 8],
+  ['cap_eff', 232, 8],
+  ['cap_bnd', 240, 8],
+  ['cap_amb', 248, 8],
+]);
+
+export const TASK_CTX = layout('crib_task_ctx', 288, [
+  ['req', 0, 32],
+  ['task', 32, 256],
+]);
+
+export const VMA = layout('crib_vma', 80, [
+  ['start', 0, 8],
+  ['end', 8, 8],
+  ['pgoff', 16, 8],
+  ['ino', 24, 8],
+  ['madv', 32, 8],
+  ['vm_flags', 40, 8],
+  ['dev_maj', 48, 4],
+  ['dev_min', 52, 4],
+  ['prot', 56, 4],
+  ['shared', 60, 4],
+  ['map_flags', 64, 4],
+  ['vmflags', 68, 4],
+  ['name_off', 72, 4],
+  ['name_len', 76, 2],
+  ['name_kind', 78, 1],
+  ['name_flags', 79, 1],
+]);
+
+export const FD = layout('crib_fd', 24, [
+  ['pos', 0, 8],
+  ['fd', 8, 4],
+  ['flags', 12, 4],
+  ['mnt_id', 16, 4],
+  ['_pad0', 20, 4],
+]);
+
+/** Every layout that crosses the boundary, with the object whose BTF has it. */
+export const LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = [
+  { object: 'task.bpf.o', layout: REQ },
+  { object: 'task.bpf.o', layout: TASK },
+  { object: 'task.bpf.o', layout: TASK_CTX },
+  { object: 'vma.bpf.o', layout: REQ },
+  { object: 'vma.bpf.o', layout: VMA },
+  { object: 'fds.bpf.o', layout: REQ },
+  { object: 'fds.bpf.o', layout: FD },
+];
+
+/** crib_vma.name_kind (CRIB_NAME_*) */
+export enum NameKind {
+  None = 0,
+  Path = 1,
+  String = 2,
+  Heap = 3,
+  Stack = 4,
+  Anon = 5,
+  AnonShmem = 6,
+  DnameSimple = 7,
+  DnameAnon = 8,
+  DnameOther = 9,
+}
+
+/** crib_vma.name_flags (CRIB_NAMEF_*) */
+export const NAMEF_DELETED = 1;
+
+// ---- request header -------------------------------------------------------
+
+export interface Reply {
+  err: number;
+  count: number;
+  total: number;
+  namesLen: number;
+  flags: number;
+}
+
+/** Fills the request header at the start of ctx and clears the rest (the reply). */
+export function encodeReq(ctx: Uint8Array, pid: number): void {
+  if (ctx.byteLength < REQ.size) throw new BadRecordError('request', `context of ${ctx.byteLength} bytes < ${REQ.size}`);
+  const dv = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
+  const m = REQ.members;
+  ctx.fill(0);
+  dv.setUint32(m.size.offset, ctx.byteLength, true);
+  dv.setUint32(m.version.offset, CRIB_ABI_VERSION, true);
+  dv.setInt32(m.pid.offset, pid, true);
+}
+
+export function decodeReply(ctx: Uint8Array): Reply {
+  if (ctx.byteLength < REQ.size) throw new BadRecordError('reply', `context of ${ctx.byteLength} bytes < ${REQ.size}`);
+  const dv = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
+  const m = REQ.members;
+  return {
+    err: dv.getInt32(m.err.offset, true),
+    count: dv.getUint32(m.count.offset, true),
+    total: dv.getUint32(m.total.offset, true),
+    namesLen: dv.getUint32(m.names_len.offset, true),
+    flags: dv.getUint32(m.flags.offset, true),
+  };
+}
+
+// ---- task -------------------------------------------------------------------
+
+function taskView(ctx: Uint8Array): DataView {
+  if (ctx.byteLength < TASK_CTX.size) throw new BadRecordError('task', `record of ${ctx.byteLength} bytes < ${TASK_CTX.size}`);
+  return new DataView(ctx.buffer, ctx.byteOffset + TASK_CTX.members.task.offset, TASK.size);
+}
+
+const latin1 = new TextDecoder('latin1');
+
+function cString(bytes: Uint8Array): string {
+  const nul = bytes.indexOf(0);
+  return latin1.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+}
+
+function stateLetter(dv: DataView): string {
+  const c = dv.getUint8(TASK.members.state.offset);
+  if (!'RSDTtXZPI'.includes(String.fromCharCode(c))) throw new BadRecordError('task', `state byte ${c} is not a task state`);
+  return String.fromCharCode(c);
+}
+
+/** struct crib_task_ctx -> TaskStat (what /proc/PID/stat shows) */
+export function decodeTaskStat(ctx: Uint8Array): TaskStat {
+  const dv = taskView(ctx);
+  const m = TASK.members;
+  const i32 = (k: keyof typeof m): number => dv.getInt32(m[k].offset, true);
+  const u64 = (k: keyof typeof m): bigint => dv.getBigUint64(m[k].offset, true);
+  const commOff = dv.byteOffset + m.comm.offset;
+  return {
+    pid: i32('pid'),
+    ppid: i32('ppid'),
+    pgid: i32('pgid'),
+    sid: i32('sid'),
+    numThreads: i32('num_threads'),
+    exitCode: i32('exit_code'),
+    flags: dv.getUint32(m.flags.offset, true),
+    state: stateLetter(dv),
+    comm: cString(new Uint8Array(dv.buffer, commOff, m.comm.size)),
+    startTime: u64('start_time'),
+    startCode: u64('start_code'),
+    endCode: u64('end_code'),
+    startData: u64('start_data'),
+    endData: u64('end_data'),
+    startBrk: u64('start_brk'),
+    startStack: u64('start_stack'),
+    argStart: u64('arg_start'),
+    argEnd: u64('arg_end'),
+    envStart: u64('env_start'),
+    envEnd: u64('env_end'),
+  };
+}
+
+/** struct crib_task_ctx -> TaskStatus (what /proc/PID/status shows) */
+export function decodeTaskStatus(ctx: Uint8Array): TaskStatus {
+  const dv = taskView(ctx);
+  const m = TASK.members;
+  const u32x4 = (off: number): [number, number, number, number] => [
+    dv.getUint32(off, true),
+    dv.getUint32(off + 4, true),
+    dv.getUint32(off + 8, true),
+    dv.getUint32(off + 12, true),
+  ];
+  const u64 = (k: keyof typeof m): bigint => dv.getBigUint64(m[k].offset, true);
+  return {
+    state: stateLetter(dv),
+    ppid: dv.getInt32(m.ppid.offset, true),
+    vpid: dv.getInt32(m.vpid.offset, true),
+    seccompMode: dv.getUint32(m.seccomp_mode.offset, true),
+    sigpnd: u64('sigpnd'),
+    shdpnd: u64('shdpnd'),
+    sigblk: u64('sigblk'),
+    uids: u32x4(m.uids.offset),
+    gids: u32x4(m.gids.offset),
+    capInh: u64('cap_inh'),
+    capPrm: u64('cap_prm'),
+    capEff: u64('cap_eff'),
+    capBnd: u64('cap_bnd'),
+    capAmb: u64('cap_amb'),
+  };
+}
+
+// ---- bulk tables ------------------------------------------------------------
+
+function checkTable(what: string, buf: ArrayBuffer, count: number, recSize: number): void {
+  if (count * recSize > buf.byteLength) {
+    throw new BadRecordError(what, `${count} records of ${recSize} bytes do not fit the ${buf.byteLength}-byte map`);
+  }
+}
+
+/**
+ * The kernel lays out BPF_F_MMAPABLE array elements 8-byte aligned
+ * (round_up(value_size, 8)): the stride of a mapped table.
+ */
+export function mmapStride(valueSize: number): number {
+  return (valueSize + 7) & ~7;
+}
+
+/** threads/children: count __s32 from the "tids" map (8-byte elements when mapped) */
+export function decodePids(what: string, buf: ArrayBuffer, count: number): Int32Array {
+  const stride = mmapStride(4) / 4;
+  checkTable(what, buf, count, stride * 4);
+  const src = new Int32Array(buf, 0, count * stride);
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) out[i] = src[i * stride];
+  return out;
+}
+
+/** Typed-array columns carved out of one ArrayBuffer: the u64 ones first, so all stay aligned. */
+class Columns {
+  private readonly buf: ArrayBuffer;
+  private off = 0;
+
+  constructor(
+    private readonly count: number,
+    n64: number,
+    n32: number,
+  ) {
+    this.buf = new ArrayBuffer(count * (8 * n64 + 4 * n32));
+  }
+
+  u64(): BigUint64Array {
+    const a = new BigUint64Array(this.buf, this.off, this.count);
+    this.off += 8 * this.count;
+    return a;
+  }
+
+  u32(): Uint32Array {
+    const a = new Uint32Array(this.buf, this.off, this.count);
+    this.off += 4 * this.count;
+    return a;
+  }
+
+  i32(): Int32Array {
+    const a = new Int32Array(this.buf, this.off, this.count);
+    this.off += 4 * this.count;
+    return a;
+  }
+}
+
+/** The 32-bit words of a u64 column, to fill it without BigInts. */
+function words(a: BigUint64Array): Uint32Array {
+  return new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** seq_path() escapes '\n' in names as \012 */
+function escapeName(s: string): string {
+  return s.includes('\n') ? s.replace(/\n/g, '\\012') : s;
+}
+
+/** A CRIB_NAME_PATH name: components leaf first, each a length byte and its bytes. */
+function joinPath(names: Uint8Array, off: number, len: number): string {
+  const parts: string[] = [];
+  const end = off + len;
+  let p = off;
+  while (p < end) {
+    const n = names[p];
+    if (p + 1 + n > end || n === 0) throw new BadRecordError('vma', `path component at ${p} (length ${n}) runs past its name`);
+    parts.push(escapeName(utf8.decode(names.subarray(p + 1, p + 1 + n))));
+    p += 1 + n;
+  }
+  parts.reverse();
+  return '/' + parts.join('/');
+}
+
+function vmaName(kind: number, flags: number, names: Uint8Array, off: number, len: number): string {
+  const bytes = (): string => escapeName(utf8.decode(names.subarray(off, off + len)));
+  switch (kind) {
+    case NameKind.None:
+      return '';
+    case NameKind.Path:
+      return joinPath(names, off, len) + (flags & NAMEF_DELETED ? ' (deleted)' : '');
+    case NameKind.String:
+      return bytes();
+    case NameKind.Heap:
+      return '[heap]';
+    case NameKind.Stack:
+      return '[stack]';
+    case NameKind.Anon:
+      return `[anon:${bytes()}]`;
+    case NameKind.AnonShmem:
+      return `[anon_shmem:${bytes()}]`;
+    case NameKind.DnameSimple:
+      // simple_dname(): shmem pseudo files (/dev/zero, memfd, SysV shm)
+      return `/${bytes()} (deleted)`;
+    case NameKind.DnameAnon:
+      // anon_inodefs_dname()
+      return `anon_inode:${bytes()}`;
+    case NameKind.DnameOther:
+      throw new UnsupportedError('vma', `a mapped file is named by its filesystem's d_dname() (dentry "${bytes()}"), which CRIB does not know`);
+    default:
+      throw new BadRecordError('vma', `unknown name kind ${kind}`);
+  }
+}
+
+export interface VmaTableWithRaw extends VmaTable {
+  /** raw vma->vm_flags, for checking the VM_* table against smaps */
+  rawFlags: BigUint64Array;
+}
+
+// decodeVmas reads name_len, name_kind and name_flags as one little-endian word
+if (
+  VMA.members.name_len.offset % 4 !== 0 ||
+  VMA.members.name_kind.offset !== VMA.members.name_len.offset + 2 ||
+  VMA.members.name_flags.offset !== VMA.members.name_len.offset + 3 ||
+  new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1
+) {
+  throw new BadRecordError('vma', 'the decoder expects a little-endian host and name_len|name_kind|name_flags in one word');
+}
+
+/** The x86 vsyscall gate area as /proc shows it: not in the VMA tree, listed last. */
+export interface GateVma {
+  start: bigint;
+  end: bigint;
+  prot: number;
+  name: string;
+}
+
+/**
+ * "vmas" + "names" maps -> VmaTable, in one pass over the records; `gate`
+ * is appended as the last entry when given.
+ */
+export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, count: number, namesLen: number, gate?: GateVma): VmaTableWithRaw {
+  checkTable('vma', vmas, count, VMA.size);
+  if (namesLen > names.byteLength) throw new BadRecordError('vma', `names length ${namesLen} > buffer ${names.byteLength}`);
+  const src = new Uint32Array(vmas, 0, (count * VMA.size) / 4);
+  const nameBytes = new Uint8Array(names, 0, namesLen);
+  const s32 = VMA.size / 4;
+  const m = VMA.members;
+  // word offsets of the 64-bit and 32-bit members; name_len|kind|flags share one word
+  const wStart = m.start.offset / 4;
+  const wEnd = m.end.offset / 4;
+  const wPgoff = m.pgoff.offset / 4;
+  const wIno = m.ino.offset / 4;
+  const wMadv = m.madv.offset / 4;
+  const wRaw = m.vm_flags.offset / 4;
+  const wMaj = m.dev_maj.offset / 4;
+  const wMin = m.dev_min.offset / 4;
+  const wProt = m.prot.offset / 4;
+  const wShared = m.shared.offset / 4;
+  const wMapFlags = m.map_flags.offset / 4;
+  const wVmflags = m.vmflags.offset / 4;
+  const wNameOff = m.name_off.offset / 4;
+  const wNameWord = m.name_len.offset / 4;
+
+  // one allocation for all columns: 6 of u64, then 7 of u32
+  const total = count + (gate ? 1 : 0);
+  const cols = new Columns(total, 6, 7);
+  const start = cols.u64();
+  const end = cols.u64();
+  const pgoff = cols.u64();
+  const ino = cols.u64();
+  const madv = cols.u64();
+  const rawFlags = cols.u64();
+  const start32 = words(start);
+  const end32 = words(end);
+  const pgoff32 = words(pgoff);
+  const ino32 = words(ino);
+  const madv32 = words(madv);
+  const raw32 = words(rawFlags);
+  const devMaj = cols.u32();
+  const devMin = cols.u32();
+  const prot = cols.u32();
+  const shared = cols.u32();
+  const mapFlags = cols.u32();
+  const vmflags = cols.u32();
+  const nameIdx = cols.u32();
+  const nameList: string[] = [''];
+  const byString = new Map<string, number>([['', 0]]);
+  // consecutive VMAs of one file share one name entry in the buffer
+  let lastOff = -1;
+  let lastWord = -1;
+  let lastIdx = 0;
+
+  for (let i = 0, s = 0; i < count; i++, s += s32) {
+    const j = 2 * i;
+    start32[j] = src[s + wStart];
+    start32[j + 1] = src[s + wStart + 1];
+    end32[j] = src[s + wEnd];
+    end32[j + 1] = src[s + wEnd + 1];
+    pgoff32[j] = src[s + wPgoff];
+    pgoff32[j + 1] = src[s + wPgoff + 1];
+    ino32[j] = src[s + wIno];
+    ino32[j + 1] = src[s + wIno + 1];
+    madv32[j] = src[s + wMadv];
+    madv32[j + 1] = src[s + wMadv + 1];
+    raw32[j] = src[s + wRaw];
+    raw32[j + 1] = src[s + wRaw + 1];
+    devMaj[i] = src[s + wMaj];
+    devMin[i] = src[s + wMin];
+    prot[i] = src[s + wProt];
+    shared[i] = src[s + wShared];
+    mapFlags[i] = src[s + wMapFlags];
+    vmflags[i] = src[s + wVmflags];
+
+    // little-endian word: name_len (16 bits), name_kind, name_flags
+    const word = src[s + wNameWord];
+    const kind = (word >>> 16) & 0xff;
+    if (kind === NameKind.None) continue;
+    const off = src[s + wNameOff];
+    if (off === lastOff && word === lastWord) {
+      nameIdx[i] = lastIdx;
+      continue;
+    }
+    const len = word & 0xffff;
+    if (off + len > namesLen) throw new BadRecordError('vma', `name of VMA ${i} at ${off}+${len} past ${namesLen}`);
+    const name = vmaName(kind, word >>> 24, nameBytes, off, len);
+    let idx = byString.get(name);
+    if (idx === undefined) {
+      idx = nameList.length;
+      nameList.push(name);
+      byString.set(name, idx);
+    }
+    nameIdx[i] = idx;
+    lastOff = off;
+    lastWord = word;
+    lastIdx = idx;
+  }
+
+  if (gate) {
+    start[count] = gate.start;
+    end[count] = gate.end;
+    prot[count] = gate.prot;
+    nameIdx[count] = nameList.push(gate.name) - 1;
+  }
+  return { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameList };
+}
+
+/** "fds" map -> FdTable */
+export function decodeFds(pid: number, fds: ArrayBuffer, count: number): FdTable {
+  checkTable('fds', fds, count, FD.size);
+  const src = new Uint32Array(fds, 0, (count * FD.size) / 4);
+  const s32 = FD.size / 4;
+  const m = FD.members;
+  const cols = new Columns(count, 1, 3);
+  const pos = cols.u64();
+  const pos32 = words(pos);
+  const fd = cols.i32();
+  const flags = cols.u32();
+  const mntId = cols.i32();
+  const wPos = m.pos.offset / 4;
+  const wFd = m.fd.offset / 4;
+  const wFlags = m.flags.offset / 4;
+  const wMnt = m.mnt_id.offset / 4;
+  let prev = -1;
+  for (let i = 0, s = 0; i < count; i++, s += s32) {
+    pos32[2 * i] = src[s + wPos];
+    pos32[2 * i + 1] = src[s + wPos + 1];
+    fd[i] = src[s + wFd] | 0;
+    flags[i] = src[s + wFlags];
+    mntId[i] = src[s + wMnt] | 0;
+    if (fd[i] <= prev) throw new BadRecordError('fds', `fd ${fd[i]} after ${prev}: not ascending`);
+    prev = fd[i];
+  }
+  return { pid, count, fd, pos, flags, mntId };
+}

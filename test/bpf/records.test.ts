@@ -1,0 +1,133 @@
+// The TypeScript mirror of bpf/crib.h (engine-ts/src/bpf/records.ts)
+// against the compiled objects' BTF and the header's #defines: a change on
+// one side only fails here.
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CRIB_ABI_VERSION, LAYOUTS, NAMEF_DELETED, NameKind } from '../../engine-ts/src/bpf/records';
+import { paths, root } from '../helpers';
+
+interface BtfMember {
+  name: string;
+  type_id: number;
+  bits_offset: number;
+}
+
+interface BtfType {
+  id: number;
+  kind: string;
+  name: string;
+  size?: number;
+  type_id?: number;
+  nr_elems?: number;
+  members?: BtfMember[];
+}
+
+function loadBtf(object: string): Map<number, BtfType> {
+  const file = path.join(paths.objDir, object);
+  assert.ok(fs.existsSync(file), `${file} is missing: run make bpf`);
+  const out = execFileSync('bpftool', ['btf', 'dump', 'file', file, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const types = (JSON.parse(out) as { types: BtfType[] }).types;
+  return new Map(types.map((t) => [t.id, t]));
+}
+
+function sizeOf(btf: Map<number, BtfType>, id: number): number {
+  const t = btf.get(id);
+  if (!t) throw new Error(`BTF type ${id} missing`);
+  switch (t.kind) {
+    case 'INT':
+    case 'STRUCT':
+    case 'UNION':
+    case 'ENUM':
+    case 'ENUM64':
+      return t.size ?? 0;
+    case 'PTR':
+      return 8;
+    case 'TYPEDEF':
+    case 'CONST':
+    case 'VOLATILE':
+    case 'RESTRICT':
+      return sizeOf(btf, t.type_id ?? 0);
+    case 'ARRAY':
+      return (t.nr_elems ?? 0) * sizeOf(btf, t.type_id ?? 0);
+    default:
+      throw new Error(`no size for BTF kind ${t.kind}`);
+  }
+}
+
+/** #define NAME VALUE lines of bpf/crib.h */
+function headerDefines(): Map<string, string> {
+  const text = fs.readFileSync(path.join(root, 'bpf', 'crib.h'), 'utf8');
+  const defs = new Map<string, string>();
+  for (const m of text.matchAll(/^#define\s+(CRIB_\w+)\s+(.+?)\s*(?:\/\*.*)?$/gm)) defs.set(m[1], m[2]);
+  return defs;
+}
+
+function defineValue(defs: Map<string, string>, name: string): number {
+  const v = defs.get(name);
+  assert.ok(v !== undefined, `crib.h has no ${name}`);
+  // values are plain numbers or (1u << N)
+  const shift = /^\((\d+)u?\s*<<\s*(\d+)\)$/.exec(v);
+  return shift ? Number(shift[1]) << Number(shift[2]) : Number(v.replace(/u$/, ''));
+}
+
+describe('records: TypeScript layouts match bpf/crib.h', function () {
+  const btfs = new Map<string, Map<number, BtfType>>();
+  const btfOf = (object: string): Map<number, BtfType> => {
+    let b = btfs.get(object);
+    if (!b) btfs.set(object, (b = loadBtf(object)));
+    return b;
+  };
+
+  for (const { object, layout } of LAYOUTS) {
+    it(`struct ${layout.name} in ${object}`, function () {
+      const btf = btfOf(object);
+      const st = [...btf.values()].find((t) => t.kind === 'STRUCT' && t.name === layout.name);
+      assert.ok(st, `no struct ${layout.name} in the BTF of ${object}`);
+      assert.strictEqual(st.size, layout.size, `sizeof(struct ${layout.name})`);
+      const btfMembers = st.members ?? [];
+      assert.deepStrictEqual(
+        btfMembers.map((m) => m.name),
+        Object.keys(layout.members),
+        `members of struct ${layout.name}, in order`,
+      );
+      for (const m of btfMembers) {
+        const ts = layout.members[m.name];
+        assert.strictEqual(m.bits_offset % 8, 0, `${layout.name}.${m.name} is a bitfield`);
+        assert.deepStrictEqual({ offset: ts.offset, size: ts.size }, { offset: m.bits_offset / 8, size: sizeOf(btf, m.type_id) }, `${layout.name}.${m.name}`);
+      }
+    });
+  }
+
+  it('constants: ABI version, name kinds and flags', function () {
+    const defs = headerDefines();
+    assert.strictEqual(defineValue(defs, 'CRIB_ABI_VERSION'), CRIB_ABI_VERSION);
+    assert.strictEqual(defineValue(defs, 'CRIB_NAMEF_DELETED'), NAMEF_DELETED);
+    const kinds: Record<string, NameKind> = {
+      CRIB_NAME_NONE: NameKind.None,
+      CRIB_NAME_PATH: NameKind.Path,
+      CRIB_NAME_STRING: NameKind.String,
+      CRIB_NAME_HEAP: NameKind.Heap,
+      CRIB_NAME_STACK: NameKind.Stack,
+      CRIB_NAME_ANON: NameKind.Anon,
+      CRIB_NAME_ANON_SHMEM: NameKind.AnonShmem,
+      CRIB_NAME_DNAME_SIMPLE: NameKind.DnameSimple,
+      CRIB_NAME_DNAME_ANON: NameKind.DnameAnon,
+      CRIB_NAME_DNAME_OTHER: NameKind.DnameOther,
+    };
+    const inHeader = [...defs.keys()].filter((k) => /^CRIB_NAME_[A-Z_]+$/.test(k) && k !== 'CRIB_NAME_MAX');
+    assert.deepStrictEqual(inHeader.sort(), Object.keys(kinds).sort(), 'every CRIB_NAME_* kind has a TypeScript twin');
+    for (const [k, v] of Object.entries(kinds)) assert.strictEqual(defineValue(defs, k), v, k);
+  });
+
+  it('CRIB_VMF_* are the CR_ENG_VMF_* bits of criu-engine.h', function () {
+    const defs = headerDefines();
+    const eng = fs.readFileSync(path.join(root, 'criu-patches', 'include', 'criu-engine.h'), 'utf8');
+    for (const name of ['IO_PF', 'SHSTK']) {
+      const m = new RegExp(`#define CR_ENG_VMF_${name}\\s+\\((\\d+)u << (\\d+)\\)`).exec(eng);
+      assert.ok(m, `criu-engine.h has no CR_ENG_VMF_${name}`);
+      assert.strictEqual(defineValue(defs, `CRIB_VMF_${name}`), Number(m[1]) << Number(m[2]), name);
+    }
+  });
+});

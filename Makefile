@@ -30,7 +30,7 @@ DEB_PACKAGES := clang llvm libbpf-dev bpftool pkg-config make gcc g++ cmake \
 	libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev libaio-dev uuid-dev \
 	libgnutls28-dev libnftables-dev libdrm-dev iproute2 python3-yaml xz-utils
 
-.PHONY: workloads bpffs criu-headers all deps deps-deb deps-npm criu criu-stock bpf addon plugin ts cli \
+.PHONY: test-install workloads bpffs criu-headers all deps deps-deb deps-npm criu criu-stock bpf addon plugin ts cli \
 	install uninstall test test-unit demo bench clean distclean
 
 all: criu criu-stock bpf addon plugin cli workloads
@@ -88,6 +88,11 @@ criu-headers: $(CRIU_SRC)/.patched
 
 -include bpf/bpf.mk
 -include plugin/plugin.mk
+-include test/kernel/kernels.mk
+-include kernel-patches/kernel.mk
+
+# the engine's checks run inside each kernel against this build tree
+test-kernels: deps all
 
 ADDON := $(BUILD)/addon/crib_native.node
 addon: deps-npm $(ADDON)
@@ -111,6 +116,8 @@ cli: ts
 # ---- install ------------------------------------------------------------
 
 LIBEXEC := $(PREFIX)/lib/crib
+# what the engine and the CLI require at run time (protobufjs and its dependencies)
+ENGINE_RUNTIME_MODULES := protobufjs @protobufjs long
 install: all
 	install -D -m 755 $(BUILD)/bin/criu $(DESTDIR)$(PREFIX)/sbin/criu
 	install -D -m 755 $(BUILD)/bin/criu-stock $(DESTDIR)$(LIBEXEC)/criu-stock
@@ -121,7 +128,8 @@ install: all
 	install -D -m 644 $(ADDON) $(DESTDIR)$(LIBEXEC)/crib_native.node
 	install -D -m 644 proto/crib.proto $(DESTDIR)$(LIBEXEC)/proto/crib.proto
 	mkdir -p $(DESTDIR)$(LIBEXEC)/criu-images && cp $(CRIU_SRC)/images/*.proto $(DESTDIR)$(LIBEXEC)/criu-images/
-	cp -r node_modules $(DESTDIR)$(LIBEXEC)/
+	rm -rf $(DESTDIR)$(LIBEXEC)/node_modules && mkdir -p $(DESTDIR)$(LIBEXEC)/node_modules
+	cp -r $(addprefix node_modules/,$(ENGINE_RUNTIME_MODULES)) $(DESTDIR)$(LIBEXEC)/node_modules/
 	install -D -m 644 $(BUILD)/lib/criu/crib.so $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib.so
 	printf '#!/bin/sh\nCRIB_OBJ_DIR="$${CRIB_OBJ_DIR:-%s}" CRIB_ADDON="$${CRIB_ADDON:-%s}" exec node "%s" "$$@"\n' \
 		"$(LIBEXEC)/bpf" "$(LIBEXEC)/crib_native.node" "$(LIBEXEC)/ts/engine-ts/src/engine/main.js" \
@@ -130,6 +138,10 @@ install: all
 		> $(DESTDIR)$(PREFIX)/bin/crib
 	chmod +x $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib-engine $(DESTDIR)$(PREFIX)/bin/crib
 	@echo "installed: $(PREFIX)/sbin/criu, $(PREFIX)/bin/crib, $(CRIU_PLUGIN_DIR)/crib.so"
+
+# criu dump --engine=crib from the installed copy, no extra flags
+test-install: install bpffs
+	test/install/check.sh $(PREFIX) $(abspath $(BUILD)/test)
 
 uninstall:
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib.so $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib-engine

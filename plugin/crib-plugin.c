@@ -181,3 +181,19 @@ int crib_get_engine(const char *name, const struct cr_engine_ops **ops)
 #ifndef CRIB_STOCK_HEADERS
 CR_PLUGIN_REGISTER_HOOK(CR_PLUGIN_HOOK__GET_ENGINE, crib_get_engine)
 #endif
+
+#ifndef CRIB_STOCK_HEADERS
+/*
+ * A CRIU without engine support (stock 4.2.1) refuses a plugin that
+ * declares more hooks than it knows ("Corrupted plugin"), and it loads every
+ * plugin of its plugin directory, on restore too.  Where the host CRIU does
+ * not export CR_ENGINE_HOST_SYMBOL, declare only the hooks that came before
+ * GET_ENGINE: crib.so then loads there as an inert plugin, and images
+ * restore with stock CRIU even with crib.so installed next to it.
+ */
+static void __attribute__((constructor)) crib_fit_host(void)
+{
+	if (!dlsym(RTLD_DEFAULT, CR_ENGINE_HOST_SYMBOL))
+		CR_PLUGIN_DESC.max_hooks = CR_PLUGIN_HOOK__GET_ENGINE;
+}
+#endif

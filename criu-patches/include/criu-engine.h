@@ -29,6 +29,15 @@
 
 #define CR_ENGINE_ABI_VERSION 1
 
+/*
+ * A CRIU that can dispatch to engines exports a const unsigned int by this
+ * name, equal to its CR_ENGINE_ABI_VERSION.  CRIU without engine support
+ * refuses a plugin that declares more hooks than it knows, so a plugin
+ * that offers an engine looks this up (dlsym(RTLD_DEFAULT, ...)) and, when
+ * it is missing, declares only the hooks before CR_PLUGIN_HOOK__GET_ENGINE.
+ */
+#define CR_ENGINE_HOST_SYMBOL "criu_engine_abi_version"
+
 /* Op names (options, criu.conf, RPC, stats) follow this order. */
 enum cr_engine_op {
 	CR_ENGINE_OP_STAT,     /* "stat":     parse_pid_stat()     */

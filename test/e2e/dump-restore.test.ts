@@ -56,8 +56,9 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
       assert.equal(s.fallbacks, 0, `op ${op} fell back ${s.fallbacks} time(s)`);
     }
 
+    // stock CRIU gets crib.so in its plugin dir too: it must load it as an inert plugin
     for (const criu of [paths.criu, paths.criuStock]) {
-      restore({ criu, dir: img });
+      restore({ criu, dir: img, libdir: paths.libdir });
       restored.push(w.pid);
       const before = counter(out);
       await sleep(400);

@@ -5,7 +5,7 @@
 // VMAs: one anonymous region whose pages alternate between two protections,
 // so every page is a VMA of its own; each page is touched so that smaps has
 // something to count.  fds: /dev/null, a regular file at varied offsets and
-// flags, pipe ends and sockets, until NFDS are open.  When all is set up it
+// flags, pipe ends and sockets (a few hundred of each), until NFDS are open.  When all is set up it
 // writes its pid to READY_FILE (if given) and sleeps.
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -40,10 +40,14 @@ static int make_vmas(long n)
 	return 0;
 }
 
+/* CRIU keeps at most 1024 pipes with data per dump (NR_PIPES_WITH_DATA) */
+#define MAX_PIPES	200
+#define MAX_SOCKPAIRS	200
+
 static int make_fds(long n, const char *scratch)
 {
+	long i, npipes = 0, nsocks = 0;
 	struct rlimit rl;
-	long i;
 	int fd;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 64) {
@@ -65,6 +69,11 @@ static int make_fds(long n, const char *scratch)
 		case 6: {
 			int p[2];
 
+			if (npipes++ >= MAX_PIPES || i + 2 > n) {
+				fd = open("/dev/null", O_RDWR);
+				i++;
+				break;
+			}
 			fd = pipe2(p, O_NONBLOCK);
 			i += 2;
 			break;
@@ -72,6 +81,11 @@ static int make_fds(long n, const char *scratch)
 		default: {
 			int sv[2];
 
+			if (nsocks++ >= MAX_SOCKPAIRS || i + 2 > n) {
+				fd = open("/dev/null", O_RDWR);
+				i++;
+				break;
+			}
 			fd = socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
 			i += 2;
 			break;

@@ -12,6 +12,7 @@ import { findPaths } from '../paths';
 import { FrameReader, frameHeader } from './frames';
 import { loadProto } from './proto';
 import { Debug, EngineServer } from './server';
+import { warmUp } from './warm';
 
 export interface EngineArgs {
   fd: number;
@@ -69,6 +70,12 @@ export function serve(args: EngineArgs): void {
   const proto = loadProto();
   const { collector, error } = loadCollector(args, debug);
   const server = new EngineServer(proto, collector, error, debug);
+  if (collector && !process.env.CRIB_NO_WARMUP) {
+    const t0 = process.hrtime.bigint();
+    warmUp(server, proto);
+    collector.takeTimes();
+    debug(`warm-up took ${Number(process.hrtime.bigint() - t0) / 1e6} ms`);
+  }
   const reader = new FrameReader();
   const sock = new net.Socket({ fd: args.fd, readable: true, writable: true });
   let closing = false;

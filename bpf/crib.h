@@ -181,4 +181,35 @@ struct crib_fd {
 	__u32 _pad0;
 };
 
+
+/*
+ * ---- Seq-iterator streams (appended; the records above are unchanged) ----
+ *
+ * Kernels without bpf_task_from_pid (< 6.2) or the open-coded VMA iterator
+ * (< 6.7) cannot run the SYSCALL programs above.  There the fallbacks in
+ * *_iter.bpf.c are iterator programs (iter/task, iter/task_vma,
+ * iter/task_file, 6.1+) attached to one task (link_info.iter.task.tid) and
+ * read by user space from the iterator fd until EOF.  Their output is a
+ * stream of records, each a struct crib_rec then the payload, len bytes in
+ * all (a multiple of 8, zero padding at the end).
+ */
+#define CRIB_REC_END   1 /* struct crib_req: err, count, total, names_len, flags */
+#define CRIB_REC_TASK  2 /* struct crib_task: the task exists */
+#define CRIB_REC_VMA   3 /* struct crib_vma, then `extra` bytes of a new name */
+#define CRIB_REC_FD    4 /* struct crib_fd */
+
+struct crib_rec {
+	__u16 type;       /* CRIB_REC_* */
+	__u16 extra;      /* bytes after the fixed payload, before the padding */
+	__u32 len;        /* of the whole record, this header included */
+};
+
+/*
+ * A VMA record's name: vma.name_off is an offset into the concatenation of
+ * every record's extra bytes.  A record with extra bytes starts a new name
+ * there (name_off == bytes so far); one without reuses an earlier name (the
+ * same file) or has none.  User space rebuilds the names buffer of
+ * struct crib_names this way and decodes both as for crib_vma.
+ */
+
 #endif /* __CRIB_H__ */

@@ -65,6 +65,7 @@ public:
 			InstanceMethod<&BpfObject::MapInfo>("mapInfo"),
 			InstanceMethod<&BpfObject::MapBuffer>("mapBuffer"),
 			InstanceMethod<&BpfObject::ReadMap>("readMap"),
+			InstanceMethod<&BpfObject::IterRead>("iterRead"),
 			InstanceMethod<&BpfObject::Close>("close"),
 		});
 	}
@@ -202,6 +203,36 @@ private:
 		if (err < 0)
 			throw MakeError(info.Env(), "read map " + map, err, nullptr);
 		return Napi::Number::New(info.Env(), err);
+	}
+
+	/*
+	 * iterRead(prog, pid, tid): attaches an iterator program to one task
+	 * (tid != 0) or process (pid), reads its crib_rec stream up to the END
+	 * record (or EOF) and returns the bytes as an ArrayBuffer that owns them
+	 */
+	Napi::Value IterRead(const Napi::CallbackInfo &info)
+	{
+		std::string prog = StringArg(info, 0, "prog");
+		uint32_t pid = Uint32Arg(info, 1, "pid");
+		uint32_t tid = Uint32Arg(info, 2, "tid");
+		void *buf = nullptr;
+		size_t len = 0;
+		char *log = nullptr;
+		int err;
+
+		if (!pid && !tid)
+			throw Napi::RangeError::New(info.Env(), "pid or tid must be non-zero");
+		err = crib_obj_iter_read(Obj(info.Env()), prog.c_str(), pid, tid, CRIB_ITER_F_UNTIL_END,
+					 &buf, &len, &log);
+		if (err)
+			throw MakeError(info.Env(), "iterator " + prog, err, log);
+		std::free(log);
+		if (!len) {
+			std::free(buf);
+			return Napi::ArrayBuffer::New(info.Env(), 0);
+		}
+		return Napi::ArrayBuffer::New(info.Env(), buf, len,
+					      [](Napi::Env, void *data) { std::free(data); });
 	}
 
 	Napi::Value Close(const Napi::CallbackInfo &info)

@@ -16,6 +16,8 @@
 #include <bpf/libbpf.h>
 
 #include "crib_core.h"
+/* the record stream of the iterator programs */
+#include "../../bpf/crib.h"
 
 #define MAX_MMAPS 16
 
@@ -256,6 +258,102 @@ int crib_prog_run(int prog_fd, void *ctx, size_t ctx_size, uint32_t *retval)
 		return err < 0 ? err : -EINVAL;
 	*retval = opts.retval;
 	return 0;
+}
+
+/* Whether the complete records in buf[*scan, used) include a CRIB_REC_END; advances *scan. */
+static int saw_end(const char *buf, size_t used, size_t *scan)
+{
+	struct crib_rec h;
+
+	while (used - *scan >= sizeof(h)) {
+		memcpy(&h, buf + *scan, sizeof(h));
+		if (h.len < sizeof(h) || h.len > used - *scan)
+			return 0;	/* bad framing is left to the decoder; partial: read on */
+		*scan += h.len;
+		if (h.type == CRIB_REC_END)
+			return 1;
+	}
+	return 0;
+}
+
+int crib_obj_iter_read(struct crib_obj *o, const char *prog, uint32_t pid, uint32_t tid,
+		       unsigned int flags, void **buf, size_t *len, char **log)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(o->obj, prog);
+	union bpf_iter_link_info linfo;
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo, .link_info_len = sizeof(linfo));
+	libbpf_print_fn_t prev;
+	struct bpf_link *link;
+	size_t size = 64 << 10, used = 0, scan = 0;
+	char *out = NULL, *grown;
+	ssize_t n;
+	int fd = -1, err = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (log)
+		*log = NULL;
+	if (!p)
+		return -ENOENT;
+	if (!o->loaded || bpf_program__fd(p) < 0)
+		return -ENOEXEC;
+	memset(&linfo, 0, sizeof(linfo));
+	if (tid)
+		linfo.task.tid = tid;
+	else
+		linfo.task.pid = pid;
+	prev = capture_start();
+	link = bpf_program__attach_iter(p, &opts);
+	err = link ? 0 : -errno;
+	capture_end(prev, log);
+	if (!link)
+		return err ? err : -EINVAL;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	out = malloc(size);
+	if (!out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (size - used < 4096) {
+			if (size * 2 > CRIB_ITER_MAX_BYTES) {
+				err = -E2BIG;
+				goto out;
+			}
+			grown = realloc(out, size * 2);
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
+			out = grown;
+			size *= 2;
+		}
+		n = read(fd, out + used, size - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += n;
+		if ((flags & CRIB_ITER_F_UNTIL_END) && saw_end(out, used, &scan))
+			break;
+	}
+	*buf = out;
+	*len = used;
+	out = NULL;
+out:
+	free(out);
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	return err;
 }
 
 void crib_obj_close(struct crib_obj *o)

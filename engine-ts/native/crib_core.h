@@ -70,6 +70,23 @@ int crib_map_read(int map_fd, uint32_t value_size, uint32_t first, uint32_t n, v
  */
 int crib_prog_run(int prog_fd, void *ctx, size_t ctx_size, uint32_t *retval);
 
+/*
+ * Attach an iterator program (SEC("iter/task*")) to one task, create an
+ * iterator from the link and read it: the program's whole output.
+ * tid != 0: that task only (link_info.iter.task.tid); else pid != 0: the
+ * tasks of that process (.pid).  With CRIB_ITER_F_UNTIL_END the output is
+ * a stream of struct crib_rec (bpf/crib.h) and reading stops after the
+ * first CRIB_REC_END record; otherwise at EOF.  (A task_vma iterator
+ * filtered by tid whose output takes several read()s starts over after its
+ * end, and never returns EOF, on 6.1 to 6.18 at least.)  At most
+ * CRIB_ITER_MAX_BYTES are read (-E2BIG past them).  *buf is malloc()ed
+ * (the caller frees it), *len its length.
+ */
+#define CRIB_ITER_F_UNTIL_END 0x1
+#define CRIB_ITER_MAX_BYTES   (256u << 20)
+int crib_obj_iter_read(struct crib_obj *obj, const char *prog, uint32_t pid, uint32_t tid,
+		       unsigned int flags, void **buf, size_t *len, char **log);
+
 /* Unmap, unload, free.  NULL is fine. */
 void crib_obj_close(struct crib_obj *obj);
 

@@ -5,7 +5,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CRIB_ABI_VERSION, LAYOUTS, NAMEF_DELETED, NameKind } from '../../engine-ts/src/bpf/records';
+import { CRIB_ABI_VERSION, ITER_LAYOUTS, LAYOUTS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
 import { paths, root } from '../helpers';
 
 interface BtfMember {
@@ -80,7 +80,7 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
     return b;
   };
 
-  for (const { object, layout } of LAYOUTS) {
+  for (const { object, layout } of [...LAYOUTS, ...ITER_LAYOUTS]) {
     it(`struct ${layout.name} in ${object}`, function () {
       const btf = btfOf(object);
       const st = [...btf.values()].find((t) => t.kind === 'STRUCT' && t.name === layout.name);
@@ -119,6 +119,15 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
     const inHeader = [...defs.keys()].filter((k) => /^CRIB_NAME_[A-Z_]+$/.test(k) && k !== 'CRIB_NAME_MAX');
     assert.deepStrictEqual(inHeader.sort(), Object.keys(kinds).sort(), 'every CRIB_NAME_* kind has a TypeScript twin');
     for (const [k, v] of Object.entries(kinds)) assert.strictEqual(defineValue(defs, k), v, k);
+  });
+
+  it('constants: the record types of the seq-iterator streams', function () {
+    const defs = headerDefines();
+    const types: Record<string, RecType> = { CRIB_REC_END: RecType.End, CRIB_REC_TASK: RecType.Task, CRIB_REC_VMA: RecType.Vma, CRIB_REC_FD: RecType.Fd };
+    const inHeader = [...defs.keys()].filter((k) => /^CRIB_REC_[A-Z_]+$/.test(k));
+    assert.deepStrictEqual(inHeader.sort(), Object.keys(types).sort(), 'every CRIB_REC_* type has a TypeScript twin');
+    for (const [k, v] of Object.entries(types)) assert.strictEqual(defineValue(defs, k), v, k);
+    assert.strictEqual(REC.size % 8, 0);
   });
 
   it('CRIB_VMF_* are the CR_ENG_VMF_* bits of criu-engine.h', function () {

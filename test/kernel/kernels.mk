@@ -10,11 +10,12 @@
 #   KERNEL_SPECS      SUITE/PACKAGE list (metapackages resolve to the current image)
 #   KERNEL_CHECK_CMD  bash command line run as root in the guest, in the repo's top
 #                     directory (default: the smoke check: uname, BTF, bpftool probe,
-#                     node, results share)
+#                     node, results share; then the engine's checks, engine-check.sh:
+#                     `crib check` and the BPF agreement tests on this build tree)
 #   KERNEL_VM_TIMEOUT seconds per kernel
 
 KERNEL_SPECS ?= bookworm/linux-image-amd64 trixie/linux-image-amd64
-KERNEL_CHECK_CMD ?= test/kernel/smoke-check.sh
+KERNEL_CHECK_CMD ?= test/kernel/smoke-check.sh && test/kernel/engine-check.sh
 KERNEL_VM_TIMEOUT ?= 600
 KERNELS_DIR ?= $(or $(BUILD),build)/kernels
 KERNEL_DEB_PACKAGES := qemu-system-x86 busybox-static cpio kmod python3 xz-utils zstd
@@ -31,9 +32,13 @@ kernels-deps:
 kernels-fetch: kernels-deps
 	@set -e; for s in $(KERNEL_SPECS); do test/kernel/fetch-kernel.sh $$s $(KERNELS_DIR); done
 
+# (engine-check.sh: then which mechanism serves each op, per kernel)
 test-kernels: kernels-deps
-	@KERNELS_DIR='$(KERNELS_DIR)' KERNEL_VM_TIMEOUT='$(KERNEL_VM_TIMEOUT)' \
-	KERNEL_CHECK_CMD="$$KERNEL_CHECK_CMD_" test/kernel/test-kernels.sh $(KERNEL_SPECS)
+	@mkdir -p '$(KERNELS_DIR)/runs' && touch '$(KERNELS_DIR)/runs/.started'; \
+	KERNELS_DIR='$(KERNELS_DIR)' KERNEL_VM_TIMEOUT='$(KERNEL_VM_TIMEOUT)' \
+	KERNEL_CHECK_CMD="$$KERNEL_CHECK_CMD_" test/kernel/test-kernels.sh $(KERNEL_SPECS); rc=$$?; \
+	for f in $$(find '$(KERNELS_DIR)/runs' -name engine-check.txt -newer '$(KERNELS_DIR)/runs/.started'); do \
+		grep -h '^engine-check:' "$$f"; done; exit $$rc
 
 # the check command goes through the environment, so it may hold any quotes
 test-kernels: export KERNEL_CHECK_CMD_ = $(KERNEL_CHECK_CMD)

@@ -11,6 +11,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BadRecordError, BpfLoadError, BusyError, CribError, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
+import { iterFds, iterReply, iterTask, iterVmas } from './iter';
+import { MechanismChoice, parseMechanisms } from './mechanisms';
 import {
   decodeFds,
   decodePids,
@@ -41,6 +43,8 @@ export interface CollectorOptions {
   objDir: string;
   /** crib_native.node */
   addonPath: string;
+  /** serve these ops by this mechanism only (default: $CRIB_MECHANISM, see mechanisms.ts) */
+  mechanisms?: MechanismChoice;
 }
 
 interface Source {
@@ -48,23 +52,39 @@ interface Source {
   mechanism: string;
   object: string;
   program: string;
+  /** 'iter': a seq-iterator program read through iter.ts (default: a SYSCALL program) */
+  reader?: 'iter';
+  /** iter: the object's iter/task program that tells "no task" from "nothing to show" */
+  probe?: string;
 }
 
 /*
  * Mechanisms for each op, best first.  The first whose program loaded
- * serves the op.  A seq-iterator fallback for kernels without the
- * open-coded VMA iterator (< 6.7) goes after the "vma" entry here, e.g.
- * { mechanism: 'bpf:iter/task_vma', object: 'vma_iter.bpf.o', program: ... },
- * with its reader added to vmaReaders below.
+ * serves the op.  After the SYSCALL programs come the seq-iterator
+ * fallbacks (*_iter.bpf.o, read through iter.ts) for kernels without
+ * bpf_task_from_pid (< 6.2) or the open-coded VMA iterator (< 6.7).
  */
-const SOURCES: Record<OpName, Source[]> = {
-  stat: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }],
-  status: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }],
-  threads: [{ mechanism: 'bpf:thread_list', object: 'task.bpf.o', program: 'crib_threads' }],
-  children: [{ mechanism: 'bpf:children_list', object: 'task.bpf.o', program: 'crib_children' }],
-  vma: [{ mechanism: 'bpf:task_vma_iter', object: 'vma.bpf.o', program: 'crib_vma' }],
-  fds: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }],
-  fdinfo: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }],
+// ---- fallbacks: seq iterators (iter.ts) ----
+const TASK_ITER: Source = { mechanism: 'bpf:iter/task', object: 'task_iter.bpf.o', program: 'crib_task_iter', reader: 'iter' };
+const FDS_ITER: Source = { mechanism: 'bpf:iter/task_file', object: 'fds_iter.bpf.o', program: 'crib_fds_iter', reader: 'iter', probe: 'crib_fds_probe' };
+// ---- end fallbacks ----
+export const SOURCES: Record<OpName, Source[]> = {
+  stat: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }, TASK_ITER],
+  status: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }, TASK_ITER],
+  threads: [
+    { mechanism: 'bpf:thread_list', object: 'task.bpf.o', program: 'crib_threads' },
+    { mechanism: 'bpf:iter/task+thread_list', object: 'task_iter.bpf.o', program: 'crib_threads_iter', reader: 'iter' },
+  ],
+  children: [
+    { mechanism: 'bpf:children_list', object: 'task.bpf.o', program: 'crib_children' },
+    { mechanism: 'bpf:iter/task+children_list', object: 'task_iter.bpf.o', program: 'crib_children_iter', reader: 'iter' },
+  ],
+  vma: [
+    { mechanism: 'bpf:task_vma_iter', object: 'vma.bpf.o', program: 'crib_vma' },
+    { mechanism: 'bpf:iter/task_vma', object: 'vma_iter.bpf.o', program: 'crib_vma_iter', reader: 'iter', probe: 'crib_vma_probe' },
+  ],
+  fds: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }, FDS_ITER],
+  fdinfo: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }, FDS_ITER],
 };
 
 /** An object file after load: the fds of the programs that loaded, reasons for the others. */
@@ -177,15 +197,23 @@ export class BpfCollector implements Collector {
 
   constructor(opts: CollectorOptions) {
     const addon = loadAddon(opts.addonPath);
+    const forced = opts.mechanisms ?? parseMechanisms(process.env.CRIB_MECHANISM);
     for (const op of OP_NAMES) {
       const why: string[] = [];
-      for (const src of SOURCES[op]) {
+      const want = forced[op];
+      const sources = want ? SOURCES[op].filter((s) => s.mechanism === want) : SOURCES[op];
+      if (want && sources.length === 0) why.push(`mechanism ${want} was asked for (CRIB_MECHANISM) but ${op} has only ${SOURCES[op].map((s) => s.mechanism).join(', ')}`);
+      for (const src of sources) {
         let lo = this.objects.get(src.object);
         if (!lo) {
           lo = loadObject(addon, path.join(opts.objDir, src.object));
           this.objects.set(src.object, lo);
         }
         const fd = lo.progFds.get(src.program);
+        if (src.probe && !lo.progFds.has(src.probe)) {
+          why.push(`${src.mechanism}: ${lo.failed.get(src.probe) ?? lo.failed.get('*') ?? `no program ${src.probe}`}`);
+          continue;
+        }
         if (fd !== undefined && lo.obj) {
           this.served.set(op, { source: src, obj: lo, progFd: fd });
           break;
@@ -227,6 +255,15 @@ export class BpfCollector implements Collector {
 
   vmas(pid: number): VmaTableWithRaw {
     return this.timed('vma', () => {
+      const it = this.served.get('vma');
+      if (it?.source.reader === 'iter') {
+        // seq iterator (iter.ts)
+        const s = this.serving('vma', pid);
+        const r = iterVmas(s.obj.obj!, s.source.program, s.source.probe!, pid, this.gate);
+        if (!r) throw new NoSuchTaskError(pid, 'vma');
+        if (!r.table) this.fail('vma', s, pid, r.reply);
+        return r.table;
+      }
       const { s, reply } = this.runBulk('vma', pid, [-ENOENT]);
       // -ENOENT: the task has no mm (a zombie, a kernel thread): no VMAs, as smaps shows
       const count = reply.err === -ENOENT ? 0 : reply.count;
@@ -237,6 +274,15 @@ export class BpfCollector implements Collector {
 
   fds(pid: number): FdTable {
     return this.timed('fds', () => {
+      const it = this.served.get('fds');
+      if (it?.source.reader === 'iter') {
+        // seq iterator (iter.ts)
+        const s = this.serving('fds', pid);
+        const r = iterFds(s.obj.obj!, s.source.program, s.source.probe!, pid);
+        if (!r) throw new NoSuchTaskError(pid, 'fds');
+        if (!r.table) this.fail('fds', s, pid, r.reply);
+        return r.table;
+      }
       const { s, reply } = this.runBulk('fds', pid);
       return decodeFds(pid, this.buffer(s.obj, 'fds'), reply.count);
     });
@@ -315,12 +361,26 @@ export class BpfCollector implements Collector {
 
   private runTask(op: OpName, pid: number): Uint8Array {
     const s = this.serving(op, pid);
+    if (s.source.reader === 'iter') {
+      // seq iterator (iter.ts)
+      const ctx = iterTask(op, s.obj.obj!, s.source.program, pid);
+      if (!ctx) throw new NoSuchTaskError(pid, op);
+      return ctx;
+    }
     this.run(op, s, pid, this.taskCtx);
     return this.taskCtx;
   }
 
   private runBulk(op: OpName, pid: number, allowed: number[] = []): { s: Served; reply: Reply } {
     const s = this.serving(op, pid);
+    if (s.source.reader === 'iter') {
+      // seq iterator (iter.ts): the END record is the reply, the table is in the object's maps
+      const reply = iterReply(op, s.obj.obj!, s.source.program, pid);
+      if (!reply) throw new NoSuchTaskError(pid, op);
+      if (reply.err !== 0 && !allowed.includes(reply.err)) this.fail(op, s, pid, reply);
+      if (reply.count > reply.total) throw new BadRecordError(op, `count ${reply.count} > total ${reply.total}`);
+      return { s, reply };
+    }
     return { s, reply: this.run(op, s, pid, this.req, allowed) };
   }
 

@@ -535,3 +535,113 @@ export function decodeFds(pid: number, fds: ArrayBuffer, count: number): FdTable
   }
   return { pid, count, fd, pos, flags, mntId };
 }
+
+// ---- seq-iterator streams (bpf/crib.h struct crib_rec, *_iter.bpf.c) ---------
+
+export const REC = layout('crib_rec', 8, [
+  ['type', 0, 2],
+  ['extra', 2, 2],
+  ['len', 4, 4],
+]);
+
+/** crib_rec.type (CRIB_REC_*) */
+export enum RecType {
+  End = 1,
+  Task = 2,
+  Vma = 3,
+  Fd = 4,
+}
+
+/** The layouts of the iterator objects, checked against their BTF like LAYOUTS. */
+export const ITER_LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = [
+  { object: 'task_iter.bpf.o', layout: REC },
+  { object: 'task_iter.bpf.o', layout: REQ },
+  { object: 'task_iter.bpf.o', layout: TASK },
+  { object: 'vma_iter.bpf.o', layout: REC },
+  { object: 'vma_iter.bpf.o', layout: REQ },
+  { object: 'vma_iter.bpf.o', layout: VMA },
+  { object: 'fds_iter.bpf.o', layout: REC },
+  { object: 'fds_iter.bpf.o', layout: REQ },
+  { object: 'fds_iter.bpf.o', layout: FD },
+];
+
+/** One record of a stream: where its payload is and how long. */
+export interface Rec {
+  type: RecType;
+  /** byte offset of the payload (after the header) in the stream */
+  off: number;
+  /** bytes after the fixed payload (a VMA's new name) */
+  extra: number;
+  /** the whole record, header and padding included */
+  len: number;
+}
+
+/** Splits an iterator's output into records; checks the framing. */
+export function splitRecs(what: string, buf: ArrayBuffer): Rec[] {
+  const dv = new DataView(buf);
+  const recs: Rec[] = [];
+  for (let p = 0; p < buf.byteLength; ) {
+    if (p + REC.size > buf.byteLength) throw new BadRecordError(what, `record header at ${p} runs past the ${buf.byteLength}-byte stream`);
+    const type = dv.getUint16(p + REC.members.type.offset, true);
+    const extra = dv.getUint16(p + REC.members.extra.offset, true);
+    const len = dv.getUint32(p + REC.members.len.offset, true);
+    if (len < REC.size || len % 8 !== 0 || p + len > buf.byteLength) throw new BadRecordError(what, `record at ${p} has length ${len} (stream of ${buf.byteLength})`);
+    recs.push({ type, off: p + REC.size, extra, len });
+    p += len;
+  }
+  return recs;
+}
+
+/** A CRIB_REC_END record's reply. */
+export function decodeEndRec(what: string, buf: ArrayBuffer, r: Rec): Reply {
+  if (r.len - REC.size < REQ.size) throw new BadRecordError(what, `END record of ${r.len} bytes`);
+  return decodeReply(new Uint8Array(buf, r.off, REQ.size));
+}
+
+/** A CRIB_REC_TASK record as a struct crib_task_ctx, for decodeTaskStat/Status. */
+export function taskCtxOfRec(what: string, buf: ArrayBuffer, r: Rec): Uint8Array {
+  if (r.len - REC.size < TASK.size) throw new BadRecordError(what, `TASK record of ${r.len} bytes`);
+  const ctx = new Uint8Array(TASK_CTX.size);
+  ctx.set(new Uint8Array(buf, r.off, TASK.size), TASK_CTX.members.task.offset);
+  return ctx;
+}
+
+/**
+ * The CRIB_REC_VMA records of a stream as the "vmas" and "names" maps of
+ * vma.bpf.o (names rebuilt from the records' extra bytes), for decodeVmas.
+ */
+export function vmaMapsOfRecs(buf: ArrayBuffer, recs: Rec[]): { vmas: ArrayBuffer; names: ArrayBuffer; count: number; namesLen: number } {
+  const vmaRecs = recs.filter((r) => r.type === RecType.Vma);
+  const vmas = new Uint8Array(vmaRecs.length * VMA.size);
+  let namesLen = 0;
+  for (const r of vmaRecs) namesLen += r.extra;
+  const names = new Uint8Array(namesLen);
+  const src = new Uint8Array(buf);
+  const dv = new DataView(buf);
+  let n = 0;
+  namesLen = 0;
+  for (const r of vmaRecs) {
+    if (r.len < REC.size + VMA.size + r.extra) throw new BadRecordError('vma', `VMA record of ${r.len} bytes with ${r.extra} name bytes`);
+    vmas.set(src.subarray(r.off, r.off + VMA.size), n * VMA.size);
+    if (r.extra) {
+      const off = dv.getUint32(r.off + VMA.members.name_off.offset, true);
+      if (off !== namesLen) throw new BadRecordError('vma', `VMA ${n}: a new name at ${off}, the names so far end at ${namesLen}`);
+      names.set(src.subarray(r.off + VMA.size, r.off + VMA.size + r.extra), namesLen);
+      namesLen += r.extra;
+    }
+    n++;
+  }
+  return { vmas: vmas.buffer, names: names.buffer, count: n, namesLen };
+}
+
+/** The CRIB_REC_FD records of a stream as the "fds" map of fds.bpf.o, for decodeFds. */
+export function fdMapOfRecs(buf: ArrayBuffer, recs: Rec[]): { fds: ArrayBuffer; count: number } {
+  const fdRecs = recs.filter((r) => r.type === RecType.Fd);
+  const out = new Uint8Array(fdRecs.length * FD.size);
+  const src = new Uint8Array(buf);
+  fdRecs.forEach((r, i) => {
+    if (r.len - REC.size < FD.size) throw new BadRecordError('fds', `FD record of ${r.len} bytes`);
+    out.set(src.subarray(r.off, r.off + FD.size), i * FD.size);
+  });
+  return { fds: out.buffer, count: fdRecs.length };
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * crib_iter.h: what the seq-iterator fallbacks (*_iter.bpf.c) share.
+ *
+ * They run where the SYSCALL programs cannot (no bpf_task_from_pid before
+ * 6.2, no open-coded VMA iterator before 6.7, no bpf_iter_num before 6.4),
+ * so they call no kfunc at all: the task comes from the iterator's context
+ * (user space attaches them to one tid) and loops are bpf_loop() (5.17+).
+ * Output is the record stream of crib.h (struct crib_rec), written with
+ * bpf_seq_write.
+ *
+ * A seq iterator that fills its buffer drops the partial output of the
+ * current object and runs the program again for it on the next read():
+ * programs keep their state changes until every write of an object went
+ * through, so a re-run sees the state the first run saw.
+ */
+#ifndef __CRIB_ITER_H__
+#define __CRIB_ITER_H__
+
+#include "crib_bpf.h"
+
+#define EOVERFLOW 75
+
+/* A record of the stream with a payload of type T. */
+#define CRIB_REC(T) struct { struct crib_rec h; T p; }
+
+static __always_inline void crib_rec_init(struct crib_rec *h, __u16 type, __u32 len)
+{
+	h->type = type;
+	h->extra = 0;
+	h->len = len;
+}
+
+/*
+ * The records these objects write, named in their BTF: the streams are
+ * built on the stack, which BTF does not describe, and
+ * test/bpf/records.test.ts checks the TypeScript layouts against the BTF
+ * of each object.  A map's value type is in BTF; this one-entry map is
+ * never used otherwise.
+ */
+struct crib_iter_records {
+	struct crib_rec rec;
+	struct crib_req req;
+	struct crib_task task;
+	struct crib_vma vma;
+	struct crib_fd fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct crib_iter_records);
+} crib_btf_records SEC(".maps");
+
+/* The END record: the reply header of the SYSCALL programs. */
+static __always_inline int crib_rec_end(struct seq_file *seq, int err, __u32 count,
+					__u32 total, __u32 names_len, __u32 flags)
+{
+	CRIB_REC(struct crib_req) r = {};
+
+	crib_rec_init(&r.h, CRIB_REC_END, sizeof(r));
+	r.p.size = sizeof(r.p);
+	r.p.version = CRIB_ABI_VERSION;
+	r.p.err = err;
+	r.p.count = count;
+	r.p.total = total;
+	r.p.names_len = names_len;
+	r.p.flags = flags;
+	return bpf_seq_write(seq, &r, sizeof(r));
+}
+
+/*
+ * The iterators that walk a task's VMAs or files show nothing both for a
+ * task that does not exist and for one without an mm or files (a zombie):
+ * each object has this probe (iter/task, same tid) to tell them apart.  It
+ * writes an END record with count 1 when the task exists.
+ */
+#define CRIB_ITER_TASK_PROBE(name)					\
+SEC("iter/task")							\
+int name(struct bpf_iter__task *ctx)					\
+{									\
+	if (!ctx->task)							\
+		return 0;						\
+	crib_rec_end(ctx->meta->seq, 0, 1, 1, 0, 0);			\
+	return 0;							\
+}
+
+#endif /* __CRIB_ITER_H__ */

@@ -1,0 +1,102 @@
+// The seq-iterator fallbacks (bpf/*_iter.bpf.c): for kernels where the
+// SYSCALL programs cannot load (no bpf_task_from_pid before 6.2, no
+// open-coded VMA iterator before 6.7).  Each read attaches an iterator
+// program to one task (link_info.iter.task.tid) through the native addon,
+// reads the iterator fd until EOF and decodes the record stream of
+// bpf/crib.h (struct crib_rec) into what the SYSCALL programs' maps and
+// replies hold, so the collector decodes both the same way.
+import { CribError } from '../errors';
+import { isNativeError, NativeBpfObject } from './native';
+import {
+  decodeEndRec,
+  decodeFds,
+  decodeVmas,
+  fdMapOfRecs,
+  GateVma,
+  Rec,
+  RecType,
+  Reply,
+  REQ_F_GATE_VMA,
+  splitRecs,
+  taskCtxOfRec,
+  vmaMapsOfRecs,
+  VmaTableWithRaw,
+} from './records';
+import { FdTable, OpName } from './types';
+
+/** The addon's iterator call (engine-ts/native crib_obj_iter_read). */
+export interface IterCapable {
+  /** attaches prog to task tid (or, with tid 0, process pid), reads it until EOF */
+  iterRead(prog: string, pid: number, tid: number): ArrayBuffer;
+}
+
+export function canIterate(obj: NativeBpfObject): obj is NativeBpfObject & IterCapable {
+  return typeof (obj as Partial<IterCapable>).iterRead === 'function';
+}
+
+/** The whole output of `prog` attached to task `tid`, split into records. */
+function readTask(op: OpName, obj: NativeBpfObject, prog: string, tid: number): { buf: ArrayBuffer; recs: Rec[] } {
+  if (!canIterate(obj)) throw new CribError('EIO', `${op}: the native addon has no iterRead; rebuild it (make addon)`);
+  let buf: ArrayBuffer;
+  try {
+    buf = obj.iterRead(prog, 0, tid);
+  } catch (e) {
+    const why = isNativeError(e) ? `${e.message}${e.log ? `: ${e.log.trim()}` : ''}` : String(e);
+    throw new CribError('EIO', `${op}: pid ${tid}: reading iterator ${prog} failed: ${why}`);
+  }
+  return { buf, recs: splitRecs(op, buf) };
+}
+
+function endOf(op: OpName, buf: ArrayBuffer, recs: Rec[]): Reply | undefined {
+  const end = recs.find((r) => r.type === RecType.End);
+  return end ? decodeEndRec(op, buf, end) : undefined;
+}
+
+/** stat/status: a struct crib_task_ctx as the SYSCALL program leaves it; undefined: no such task. */
+export function iterTask(op: OpName, obj: NativeBpfObject, prog: string, pid: number): Uint8Array | undefined {
+  const { buf, recs } = readTask(op, obj, prog, pid);
+  const r = recs.find((x) => x.type === RecType.Task);
+  return r ? taskCtxOfRec(op, buf, r) : undefined;
+}
+
+/** threads/children: the reply of the END record (the pids are in map "tids"); undefined: no such task. */
+export function iterReply(op: OpName, obj: NativeBpfObject, prog: string, pid: number): Reply | undefined {
+  const { buf, recs } = readTask(op, obj, prog, pid);
+  return endOf(op, buf, recs);
+}
+
+/** The task exists (the object's iter/task probe wrote its END record). */
+function exists(op: OpName, obj: NativeBpfObject, probe: string, pid: number): boolean {
+  const { buf, recs } = readTask(op, obj, probe, pid);
+  return (endOf(op, buf, recs)?.count ?? 0) > 0;
+}
+
+/**
+ * vma: the VMAs of one task; undefined: no such task.  A reply with err set
+ * is handed back for the collector to report.
+ */
+export function iterVmas(obj: NativeBpfObject, prog: string, probe: string, pid: number, gate?: GateVma): { reply: Reply; table?: VmaTableWithRaw } | undefined {
+  const { buf, recs } = readTask('vma', obj, prog, pid);
+  const reply = endOf('vma', buf, recs) ?? { err: 0, count: 0, total: 0, namesLen: 0, flags: 0 };
+  const m = vmaMapsOfRecs(buf, recs);
+  if (reply.err) return { reply };
+  if (m.count !== reply.count || m.namesLen !== reply.namesLen) {
+    throw new CribError('EIO', `vma: pid ${pid}: ${m.count} VMA records and ${m.namesLen} name bytes, the END record says ${reply.count} and ${reply.namesLen}`);
+  }
+  // nothing: no mm (a zombie: no VMAs, as smaps shows) or no task
+  if (m.count === 0 && !exists('vma', obj, probe, pid)) return undefined;
+  const g = reply.flags & REQ_F_GATE_VMA ? gate : undefined;
+  return { reply, table: decodeVmas(pid, m.vmas, m.names, m.count, m.namesLen, g) };
+}
+
+/** fds: the open fds of one task; undefined: no such task. */
+export function iterFds(obj: NativeBpfObject, prog: string, probe: string, pid: number): { reply: Reply; table?: FdTable } | undefined {
+  const { buf, recs } = readTask('fds', obj, prog, pid);
+  const reply = endOf('fds', buf, recs) ?? { err: 0, count: 0, total: 0, namesLen: 0, flags: 0 };
+  if (reply.err) return { reply };
+  const m = fdMapOfRecs(buf, recs);
+  if (m.count !== reply.count) throw new CribError('EIO', `fds: pid ${pid}: ${m.count} FD records, the END record says ${reply.count}`);
+  // nothing: no files (a zombie) or no task
+  if (m.count === 0 && !exists('fds', obj, probe, pid)) return undefined;
+  return { reply, table: decodeFds(pid, m.fds, m.count) };
+}

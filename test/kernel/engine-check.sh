@@ -1,0 +1,53 @@
+#!/bin/bash
+# engine-check.sh: the engine's own checks, run inside the guest by
+# `make test-kernels` (KERNEL_CHECK_CMD) against this build tree (read-only
+# in the guest: everything written goes to /tmp).
+#
+#   1. `crib check`: which ops crib serves on this kernel and by which
+#      mechanism, or why not (exit status not used: it fails where an op
+#      falls back to procfs, which is allowed)
+#   2. the BPF agreement tests (test/bpf/*.test.ts: every mechanism that
+#      loads here against /proc, the probing and record layout tests); an op
+#      a mechanism cannot serve here is skipped with its reason printed
+#
+# Prints "engine-check: KERNEL: op=mechanism ..." and the mocha summary;
+# writes both to $CRIB_VM_RESULTS/engine-check.txt when that is set.  Exit
+# status: mocha's.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+build=build
+for f in "$build/ts/engine-ts/src/cli/main.js" "$build/addon/crib_native.node" "$build/bpf/vma_iter.bpf.o" "$build/test/zoo"; do
+	[ -e "$f" ] || { echo "engine-check: $f is missing: run make bpf addon ts workloads" >&2; exit 1; }
+done
+export TMPDIR=/tmp
+# the 10,000-fd workload needs more than the default 1024
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+kver=$(uname -r)
+uptime() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
+
+t0=$(uptime)
+echo "=== crib check ($kver)"
+check=$(node "$build/ts/engine-ts/src/cli/main.js" check 2>&1)
+echo "$check"
+# "  vma       crib (bpf:iter/task_vma)" / "  vma       procfs fallback: why"
+ops=$(awk '/^ops:/ { on = 1; next } on && NF { m = $2 == "crib" ? $3 : "procfs"; gsub(/[()]/, "", m); printf "%s%s=%s", sep, $1, m; sep = " " }' <<<"$check")
+t1=$(uptime)
+
+echo "=== BPF agreement tests ($kver)"
+mocha_out=/tmp/engine-check-mocha.txt
+npx --no-install mocha --no-config --forbid-only --timeout 300000 --reporter spec \
+	build/ts/test/bpf/records.test.js build/ts/test/bpf/probe.test.js build/ts/test/bpf/collector.test.js \
+	2>&1 | tee "$mocha_out"
+rc=${PIPESTATUS[0]}
+t2=$(uptime)
+
+summary=$(grep -E '^\s+[0-9]+ (passing|failing|pending)' "$mocha_out" | sed 's/^ *//' | tr '\n' ' ')
+skips=$(grep -c 'skipped, not served on this kernel' "$mocha_out")
+line="engine-check: $kver: $ops"
+res="engine-check: $kver: tests: ${summary:-none}($skips skipped for unsupported ops), exit $rc; check $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')s, tests $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.1f", b-a}')s"
+echo "$line"
+echo "$res"
+if [ -n "${CRIB_VM_RESULTS:-}" ]; then
+	{ echo "$check"; echo "$line"; echo "$res"; } > "$CRIB_VM_RESULTS/engine-check.txt"
+fi
+exit "$rc"

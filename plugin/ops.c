@@ -42,7 +42,10 @@ struct snap_ent {
 	int err; /* positive errno for the parts that are missing */
 	const Crib__VmaList *vma;
 	const Crib__FdTable *fds;
+	const Crib__StatResp *stat;
 };
+
+static struct snap_ent *snap_find(pid_t pid);
 
 static Crib__Response *snap_resp;
 static struct snap_ent *snap;
@@ -277,10 +280,15 @@ static int stat_from_pb(pid_t pid, const Crib__StatResp *s, struct cr_eng_stat *
 int crib_stat(pid_t pid, struct cr_eng_stat *st)
 {
 	Crib__Response *resp;
+	struct snap_ent *e;
 	int ret;
 
 	if (!engine_up || !op_avail[CR_ENGINE_OP_STAT])
 		return -ENOTSUP;
+	/* frozen since prepare: the snapshot's stat is the one a read now would give */
+	e = snap_find(pid);
+	if (e && e->stat)
+		return stat_from_pb(pid, e->stat, st);
 	ret = task_call(CR_ENGINE_OP_STAT, pid, &resp);
 	if (ret)
 		return ret;
@@ -550,6 +558,14 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 		if (fds_check(what, e->pid, p->fds[i]))
 			return -EPROTO;
 		e->fds = p->fds[i];
+	}
+	for (i = 0; i < p->n_stats; i++) {
+		e = snap_find(p->stats[i]->pid);
+		if (!e || e->stat) {
+			bad_answer(what, p->stats[i]->pid, "stat not asked for or repeated");
+			return -EPROTO;
+		}
+		e->stat = p->stats[i];
 	}
 	if (p->n_failed_pid != p->n_failed_errno) {
 		bad_answer(what, nr ? pids[0] : 0, "%zu failed pids, %zu errnos", p->n_failed_pid, p->n_failed_errno);

@@ -75,12 +75,19 @@ describe('engine bulk encoders', () => {
     checkFds(proto.FdTable.toObject(proto.FdTable.decode(encodeFdTable(syntheticFds(1, 0))), opts), syntheticFds(1, 0));
   });
 
-  it('PrepareResp round-trips with tables, times and failures', () => {
+  const statObj = {
+    pid: 10, ppid: 1, pgid: 10, sid: 10, numThreads: 2, exitCode: 0, flags: 0x400100, state: 83, comm: 'zoo',
+    startTime: '123456', startCode: '4194304', endCode: '4200000', startData: '1', endData: '2', startBrk: '3',
+    startStack: '140737488347136', argStart: '5', argEnd: '6', envStart: '7', envEnd: '8',
+  };
+
+  it('PrepareResp round-trips with tables, stats, times and failures', () => {
     const v = [syntheticVmas(10, 7), edgeVmas()];
     const f = [syntheticFds(10, 4)];
     const bytes = encodePrepareResp({
       vmas: v.map(encodeVmaList),
       fds: f.map(encodeFdTable),
+      stats: [proto.StatResp.encode(proto.StatResp.fromObject(statObj)).finish()],
       opNs: [[4, 123456789012n], [5, 1n << 40n], [6, 0n]],
       failedPid: [77, 78],
       failedErrno: [3, 95],
@@ -91,6 +98,7 @@ describe('engine bulk encoders', () => {
     assert.deepStrictEqual(got.opNs, [{ op: 4, ns: '123456789012' }, { op: 5, ns: String(1n << 40n) }, { op: 6, ns: '0' }]);
     assert.deepStrictEqual(got.failedPid, [77, 78]);
     assert.deepStrictEqual(got.failedErrno, [3, 95]);
+    assert.deepStrictEqual((got.stats as Obj[]).map((x) => [x.pid, x.comm, x.startTime]), [[statObj.pid, statObj.comm, statObj.startTime]]);
   });
 
   it('Response carries a bulk payload, an error or nothing', () => {

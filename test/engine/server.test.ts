@@ -76,7 +76,8 @@ describe('engine server', () => {
     assert.deepStrictEqual((p.fds as Obj[]).map((v) => v.pid), [1, 2]);
     assert.deepStrictEqual(p.failedPid, [404]);
     assert.deepStrictEqual(p.failedErrno, [3]);
-    assert.deepStrictEqual((p.opNs as Obj[]).map((o) => o.op), [4, 5, 6]);
+    assert.deepStrictEqual((p.opNs as Obj[]).map((o) => o.op), [0, 4, 5, 6]);
+    assert.deepStrictEqual((p.stats as Obj[]).map((s) => s.pid), [1, 2], 'stat of each good pid rides along');
   });
 
   it('prepare: a pid whose fds fail keeps its VMAs', () => {

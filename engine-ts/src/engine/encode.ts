@@ -108,6 +108,8 @@ export interface PrepareResult {
   vmas: Uint8Array[];
   /** encoded crib.FdTable messages (encodeFdTable) */
   fds: Uint8Array[];
+  /** encoded crib.StatResp messages */
+  stats: Uint8Array[];
   /** [crib.Op, ns] */
   opNs: [number, bigint][];
   failedPid: number[];
@@ -122,6 +124,7 @@ export function writePrepareResp(w: protobuf.Writer, p: PrepareResult): protobuf
   for (const [op, ns] of p.opNs) w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
   packedVarint(w, 4, p.failedPid);
   packedVarint(w, 5, p.failedErrno);
+  for (const b of p.stats) w.uint32(tag(6, LEN)).bytes(b);
   return w;
 }
 

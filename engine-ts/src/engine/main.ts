@@ -7,6 +7,8 @@
 // Shutdown.  Quiet unless CRIB_DEBUG is set (then it logs to stderr).
 import * as net from 'net';
 import * as path from 'path';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { Collector } from '../bpf/types';
 import { findPaths } from '../paths';
 import { FrameReader, frameHeader } from './frames';
@@ -63,6 +65,16 @@ function loadCollector(args: EngineArgs, debug: Debug): { collector?: Collector;
   }
 }
 
+/**
+ * A full collection once start-up is over, so the warm-up's garbage is not
+ * collected in the middle of the dump's first snapshot.
+ */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as (() => void) | undefined;
+  if (typeof gc === 'function') gc();
+}
+
 export function serve(args: EngineArgs): void {
   const debug: Debug = process.env.CRIB_DEBUG
     ? (m) => process.stderr.write(`crib-engine[${process.pid}]: ${m}\n`)
@@ -74,6 +86,7 @@ export function serve(args: EngineArgs): void {
     const t0 = process.hrtime.bigint();
     warmUp(server, proto);
     collector.takeTimes();
+    collectGarbage();
     debug(`warm-up took ${Number(process.hrtime.bigint() - t0) / 1e6} ms`);
   }
   const reader = new FrameReader();

@@ -189,9 +189,10 @@ export class EngineServer {
   private prepare(pids: number[]): PrepareResult {
     const c = this.need('prepare');
     const avail = new Set<OpName>(c.support().filter((o) => o.available).map((o) => o.op));
-    const out: PrepareResult = { vmas: [], fds: [], opNs: [], failedPid: [], failedErrno: [] };
+    const out: PrepareResult = { vmas: [], fds: [], stats: [], opNs: [], failedPid: [], failedErrno: [] };
     let vmaNs = 0n;
     let fdsNs = 0n;
+    let statNs = 0n;
     c.takeTimes(); // drop what earlier calls left
     for (const pid of new Set(pids)) {
       let errno = 0;
@@ -213,12 +214,22 @@ export class EngineServer {
         }
         fdsNs += process.hrtime.bigint() - t0;
       }
+      if (avail.has('stat')) {
+        // a failure here is not the snapshot's: CRIU asks again and gets the error then
+        const t0 = process.hrtime.bigint();
+        try {
+          out.stats.push(this.proto.StatResp.encode(statResp(c.stat(pid))).finish());
+        } catch {
+          /* see above */
+        }
+        statNs += process.hrtime.bigint() - t0;
+      }
       if (errno) {
         out.failedPid.push(pid);
         out.failedErrno.push(errno);
       }
     }
-    out.opNs = this.opTimes(c.takeTimes(), vmaNs, fdsNs);
+    out.opNs = this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs);
     return out;
   }
 
@@ -227,11 +238,13 @@ export class EngineServer {
    * its calls: VMAs to vma, the fd walk (which also reads the fdinfo
    * fields) all to fds and nothing to fdinfo.
    */
-  private opTimes(t: OpTimes, vmaNs: bigint, fdsNs: bigint): [number, bigint][] {
+  private opTimes(t: OpTimes, vmaNs: bigint, fdsNs: bigint, statNs: bigint): [number, bigint][] {
     const fdinfo = t.fdinfo ?? 0n;
     const vma = t.vma !== undefined && t.vma > 0n ? t.vma : vmaNs;
     const fds = t.fds !== undefined && t.fds > 0n ? t.fds : fdsNs > fdinfo ? fdsNs - fdinfo : 0n;
+    const stat = t.stat !== undefined && t.stat > 0n ? t.stat : statNs;
     return [
+      [opNumber('stat'), stat],
       [opNumber('vma'), vma],
       [opNumber('fds'), fds],
       [opNumber('fdinfo'), fdinfo],

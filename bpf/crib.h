@@ -167,6 +167,34 @@ struct crib_vma {
 	__u8  name_flags;  /* CRIB_NAMEF_* */
 };
 
+/*
+ * The VMA table as columns: map "vma_cols", one entry.  Entry i of every
+ * array is VMA i (count of them, in the order of /proc/PID/maps), so user
+ * space hands each column on as it is, with no work per VMA; named[] lists
+ * the VMAs that have a name (nr_named of them, ascending).  The fields are
+ * those of struct crib_vma; name_word packs name_len | name_kind << 16 |
+ * name_flags << 24.
+ */
+struct crib_vma_cols {
+	__u32 nr_named;
+	__u32 _pad0;
+	__u64 start[CRIB_MAX_VMAS];
+	__u64 end[CRIB_MAX_VMAS];
+	__u64 pgoff[CRIB_MAX_VMAS];
+	__u64 ino[CRIB_MAX_VMAS];
+	__u64 madv[CRIB_MAX_VMAS];
+	__u64 vm_flags[CRIB_MAX_VMAS];
+	__u32 dev_maj[CRIB_MAX_VMAS];
+	__u32 dev_min[CRIB_MAX_VMAS];
+	__u32 prot[CRIB_MAX_VMAS];
+	__u32 shared[CRIB_MAX_VMAS];
+	__u32 map_flags[CRIB_MAX_VMAS];
+	__u32 vmflags[CRIB_MAX_VMAS];
+	__u32 name_off[CRIB_MAX_VMAS];
+	__u32 name_word[CRIB_MAX_VMAS];
+	__u32 named[CRIB_MAX_VMAS];
+};
+
 /* The names buffer: map "names", one entry. */
 struct crib_names {
 	__u8 buf[CRIB_NAMES_SIZE];
@@ -181,6 +209,14 @@ struct crib_fd {
 	__u32 _pad0;
 };
 
+
+/* The fd table as columns: map "fd_cols", one entry; entry i is fd i of count, ascending. */
+struct crib_fd_cols {
+	__u64 pos[CRIB_MAX_FDS];
+	__s32 fd[CRIB_MAX_FDS];
+	__u32 flags[CRIB_MAX_FDS];
+	__s32 mnt_id[CRIB_MAX_FDS];
+};
 
 /*
  * ---- Seq-iterator streams (appended; the records above are unchanged) ----

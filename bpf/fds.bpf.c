@@ -19,6 +19,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct scratch {
 	struct file *fd[CHUNK];
 	__u64 cloexec[CHUNK_WORDS];
+	/*
+	 * Carried from one fd to the next in map memory, not on the stack:
+	 * the verifier then need not tell apart states that differ only in
+	 * how many fds were seen, and the walk converges.
+	 */
+	__u32 count;
+	__u32 total;
 };
 
 struct {
@@ -28,13 +35,14 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
+/* the table, as columns user space sends on without touching each fd */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, CRIB_MAX_FDS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct crib_fd);
-} fds SEC(".maps");
+	__type(value, struct crib_fd_cols);
+} fd_cols SEC(".maps");
 
 SEC("syscall")
 int crib_fds(struct crib_req *req)
@@ -45,6 +53,7 @@ int crib_fds(struct crib_req *req)
 	struct fdtable *fdt;
 	struct file **fdarr;
 	unsigned long *coe;
+	struct crib_fd_cols *cols;
 	struct scratch *s;
 	struct bpf_iter_num chunks;
 	__u32 max_fds, count = 0, total = 0, zero = 0;
@@ -55,7 +64,8 @@ int crib_fds(struct crib_req *req)
 	if (err)
 		goto out;
 	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s) {
+	cols = bpf_map_lookup_elem(&fd_cols, &zero);
+	if (!s || !cols) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -64,6 +74,8 @@ int crib_fds(struct crib_req *req)
 		err = -ESRCH;
 		goto out;
 	}
+	s->count = 0;
+	s->total = 0;
 	/* an exited task has no files: no fds, as /proc/PID/fd shows */
 	files = BPF_CORE_READ(task, files);
 	if (!files)
@@ -93,26 +105,27 @@ int crib_fds(struct crib_req *req)
 		}
 		bpf_iter_num_new(&slots, 0, n);
 		while ((j = bpf_iter_num_next(&slots))) {
-			__u32 k = *j & (CHUNK - 1), i = count;
+			__u32 k = *j & (CHUNK - 1), i = s->count;
 			struct vfsmount *mnt;
-			struct crib_fd *r;
 			struct file *f;
+			__u32 flags;
 
 			f = s->fd[k];
 			if (!f)
 				continue;
-			total++;
-			r = bpf_map_lookup_elem(&fds, &i);
-			if (!r) {
+			s->total++;
+			if (i >= CRIB_MAX_FDS) {
 				err = -E2BIG;
 				break;
 			}
+			i &= CRIB_MAX_FDS - 1;
 			f = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-			r->fd = base + k;
-			r->pos = f->f_pos;
-			r->flags = f->f_flags;
+			cols->fd[i] = base + k;
+			cols->pos[i] = f->f_pos;
+			flags = f->f_flags;
 			if (s->cloexec[k / 64] & (1ULL << (k & 63)))
-				r->flags |= O_CLOEXEC;
+				flags |= O_CLOEXEC;
+			cols->flags[i] = flags;
 			/* fds mostly share a few mounts: read mnt_id once per run of them */
 			mnt = f->f_path.mnt;
 			if (mnt != last_mnt) {
@@ -121,15 +134,16 @@ int crib_fds(struct crib_req *req)
 				last_mnt = mnt;
 				last_mnt_id = BPF_CORE_READ(m, mnt_id);
 			}
-			r->mnt_id = last_mnt_id;
-			r->_pad0 = 0;
-			count++;
+			cols->mnt_id[i] = last_mnt_id;
+			s->count = i + 1;
 		}
 		bpf_iter_num_destroy(&slots);
 		if (err)
 			break;
 	}
 	bpf_iter_num_destroy(&chunks);
+	count = s->count;
+	total = s->total;
 release:
 	bpf_task_release(task);
 	req->count = count;

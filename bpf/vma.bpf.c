@@ -26,13 +26,14 @@ struct vm_area_struct___anon {
 	struct anon_vma_name *anon_name;
 } __attribute__((preserve_access_index));
 
+/* the table, as columns user space sends on without touching each VMA */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, CRIB_MAX_VMAS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct crib_vma);
-} vmas SEC(".maps");
+	__type(value, struct crib_vma_cols);
+} vma_cols SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -183,6 +184,7 @@ struct walk_state {
 	__u8  prev_kind;
 	__u8  prev_flags;
 	__u8  _pad0[2];
+	struct crib_vma cur; /* the VMA being read, scattered into the columns after */
 };
 
 struct {
@@ -283,12 +285,40 @@ named:
 	return err;
 }
 
+/* VMA i into the columns; i < CRIB_MAX_VMAS (checked by the caller) */
+static __always_inline void put_vma(struct crib_vma_cols *c, __u32 i, const struct crib_vma *v)
+{
+	__u32 k;
+
+	i &= CRIB_MAX_VMAS - 1;
+	c->start[i] = v->start;
+	c->end[i] = v->end;
+	c->pgoff[i] = v->pgoff;
+	c->ino[i] = v->ino;
+	c->madv[i] = v->madv;
+	c->vm_flags[i] = v->vm_flags;
+	c->dev_maj[i] = v->dev_maj;
+	c->dev_min[i] = v->dev_min;
+	c->prot[i] = v->prot;
+	c->shared[i] = v->shared;
+	c->map_flags[i] = v->map_flags;
+	c->vmflags[i] = v->vmflags;
+	c->name_off[i] = v->name_off;
+	c->name_word[i] = v->name_len | (__u32)v->name_kind << 16 | (__u32)v->name_flags << 24;
+	if (v->name_kind == CRIB_NAME_NONE)
+		return;
+	k = c->nr_named;
+	c->named[k & (CRIB_MAX_VMAS - 1)] = i;
+	c->nr_named = k + 1;
+}
+
 SEC("syscall")
 int crib_vma(struct crib_req *req)
 {
 	struct bpf_iter_task_vma it;
 	struct vm_area_struct *vma;
 	struct task_struct *task;
+	struct crib_vma_cols *cols;
 	struct walk_state *st;
 	struct crib_names *nb;
 	struct mm_struct *mm;
@@ -300,7 +330,8 @@ int crib_vma(struct crib_req *req)
 		goto out;
 	nb = bpf_map_lookup_elem(&names, &zero);
 	st = bpf_map_lookup_elem(&walk, &zero);
-	if (!nb || !st) {
+	cols = bpf_map_lookup_elem(&vma_cols, &zero);
+	if (!nb || !st || !cols) {
 		err = -EINVAL;
 		goto out;
 	}
@@ -310,6 +341,7 @@ int crib_vma(struct crib_req *req)
 		goto out;
 	}
 	__builtin_memset(st, 0, sizeof(*st));
+	cols->nr_named = 0;
 	mm = BPF_CORE_READ(task, mm);
 	st->brk = BPF_CORE_READ(mm, brk);
 	st->start_brk = BPF_CORE_READ(mm, start_brk);
@@ -324,11 +356,11 @@ int crib_vma(struct crib_req *req)
 		__u64 f;
 
 		st->total++;
-		v = bpf_map_lookup_elem(&vmas, &i);
-		if (!v) {
+		if (i >= CRIB_MAX_VMAS) {
 			err = -E2BIG;
 			break;
 		}
+		v = &st->cur;
 		f = vma->vm_flags;
 		file = vma->vm_file;
 		v->start = vma->vm_start;
@@ -361,6 +393,7 @@ int crib_vma(struct crib_req *req)
 		}
 		st->count++;
 		err = name_vma(st, nb, v, vma, file);
+		put_vma(cols, i, v);
 	}
 	bpf_iter_task_vma_destroy(&it);
 	/*

@@ -66,7 +66,7 @@ static int fdc_nr;
 static void snap_drop(void)
 {
 	if (snap_resp)
-		crib__response__free_unpacked(snap_resp, NULL);
+		shim_free(snap_resp);
 	snap_resp = NULL;
 	free(snap);
 	snap = NULL;
@@ -78,7 +78,7 @@ static void fdc_drop(void)
 	int i;
 
 	for (i = 0; i < fdc_nr; i++)
-		crib__response__free_unpacked(fdc[i].resp, NULL);
+		shim_free(fdc[i].resp);
 	free(fdc);
 	fdc = NULL;
 	fdc_nr = 0;
@@ -134,7 +134,7 @@ static int call(const char *what, pid_t pid, Crib__Request *req, Crib__Response_
 	*out = resp;
 	return 0;
 err:
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 
@@ -223,7 +223,7 @@ int crib_hello(void)
 	pr_info("engine pid %d: %s, ABI %u\n", epid, h->engine_version, h->abi_version);
 	engine_up = true;
 out:
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 
@@ -293,7 +293,7 @@ int crib_stat(pid_t pid, struct cr_eng_stat *st)
 	if (ret)
 		return ret;
 	ret = stat_from_pb(pid, resp->stat, st);
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 
@@ -342,7 +342,7 @@ int crib_status(pid_t pid, struct cr_eng_status *st)
 	if (ret)
 		return ret;
 	ret = status_from_pb(pid, resp->status, st);
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 
@@ -386,7 +386,7 @@ static int pid_list_op(enum cr_engine_op op, pid_t pid, pid_t **out, int *nr)
 	if (ret)
 		return ret;
 	ret = pids_from_pb(op, pid, op == CR_ENGINE_OP_THREADS ? resp->threads : resp->children, out, nr);
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 
@@ -654,7 +654,7 @@ int crib_vma(pid_t pid, struct cr_eng_vma **vmas, int *nr)
 	ret = vma_check(what, pid, resp->vma);
 	if (!ret)
 		ret = vma_build(resp->vma, vmas, nr);
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 
@@ -679,7 +679,7 @@ static int fd_table(enum cr_engine_op op, pid_t pid, bool refresh, const Crib__F
 			*out = fdc[i].resp->fds;
 			return 0;
 		}
-		crib__response__free_unpacked(fdc[i].resp, NULL);
+		shim_free(fdc[i].resp);
 		fdc[i] = fdc[--fdc_nr];
 		break;
 	}
@@ -700,7 +700,7 @@ static int fd_table(enum cr_engine_op op, pid_t pid, bool refresh, const Crib__F
 	*out = resp->fds;
 	return 0;
 err:
-	crib__response__free_unpacked(resp, NULL);
+	shim_free(resp);
 	return ret;
 }
 

@@ -24,11 +24,14 @@ int shim_start(char *const argv[]);
 
 /*
  * Send @req (its id is set here), wait for the answer with the same id.
- * Returns 0 and a Response to release with crib__response__free_unpacked(),
+ * Returns 0 and a Response to release with shim_free(),
  * or a negative errno: -ENOTSUP from a forked child of the owner, -EPIPE
  * when no engine runs, -ETIMEDOUT, -EPROTO for a frame that does not decode.
  */
 int shim_call(Crib__Request *req, Crib__Response **resp);
+
+/* Release an answer of shim_call(). */
+void shim_free(Crib__Response *resp);
 
 /* Ask the engine to exit, then reap it (SIGKILL after a grace period). */
 void shim_stop(void);

@@ -5,7 +5,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CRIB_ABI_VERSION, ITER_LAYOUTS, LAYOUTS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
+import { CRIB_ABI_VERSION, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
 import { paths, root } from '../helpers';
 
 interface BtfMember {
@@ -104,6 +104,8 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
     const defs = headerDefines();
     assert.strictEqual(defineValue(defs, 'CRIB_ABI_VERSION'), CRIB_ABI_VERSION);
     assert.strictEqual(defineValue(defs, 'CRIB_NAMEF_DELETED'), NAMEF_DELETED);
+    assert.strictEqual(defineValue(defs, 'CRIB_MAX_VMAS'), MAX_VMAS, 'CRIB_MAX_VMAS sizes the VMA columns');
+    assert.strictEqual(defineValue(defs, 'CRIB_MAX_FDS'), MAX_FDS, 'CRIB_MAX_FDS sizes the fd columns');
     const kinds: Record<string, NameKind> = {
       CRIB_NAME_NONE: NameKind.None,
       CRIB_NAME_PATH: NameKind.Path,

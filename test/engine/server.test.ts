@@ -11,7 +11,15 @@ type Obj = { [k: string]: unknown };
 function ask(server: EngineServer, req: Obj | Uint8Array): Obj & { last: boolean } {
   const bytes = req instanceof Uint8Array ? req : proto.Request.encode(proto.Request.fromObject(req)).finish();
   const a = server.handle(bytes);
-  return { ...(proto.Response.toObject(proto.Response.decode(a.bytes), { longs: String, oneofs: true, enums: Number, arrays: true }) as Obj), last: a.last };
+  let msg = a.bytes;
+  if (a.framed) {
+    // a frame of the server's own: its length first, then the Response
+    const len = Buffer.from(msg.buffer, msg.byteOffset, 4).readUInt32LE(0);
+    assert.strictEqual(len, msg.length - 4, 'frame length');
+    msg = Uint8Array.from(msg.subarray(4));
+    server.release();
+  }
+  return { ...(proto.Response.toObject(proto.Response.decode(msg), { longs: String, oneofs: true, enums: Number, arrays: true }) as Obj), last: a.last };
 }
 
 describe('engine server', () => {

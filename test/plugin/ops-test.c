@@ -56,6 +56,13 @@ pid_t shim_pid(void)
 	return 4242;
 }
 
+/* answers here are unpacked with protobuf-c's default allocator */
+void shim_free(Crib__Response *resp)
+{
+	if (resp)
+		crib__response__free_unpacked(resp, NULL);
+}
+
 /* Round-trip @r through the wire format so that ops.c frees what protobuf-c allocated. */
 static void answer(Crib__Response *r)
 {

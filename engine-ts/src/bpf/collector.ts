@@ -14,12 +14,16 @@ import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native
 import { iterFds, iterReply, iterTask, iterVmas } from './iter';
 import { MechanismChoice, parseMechanisms } from './mechanisms';
 import {
-  decodeFds,
+  decodeFdCols,
+  fdStoreSize,
+  MAX_FDS,
+  MAX_VMAS,
+  vmaStoreSize,
   decodePids,
   decodeReply,
   decodeTaskStat,
   decodeTaskStatus,
-  decodeVmas,
+  decodeVmaCols,
   encodeReq,
   GateVma,
   Reply,
@@ -179,6 +183,13 @@ export function readGateVma(maps = '/proc/self/maps'): GateVma | undefined {
   return { start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), prot, name: '[vsyscall]' };
 }
 
+/** A buffer whose pages are already mapped (written once). */
+function prefaulted(size: number): ArrayBuffer {
+  const b = new ArrayBuffer(size);
+  new Uint8Array(b).fill(0xff).fill(0);
+  return b;
+}
+
 interface Served {
   source: Source;
   obj: LoadedObject;
@@ -194,6 +205,13 @@ export class BpfCollector implements Collector {
   private readonly taskCtx = new Uint8Array(TASK_CTX.size);
   private closed = false;
   private readonly gate = readGateVma();
+  /*
+   * Where decoded tables live, reused from call to call: fresh memory costs
+   * a page fault per 4 KiB on first touch, several times the copy itself.
+   * Touched once here, at start-up.
+   */
+  private readonly vmaStore = prefaulted(vmaStoreSize(MAX_VMAS + 1));
+  private readonly fdStore = prefaulted(fdStoreSize(MAX_FDS));
 
   constructor(opts: CollectorOptions) {
     const addon = loadAddon(opts.addonPath);
@@ -268,7 +286,7 @@ export class BpfCollector implements Collector {
       // -ENOENT: the task has no mm (a zombie, a kernel thread): no VMAs, as smaps shows
       const count = reply.err === -ENOENT ? 0 : reply.count;
       const gate = reply.flags & REQ_F_GATE_VMA ? this.gate : undefined;
-      return decodeVmas(pid, this.buffer(s.obj, 'vmas'), this.buffer(s.obj, 'names'), count, reply.namesLen, gate);
+      return decodeVmaCols(pid, this.buffer(s.obj, 'vma_cols'), this.buffer(s.obj, 'names'), count, reply.namesLen, gate, this.vmaStore);
     });
   }
 
@@ -284,7 +302,7 @@ export class BpfCollector implements Collector {
         return r.table;
       }
       const { s, reply } = this.runBulk('fds', pid);
-      return decodeFds(pid, this.buffer(s.obj, 'fds'), reply.count);
+      return decodeFdCols(pid, this.buffer(s.obj, 'fd_cols'), reply.count, this.fdStore);
     });
   }
 

@@ -117,6 +117,59 @@ export const FD = layout('crib_fd', 24, [
   ['_pad0', 20, 4],
 ]);
 
+/** Capacity of the column maps (CRIB_MAX_VMAS, CRIB_MAX_FDS in crib.h) */
+export const MAX_VMAS = 65536;
+export const MAX_FDS = 262144;
+
+/** Members laid out one array after another: [name, element size] in order, from `start`. */
+function columns<K extends string>(name: string, start: Array<[K, number, number]>, cols: Array<[K, number]>, n: number): StructLayout<K> {
+  const members: Array<[K, number, number]> = [...start];
+  let off = start.reduce((e, [, o, sz]) => Math.max(e, o + sz), 0);
+  for (const [key, el] of cols) {
+    members.push([key, off, el * n]);
+    off += el * n;
+  }
+  return layout(name, off, members);
+}
+
+export const VMA_COLS = columns(
+  'crib_vma_cols',
+  [
+    ['nr_named', 0, 4],
+    ['_pad0', 4, 4],
+  ],
+  [
+    ['start', 8],
+    ['end', 8],
+    ['pgoff', 8],
+    ['ino', 8],
+    ['madv', 8],
+    ['vm_flags', 8],
+    ['dev_maj', 4],
+    ['dev_min', 4],
+    ['prot', 4],
+    ['shared', 4],
+    ['map_flags', 4],
+    ['vmflags', 4],
+    ['name_off', 4],
+    ['name_word', 4],
+    ['named', 4],
+  ],
+  MAX_VMAS,
+);
+
+export const FD_COLS = columns(
+  'crib_fd_cols',
+  [],
+  [
+    ['pos', 8],
+    ['fd', 4],
+    ['flags', 4],
+    ['mnt_id', 4],
+  ],
+  MAX_FDS,
+);
+
 /** Every layout that crosses the boundary, with the object whose BTF has it. */
 export const LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = [
   { object: 'task.bpf.o', layout: REQ },
@@ -124,8 +177,9 @@ export const LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = 
   { object: 'task.bpf.o', layout: TASK_CTX },
   { object: 'vma.bpf.o', layout: REQ },
   { object: 'vma.bpf.o', layout: VMA },
+  { object: 'vma.bpf.o', layout: VMA_COLS },
   { object: 'fds.bpf.o', layout: REQ },
-  { object: 'fds.bpf.o', layout: FD },
+  { object: 'fds.bpf.o', layout: FD_COLS },
 ];
 
 /** crib_vma.name_kind (CRIB_NAME_*) */
@@ -285,7 +339,11 @@ export function decodePids(what: string, buf: ArrayBuffer, count: number): Int32
   return out;
 }
 
-/** Typed-array columns carved out of one ArrayBuffer: the u64 ones first, so all stay aligned. */
+/**
+ * Typed-array columns carved out of one ArrayBuffer: the u64 ones first, so
+ * all stay aligned.  Given a `store` big enough, the columns live in it
+ * (the caller's to reuse); otherwise in a fresh buffer.
+ */
 class Columns {
   private readonly buf: ArrayBuffer;
   private off = 0;
@@ -294,8 +352,10 @@ class Columns {
     private readonly count: number,
     n64: number,
     n32: number,
+    store?: ArrayBuffer,
   ) {
-    this.buf = new ArrayBuffer(count * (8 * n64 + 4 * n32));
+    const size = count * (8 * n64 + 4 * n32);
+    this.buf = store && store.byteLength >= size ? store : new ArrayBuffer(size);
   }
 
   u64(): BigUint64Array {
@@ -505,6 +565,143 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
     nameIdx[count] = nameList.push(gate.name) - 1;
   }
   return { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameList };
+}
+
+/** Bytes a VmaTable of n entries takes as Columns (6 of u64, 7 of u32), and an FdTable (1 and 3). */
+export const vmaStoreSize = (n: number): number => n * (6 * 8 + 7 * 4);
+export const fdStoreSize = (n: number): number => n * (8 + 3 * 4);
+
+/** A column of `count` entries at `member` of a columns map, as a view. */
+function colView<T>(make: (b: ArrayBuffer, off: number, n: number) => T, buf: ArrayBuffer, l: StructLayout, member: string, count: number): T {
+  return make(buf, l.members[member].offset, count);
+}
+
+const u64At = (b: ArrayBuffer, o: number, n: number): BigUint64Array => new BigUint64Array(b, o, n);
+const u32At = (b: ArrayBuffer, o: number, n: number): Uint32Array => new Uint32Array(b, o, n);
+const i32At = (b: ArrayBuffer, o: number, n: number): Int32Array => new Int32Array(b, o, n);
+
+/**
+ * "vma_cols" + "names" maps -> VmaTable.  The columns are copied whole
+ * (native copies, no work per VMA: the map is overwritten by the next run);
+ * only the VMAs listed in named[] are visited, for their names.  `gate` is
+ * appended as the last entry when given.
+ */
+export function decodeVmaCols(
+  pid: number,
+  cols: ArrayBuffer,
+  names: ArrayBuffer,
+  count: number,
+  namesLen: number,
+  gate?: GateVma,
+  store?: ArrayBuffer,
+): VmaTableWithRaw {
+  const L = VMA_COLS;
+  if (cols.byteLength < L.size) throw new BadRecordError('vma', `column map of ${cols.byteLength} bytes < ${L.size}`);
+  if (count > MAX_VMAS) throw new BadRecordError('vma', `count ${count} > ${MAX_VMAS}`);
+  if (namesLen > names.byteLength) throw new BadRecordError('vma', `names length ${namesLen} > buffer ${names.byteLength}`);
+  const nrNamed = new DataView(cols).getUint32(L.members.nr_named.offset, true);
+  if (nrNamed > count) throw new BadRecordError('vma', `${nrNamed} named VMAs of ${count}`);
+
+  const total = count + (gate ? 1 : 0);
+  const out = new Columns(total, 6, 7, store);
+  const c64 = (m: string): BigUint64Array => {
+    const a = out.u64();
+    a.set(colView(u64At, cols, L, m, count));
+    return a;
+  };
+  const c32 = (m: string): Uint32Array => {
+    const a = out.u32();
+    a.set(colView(u32At, cols, L, m, count));
+    return a;
+  };
+  const start = c64('start');
+  const end = c64('end');
+  const pgoff = c64('pgoff');
+  const ino = c64('ino');
+  const madv = c64('madv');
+  const rawFlags = c64('vm_flags');
+  const devMaj = c32('dev_maj');
+  const devMin = c32('dev_min');
+  const prot = c32('prot');
+  const shared = c32('shared');
+  const mapFlags = c32('map_flags');
+  const vmflags = c32('vmflags');
+  const nameIdx = out.u32();
+  nameIdx.fill(0);
+  if (gate) {
+    // a reused store keeps the last call's values past count
+    madv[count] = 0n;
+    pgoff[count] = 0n;
+    ino[count] = 0n;
+    rawFlags[count] = 0n;
+    devMaj[count] = devMin[count] = shared[count] = mapFlags[count] = vmflags[count] = 0;
+  }
+
+  const named = colView(u32At, cols, L, 'named', nrNamed);
+  const nameOff = colView(u32At, cols, L, 'name_off', count);
+  const nameWord = colView(u32At, cols, L, 'name_word', count);
+  const nameBytes = new Uint8Array(names, 0, namesLen);
+  const nameList: string[] = [''];
+  const byString = new Map<string, number>([['', 0]]);
+  let prevIdx = -1;
+  let lastOff = -1;
+  let lastWord = -1;
+  let lastIdx = 0;
+  for (let k = 0; k < nrNamed; k++) {
+    const i = named[k];
+    if (i >= count || i <= prevIdx) throw new BadRecordError('vma', `named VMA ${i} after ${prevIdx} (of ${count})`);
+    prevIdx = i;
+    const word = nameWord[i];
+    const kind = (word >>> 16) & 0xff;
+    if (kind === NameKind.None) throw new BadRecordError('vma', `VMA ${i} is listed as named but has no name`);
+    const off = nameOff[i];
+    if (off === lastOff && word === lastWord) {
+      nameIdx[i] = lastIdx;
+      continue;
+    }
+    const len = word & 0xffff;
+    if (off + len > namesLen) throw new BadRecordError('vma', `name of VMA ${i} at ${off}+${len} past ${namesLen}`);
+    const name = vmaName(kind, word >>> 24, nameBytes, off, len);
+    let idx = byString.get(name);
+    if (idx === undefined) {
+      idx = nameList.length;
+      nameList.push(name);
+      byString.set(name, idx);
+    }
+    nameIdx[i] = idx;
+    lastOff = off;
+    lastWord = word;
+    lastIdx = idx;
+  }
+
+  if (gate) {
+    start[count] = gate.start;
+    end[count] = gate.end;
+    prot[count] = gate.prot;
+    nameIdx[count] = nameList.push(gate.name) - 1;
+  }
+  return { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameList };
+}
+
+/** "fd_cols" map -> FdTable: whole-column copies, then one pass to check the order. */
+export function decodeFdCols(pid: number, cols: ArrayBuffer, count: number, store?: ArrayBuffer): FdTable {
+  const L = FD_COLS;
+  if (cols.byteLength < L.size) throw new BadRecordError('fds', `column map of ${cols.byteLength} bytes < ${L.size}`);
+  if (count > MAX_FDS) throw new BadRecordError('fds', `count ${count} > ${MAX_FDS}`);
+  const out = new Columns(count, 1, 3, store);
+  const pos = out.u64();
+  const fd = out.i32();
+  const flags = out.u32();
+  const mntId = out.i32();
+  pos.set(colView(u64At, cols, L, 'pos', count));
+  fd.set(colView(i32At, cols, L, 'fd', count));
+  flags.set(colView(u32At, cols, L, 'flags', count));
+  mntId.set(colView(i32At, cols, L, 'mnt_id', count));
+  for (let i = 1; i < count; i++) {
+    if (fd[i] <= fd[i - 1]) throw new BadRecordError('fds', `fd ${fd[i]} after ${fd[i - 1]}: not ascending`);
+  }
+  if (count && fd[0] < 0) throw new BadRecordError('fds', `negative fd ${fd[0]}`);
+  return { pid, count, fd, pos, flags, mntId };
 }
 
 /** "fds" map -> FdTable */

@@ -93,7 +93,9 @@ export interface FdTable {
 export type OpTimes = Partial<Record<OpName, bigint>>;
 
 /**
- * The kernel side of the engine.  Every method throws a CribError:
+ * The kernel side of the engine.  Tables (VmaTable, FdTable) may live in
+ * the collector's own buffers: they stay valid until the next call of the
+ * same method; copy what must outlive it.  Every method throws a CribError:
  * NoSuchTaskError for a pid that is not a live task, UnsupportedError for
  * an op this kernel cannot serve, BadRecordError for a record that does not
  * decode, BusyError for a contended mm lock.

@@ -8,14 +8,28 @@ import * as os from 'os';
 import * as protobuf from 'protobufjs';
 import { FdTable, VmaTable } from '../bpf/types';
 import { BadRecordError } from '../errors';
-import { CribProto, u64 } from './proto';
+import { CribProto, U64, u64 } from './proto';
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
-const LEN = 2; // wire type of length-delimited fields
+export const LEN = 2; // wire type of length-delimited fields
 
 type Words32 = Uint32Array | Int32Array;
 
-function tag(field: number, wire: number): number {
+/**
+ * What the bulk encoders write to: a protobufjs Writer, or the engine's
+ * WireWriter (wire.ts), which copies bytes in as they come.
+ */
+export interface Sink {
+  uint32(v: number): Sink;
+  int32(v: number): Sink;
+  uint64(v: U64): Sink;
+  bytes(b: Uint8Array): Sink;
+  string(s: string): Sink;
+  fork(): Sink;
+  ldelim(): Sink;
+}
+
+export function tag(field: number, wire: number): number {
   return ((field << 3) | wire) >>> 0;
 }
 
@@ -28,29 +42,17 @@ function bytesOf(a: Words32 | BigUint64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-function packed64(w: protobuf.Writer, field: number, a: BigUint64Array): void {
+/** A packed fixed-width column: on a little-endian host, the array's own bytes. */
+function packedFixed(w: Sink, field: number, a: BigUint64Array | Words32): void {
   if (a.length === 0) return;
-  w.uint32(tag(field, LEN));
-  if (LITTLE_ENDIAN) {
-    w.bytes(bytesOf(a));
-    return;
-  }
-  w.uint32(a.length * 8);
-  for (let i = 0; i < a.length; i++) w.fixed64(u64(a[i]));
+  if (!LITTLE_ENDIAN) throw new BadRecordError('encode', 'the engine runs on little-endian hosts only');
+  w.uint32(tag(field, LEN)).bytes(bytesOf(a));
 }
 
-function packed32(w: protobuf.Writer, field: number, a: Words32): void {
-  if (a.length === 0) return;
-  w.uint32(tag(field, LEN));
-  if (LITTLE_ENDIAN) {
-    w.bytes(bytesOf(a));
-    return;
-  }
-  w.uint32(a.length * 4);
-  for (let i = 0; i < a.length; i++) w.fixed32(a[i] >>> 0);
-}
+const packed64 = (w: Sink, field: number, a: BigUint64Array): void => packedFixed(w, field, a);
+const packed32 = (w: Sink, field: number, a: Words32): void => packedFixed(w, field, a);
 
-function packedVarint(w: protobuf.Writer, field: number, a: ArrayLike<number>): void {
+export function packedVarint(w: Sink, field: number, a: ArrayLike<number>): void {
   if (a.length === 0) return;
   w.uint32(tag(field, LEN)).fork();
   for (let i = 0; i < a.length; i++) w.int32(a[i]);
@@ -58,7 +60,7 @@ function packedVarint(w: protobuf.Writer, field: number, a: ArrayLike<number>): 
 }
 
 /** The fields of a crib.VmaList (no outer tag). */
-export function writeVmaList(w: protobuf.Writer, t: VmaTable): protobuf.Writer {
+export function writeVmaList(w: Sink, t: VmaTable): Sink {
   const what = `vma: pid ${t.pid}`;
   const n = t.count;
   w.uint32(tag(1, 0)).int32(t.pid);
@@ -79,7 +81,7 @@ export function writeVmaList(w: protobuf.Writer, t: VmaTable): protobuf.Writer {
 }
 
 /** The fields of a crib.FdTable (no outer tag). */
-export function writeFdTable(w: protobuf.Writer, t: FdTable): protobuf.Writer {
+export function writeFdTable(w: Sink, t: FdTable): Sink {
   const what = `fds: pid ${t.pid}`;
   const n = t.count;
   w.uint32(tag(1, 0)).int32(t.pid);
@@ -91,11 +93,15 @@ export function writeFdTable(w: protobuf.Writer, t: FdTable): protobuf.Writer {
 }
 
 export function encodeVmaList(t: VmaTable): Uint8Array {
-  return writeVmaList(protobuf.Writer.create(), t).finish();
+  const w = protobuf.Writer.create();
+  writeVmaList(w, t);
+  return w.finish();
 }
 
 export function encodeFdTable(t: FdTable): Uint8Array {
-  return writeFdTable(protobuf.Writer.create(), t).finish();
+  const w = protobuf.Writer.create();
+  writeFdTable(w, t);
+  return w.finish();
 }
 
 /**
@@ -118,7 +124,7 @@ export interface PrepareResult {
 }
 
 /** The fields of a crib.PrepareResp (no outer tag). */
-export function writePrepareResp(w: protobuf.Writer, p: PrepareResult): protobuf.Writer {
+export function writePrepareResp(w: Sink, p: PrepareResult): Sink {
   for (const b of p.vmas) w.uint32(tag(1, LEN)).bytes(b);
   for (const b of p.fds) w.uint32(tag(2, LEN)).bytes(b);
   for (const [op, ns] of p.opNs) w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
@@ -129,7 +135,9 @@ export function writePrepareResp(w: protobuf.Writer, p: PrepareResult): protobuf
 }
 
 export function encodePrepareResp(p: PrepareResult): Uint8Array {
-  return writePrepareResp(protobuf.Writer.create(), p).finish();
+  const w = protobuf.Writer.create();
+  writePrepareResp(w, p);
+  return w.finish();
 }
 
 /** A Response's payload: the name of its oneof field and the value. */

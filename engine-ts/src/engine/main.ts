@@ -121,10 +121,14 @@ export function serve(args: EngineArgs): void {
     }
     for (const f of frames) {
       const a = server.handle(f);
-      sock.cork();
-      sock.write(frameHeader(a.bytes.length));
-      sock.write(a.bytes);
-      sock.uncork();
+      if (a.framed) {
+        sock.write(a.bytes, () => server.release());
+      } else {
+        sock.cork();
+        sock.write(frameHeader(a.bytes.length));
+        sock.write(a.bytes);
+        sock.uncork();
+      }
       if (a.last) {
         debug('shutdown');
         finish(0);

@@ -4,8 +4,9 @@
 import * as protobuf from 'protobufjs';
 import { Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
 import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
-import { encodeFdTable, encodeResponse, encodeVmaList, Payload, PrepareResult, Reply } from './encode';
+import { encodeResponse, LEN, packedVarint, Payload, Reply, Sink, tag, writeFdTable, writeVmaList } from './encode';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
+import { WireWriter } from './wire';
 
 export const ENGINE_VERSION = 'crib-engine 0.1.0';
 
@@ -25,10 +26,12 @@ interface RequestObject {
 }
 
 export interface Answer {
-  /** the encoded crib.Response */
+  /** the encoded crib.Response; with `framed`, the whole frame (length first) */
   bytes: Uint8Array;
   /** the request was Shutdown: close the stream after sending */
   last: boolean;
+  /** bytes is a frame in the server's own buffer: call release() once it is sent */
+  framed?: boolean;
 }
 
 export type Debug = (msg: string) => void;
@@ -99,6 +102,8 @@ function statusResp(s: TaskStatus): { [k: string]: unknown } {
 }
 
 export class EngineServer {
+  private readonly wire = new WireWriter();
+
   constructor(
     private readonly proto: CribProto,
     /** undefined when the collector could not start: every op is then unavailable */
@@ -150,7 +155,7 @@ export class EngineServer {
       case 'hello':
         return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion) });
       case 'prepare':
-        return this.ok(id, { kind: 'prepare', value: this.prepare(req.prepare!.pids ?? []) });
+        return this.prepare(id, req.prepare!.pids ?? []);
       case 'stat':
         return this.ok(id, { kind: 'stat', value: statResp(this.need('stat').stat(req.stat!.pid)) });
       case 'status':
@@ -159,10 +164,14 @@ export class EngineServer {
         return this.ok(id, { kind: 'threads', value: this.need('threads').threads(req.threads!.pid) });
       case 'children':
         return this.ok(id, { kind: 'children', value: this.need('children').children(req.children!.pid) });
-      case 'vma':
-        return this.ok(id, { kind: 'vma', value: this.need('vma').vmas(req.vma!.pid) });
-      case 'fds':
-        return this.ok(id, { kind: 'fds', value: this.need('fds').fds(req.fds!.pid) });
+      case 'vma': {
+        const t = this.need('vma').vmas(req.vma!.pid);
+        return this.table(id, 'vma', (w) => writeVmaList(w, t));
+      }
+      case 'fds': {
+        const t = this.need('fds').fds(req.fds!.pid);
+        return this.table(id, 'fds', (w) => writeFdTable(w, t));
+      }
       case 'shutdown':
         return this.answer({ id, err: 0 }, true);
       default:
@@ -183,23 +192,33 @@ export class EngineServer {
   }
 
   /**
-   * One snapshot of the frozen tree.  A pid whose VMAs or fds fail goes
-   * into failed_pid with that errno; what did succeed for it is still sent.
+   * One snapshot of the frozen tree, written straight into the answer: the
+   * collector's tables live in memory its next call overwrites.  A pid
+   * whose VMAs or fds fail goes into failed_pid with that errno; what did
+   * succeed for it is still sent.
    */
-  private prepare(pids: number[]): PrepareResult {
+  private prepare(id: number, pids: number[]): Answer {
     const c = this.need('prepare');
     const avail = new Set<OpName>(c.support().filter((o) => o.available).map((o) => o.op));
-    const out: PrepareResult = { vmas: [], fds: [], stats: [], opNs: [], failedPid: [], failedErrno: [] };
+    const failedPid: number[] = [];
+    const failedErrno: number[] = [];
     let vmaNs = 0n;
     let fdsNs = 0n;
     let statNs = 0n;
     c.takeTimes(); // drop what earlier calls left
+    const w = this.wire.beginFrame();
+    w.uint32(tag(1, 0)).uint32(id >>> 0);
+    w.uint32(tag(2, 0)).int32(0);
+    w.uint32(tag(this.proto.respField.prepare, LEN)).fork();
     for (const pid of new Set(pids)) {
       let errno = 0;
       if (avail.has('vma')) {
         const t0 = process.hrtime.bigint();
         try {
-          out.vmas.push(encodeVmaList(c.vmas(pid)));
+          const t = c.vmas(pid);
+          w.uint32(tag(1, LEN)).fork();
+          writeVmaList(w, t);
+          w.ldelim();
         } catch (e) {
           errno = -errnoOf(e).err;
         }
@@ -208,7 +227,10 @@ export class EngineServer {
       if (avail.has('fds') || avail.has('fdinfo')) {
         const t0 = process.hrtime.bigint();
         try {
-          out.fds.push(encodeFdTable(c.fds(pid)));
+          const t = c.fds(pid);
+          w.uint32(tag(2, LEN)).fork();
+          writeFdTable(w, t);
+          w.ldelim();
         } catch (e) {
           errno ||= -errnoOf(e).err;
         }
@@ -218,19 +240,41 @@ export class EngineServer {
         // a failure here is not the snapshot's: CRIU asks again and gets the error then
         const t0 = process.hrtime.bigint();
         try {
-          out.stats.push(this.proto.StatResp.encode(statResp(c.stat(pid))).finish());
+          const st = this.proto.StatResp.encode(statResp(c.stat(pid))).finish();
+          w.uint32(tag(6, LEN)).bytes(st);
         } catch {
           /* see above */
         }
         statNs += process.hrtime.bigint() - t0;
       }
       if (errno) {
-        out.failedPid.push(pid);
-        out.failedErrno.push(errno);
+        failedPid.push(pid);
+        failedErrno.push(errno);
       }
     }
-    out.opNs = this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs);
-    return out;
+    for (const [op, ns] of this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs)) {
+      w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
+    }
+    packedVarint(w, 4, failedPid);
+    packedVarint(w, 5, failedErrno);
+    w.ldelim();
+    return { bytes: w.finishFrame(), last: false, framed: true };
+  }
+
+  /** vma and fds answers: a bulk table, written straight into the answer. */
+  private table(id: number, kind: 'vma' | 'fds', write: (w: Sink) => void): Answer {
+    const w = this.wire.beginFrame();
+    w.uint32(tag(1, 0)).uint32(id >>> 0);
+    w.uint32(tag(2, 0)).int32(0);
+    w.uint32(tag(this.proto.respField[kind], LEN)).fork();
+    write(w);
+    w.ldelim();
+    return { bytes: w.finishFrame(), last: false, framed: true };
+  }
+
+  /** The socket has sent the last framed answer: its buffer may be reused. */
+  release(): void {
+    this.wire.release();
   }
 
   /**

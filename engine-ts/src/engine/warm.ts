@@ -15,6 +15,7 @@ export function warmUp(server: EngineServer, proto: CribProto, rounds = 200): vo
       const body = kind === 'prepare' ? { pids: [pid] } : { pid };
       const req = proto.Request.encode(proto.Request.fromObject({ id: 0, [kind]: body })).finish();
       server.handle(req);
+      server.release();
     }
   }
 }

@@ -158,13 +158,16 @@ export function requestLoop(fd: number, server: EngineServer, debug: Debug): num
       return 1;
     }
     for (const f of frames) {
+      const t0 = process.hrtime.bigint();
       const a = server.handle(f);
+      const t1 = process.hrtime.bigint();
       try {
         writeAll(fd, a.framed ? a.bytes : Buffer.concat([frameHeader(a.bytes.length), a.bytes]));
       } catch (e) {
         debug(`socket: ${(e as Error).message}`);
         return 1;
       }
+      debug(`request of ${f.length} B: answered in ${Number(t1 - t0) / 1e3} us, ${a.bytes.length} B sent in ${Number(process.hrtime.bigint() - t1) / 1e3} us`);
       server.release();
       if (a.last) {
         debug('shutdown');

@@ -37,6 +37,25 @@
 /* 64-bit kernels: VM_DROPPABLE_BIT 40 (mm.h since 6.11) */
 #define VM_DROPPABLE    (1ULL << 40)  /* "dp" */
 
+/*
+ * The high bits meant other things on older kernels: bit 37 was
+ * VM_UFFD_MINOR until 6.6 made it x86's shadow stack, and bit 40 became
+ * VM_DROPPABLE in 6.11.  Only bits known for the running kernel's version
+ * are translated; libbpf fills LINUX_KERNEL_VERSION from uname.
+ */
+extern int LINUX_KERNEL_VERSION __kconfig;
+
+static __always_inline __u64 vm_flags_known(__u64 f)
+{
+	__u64 high = 0;
+
+	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 6, 0))
+		high |= VM_SHADOW_STACK;
+	if (LINUX_KERNEL_VERSION >= KERNEL_VERSION(6, 11, 0))
+		high |= VM_DROPPABLE;
+	return f & (0xffffffffULL | high);
+}
+
 /* uapi values, as CRIU expects them in cr_eng_vma.map_flags / madv */
 #define CRIB_PROT_READ      0x1
 #define CRIB_PROT_WRITE     0x2

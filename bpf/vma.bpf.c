@@ -370,10 +370,10 @@ int crib_vma(struct crib_req *req)
 			  (f & VM_WRITE ? CRIB_PROT_WRITE : 0) |
 			  (f & VM_EXEC ? CRIB_PROT_EXEC : 0);
 		v->shared = !!(f & VM_MAYSHARE);
-		v->map_flags = vm_map_flags(f);
-		v->madv = vm_madv(f);
+		v->map_flags = vm_map_flags(vm_flags_known(f));
+		v->madv = vm_madv(vm_flags_known(f));
 		v->vmflags = (f & (VM_IO | VM_PFNMAP) ? CRIB_VMF_IO_PF : 0) |
-			     (f & VM_SHADOW_STACK ? CRIB_VMF_SHSTK : 0);
+			     (vm_flags_known(f) & VM_SHADOW_STACK ? CRIB_VMF_SHSTK : 0);
 		v->name_flags = 0;
 		v->name_kind = CRIB_NAME_NONE;
 		v->name_len = 0;

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { BadRecordError, BpfLoadError, BusyError, CribError, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
 import { iterFds, iterReply, iterTask, iterVmas } from './iter';
+import { CribKfunc, KfuncSupport, kfuncsFromBtf, kfuncsOfBits } from './kfuncs';
 import { MechanismChoice, parseMechanisms } from './mechanisms';
 import {
   decodeFdCols,
@@ -60,6 +61,19 @@ interface Source {
   reader?: 'iter';
   /** iter: the object's iter/task program that tells "no task" from "nothing to show" */
   probe?: string;
+  /** kfuncs of kernel-patches/ the program calls (declared __weak: it loads without them) */
+  kfuncs?: CribKfunc[];
+}
+
+/** One mechanism of an op and whether it could serve here (mechanismsFor). */
+export interface MechanismStatus {
+  mechanism: string;
+  /** its program loaded (and the kfuncs it needs are there) */
+  available: boolean;
+  /** the one serving the op */
+  serving: boolean;
+  /** why not, when unavailable */
+  reason?: string;
 }
 
 /*
@@ -72,6 +86,11 @@ interface Source {
 const TASK_ITER: Source = { mechanism: 'bpf:iter/task', object: 'task_iter.bpf.o', program: 'crib_task_iter', reader: 'iter' };
 const FDS_ITER: Source = { mechanism: 'bpf:iter/task_file', object: 'fds_iter.bpf.o', program: 'crib_fds_iter', reader: 'iter', probe: 'crib_fds_probe' };
 // ---- end fallbacks ----
+// ---- CRIB kfuncs (kernel-patches/): a referenced file per fd, no frozen task needed ----
+const FDS_FGET: Source = { mechanism: 'bpf:task_fget', object: 'fds_fget.bpf.o', program: 'crib_fds_fget', kfuncs: ['bpf_task_fget', 'bpf_put_file'] };
+/** the weak-ksym probe: which CRIB kfuncs the kernel has (kfuncs.ts) */
+const KFUNC_PROBE = { object: 'fds_fget.bpf.o', program: 'crib_kfunc_probe' };
+// ---- end CRIB kfuncs ----
 export const SOURCES: Record<OpName, Source[]> = {
   stat: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }, TASK_ITER],
   status: [{ mechanism: 'bpf:task', object: 'task.bpf.o', program: 'crib_task' }, TASK_ITER],
@@ -87,8 +106,9 @@ export const SOURCES: Record<OpName, Source[]> = {
     { mechanism: 'bpf:task_vma_iter', object: 'vma.bpf.o', program: 'crib_vma' },
     { mechanism: 'bpf:iter/task_vma', object: 'vma_iter.bpf.o', program: 'crib_vma_iter', reader: 'iter', probe: 'crib_vma_probe' },
   ],
-  fds: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }, FDS_ITER],
-  fdinfo: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }, FDS_ITER],
+  // the fd-table walk first (faster; the task is frozen in a dump), then the kfuncs
+  fds: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }, FDS_FGET, FDS_ITER],
+  fdinfo: [{ mechanism: 'bpf:fdtable_walk', object: 'fds.bpf.o', program: 'crib_fds' }, FDS_FGET, FDS_ITER],
 };
 
 /** An object file after load: the fds of the programs that loaded, reasons for the others. */
@@ -212,9 +232,13 @@ export class BpfCollector implements Collector {
    */
   private readonly vmaStore = prefaulted(vmaStoreSize(MAX_VMAS + 1));
   private readonly fdStore = prefaulted(fdStoreSize(MAX_FDS));
+  private readonly addon: NativeAddon;
+  private readonly objDir: string;
+  private kfuncSupport?: KfuncSupport;
 
   constructor(opts: CollectorOptions) {
-    const addon = loadAddon(opts.addonPath);
+    this.addon = loadAddon(opts.addonPath);
+    this.objDir = opts.objDir;
     const forced = opts.mechanisms ?? parseMechanisms(process.env.CRIB_MECHANISM);
     for (const op of OP_NAMES) {
       const why: string[] = [];
@@ -222,25 +246,89 @@ export class BpfCollector implements Collector {
       const sources = want ? SOURCES[op].filter((s) => s.mechanism === want) : SOURCES[op];
       if (want && sources.length === 0) why.push(`mechanism ${want} was asked for (CRIB_MECHANISM) but ${op} has only ${SOURCES[op].map((s) => s.mechanism).join(', ')}`);
       for (const src of sources) {
-        let lo = this.objects.get(src.object);
-        if (!lo) {
-          lo = loadObject(addon, path.join(opts.objDir, src.object));
-          this.objects.set(src.object, lo);
-        }
-        const fd = lo.progFds.get(src.program);
-        if (src.probe && !lo.progFds.has(src.probe)) {
-          why.push(`${src.mechanism}: ${lo.failed.get(src.probe) ?? lo.failed.get('*') ?? `no program ${src.probe}`}`);
+        const r = this.tryServe(src);
+        if (typeof r === 'string') {
+          why.push(`${src.mechanism}: ${r}`);
           continue;
         }
-        if (fd !== undefined && lo.obj) {
-          this.served.set(op, { source: src, obj: lo, progFd: fd });
-          break;
-        }
-        why.push(`${src.mechanism}: ${lo.failed.get(src.program) ?? lo.failed.get('*') ?? `no program ${src.program}`}`);
+        this.served.set(op, r);
+        break;
       }
       if (!this.served.has(op)) this.reasons.set(op, why.join('; '));
     }
   }
+
+  /** The object of a source, loaded once (programs the kernel refuses switched off). */
+  private object(file: string): LoadedObject {
+    let lo = this.objects.get(file);
+    if (!lo) {
+      lo = loadObject(this.addon, path.join(this.objDir, file));
+      this.objects.set(file, lo);
+    }
+    return lo;
+  }
+
+  /** How src would serve its op here, or why it cannot. */
+  private tryServe(src: Source): Served | string {
+    // weak kfuncs: the program loads without them (and would return -ENOSYS); the first reason to give
+    const missing = (src.kfuncs ?? []).filter((k) => !this.kfuncs().has[k]);
+    if (missing.length > 0) {
+      const k = this.kfuncs();
+      const how = k.method === 'none' ? `not found (${k.reason})` : `not in this kernel (${k.method === 'weak ksym' ? 'weak ksym unresolved' : 'no BTF FUNC'})`;
+      return `kfunc ${missing.join(', ')} ${how}: a kernel with the CRIB kfunc series (kernel-patches/) is needed`;
+    }
+    const lo = this.object(src.object);
+    if (src.probe && !lo.progFds.has(src.probe)) return lo.failed.get(src.probe) ?? lo.failed.get('*') ?? `no program ${src.probe}`;
+    const fd = lo.progFds.get(src.program);
+    if (fd === undefined || !lo.obj) return lo.failed.get(src.program) ?? lo.failed.get('*') ?? `no program ${src.program}`;
+    return { source: src, obj: lo, progFd: fd };
+  }
+
+  // ---- CRIB kfuncs and alternatives (crib check) ---------------------------
+
+  /**
+   * Which CRIB kfuncs (kernel-patches/) this kernel has: crib_kfunc_probe's
+   * weak ksyms, else the kernel BTF's FUNC entries.  Loads fds_fget.bpf.o
+   * if nothing did yet; the answer is kept.
+   */
+  kfuncs(): KfuncSupport {
+    if (this.kfuncSupport) return this.kfuncSupport;
+    const lo = this.object(KFUNC_PROBE.object);
+    const fd = lo.progFds.get(KFUNC_PROBE.program);
+    let why = lo.failed.get(KFUNC_PROBE.program) ?? lo.failed.get('*') ?? `no program ${KFUNC_PROBE.program}`;
+    if (fd !== undefined && lo.obj) {
+      const ctx = new Uint8Array(REQ.size);
+      encodeReq(ctx, process.pid);
+      try {
+        this.kfuncSupport = { method: 'weak ksym', has: kfuncsOfBits(lo.obj.run(fd, ctx)) };
+        return this.kfuncSupport;
+      } catch (e) {
+        why = `running ${KFUNC_PROBE.program}: ${(e as Error).message}`;
+      }
+    }
+    const btf = kfuncsFromBtf();
+    this.kfuncSupport = btf ? { method: 'btf', has: btf, reason: why } : { method: 'none', has: kfuncsOfBits(0), reason: `${why}; no readable kernel BTF` };
+    return this.kfuncSupport;
+  }
+
+  /**
+   * Every mechanism of op, best first: which could serve it here (the one
+   * serving it marked) and why the others cannot.  Loads the objects not
+   * loaded yet (the constructor stops at the first that serves), so it is
+   * for crib check, not for the dump path.  Ignores CRIB_MECHANISM.
+   */
+  mechanismsFor(op: OpName): MechanismStatus[] {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    const serving = this.served.get(op)?.source;
+    return SOURCES[op].map((src) => {
+      const r = this.tryServe(src);
+      return typeof r === 'string'
+        ? { mechanism: src.mechanism, available: false, serving: false, reason: r }
+        : { mechanism: src.mechanism, available: true, serving: src === serving };
+    });
+  }
+
+  // ---- end CRIB kfuncs and alternatives --------------------------------------
 
   support(): OpSupport[] {
     return OP_NAMES.map((op) => {

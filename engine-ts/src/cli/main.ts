@@ -4,7 +4,7 @@
 import { CribError, UsageError } from '../errors';
 import { formatAb, runAb } from './ab';
 import { formatBench, runBench } from './bench';
-import { formatCheck, runCheck } from './check';
+import { checkPassed, formatCheck, runCheck } from './check';
 import { runDemo } from './demo';
 
 const HELP = `usage: crib COMMAND [OPTIONS]
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     case 'check': {
       const r = runCheck();
       process.stdout.write(rest.includes('--json') ? `${JSON.stringify(r, null, 2)}\n` : `${formatCheck(r)}\n`);
-      return r.items.every((i) => i.ok) ? 0 : 1;
+      return checkPassed(r) ? 0 : 1;
     }
     case 'ab': {
       let pid: number | undefined;

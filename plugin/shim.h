@@ -16,6 +16,14 @@
 #include "crib.pb-c.h"
 
 #define SHIM_FD		    3		/* the engine's end, passed as --fd 3 */
+#define SHIM_SHM_FD	    4		/* the shared answer buffer, --shm-fd 4 */
+#define SHIM_SHM_SIZE	    (16u << 20)
+/*
+ * Frame header flag from the engine: the body is at offset 4 of the shared
+ * answer buffer (a memfd both map), not on the socket; the low 31 bits
+ * are its length.  Bulk answers (snapshots) come this way.
+ */
+#define SHIM_FRAME_IN_SHARED 0x80000000u
 #define SHIM_MAX_FRAME	    (256u << 20)
 #define SHIM_TIMEOUT_MS	    30000	/* default; CRIB_TIMEOUT_MS overrides */
 

@@ -255,9 +255,28 @@ Napi::Value LibbpfVersion(const Napi::CallbackInfo &info)
 	return Napi::String::New(info.Env(), crib_libbpf_version());
 }
 
+/* mapShared(fd, size): the plugin's shared answer buffer, read-write, for the process's life */
+Napi::Value MapShared(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+		throw Napi::TypeError::New(env, "mapShared(fd, size): two numbers expected");
+	int64_t fd = info[0].As<Napi::Number>().Int64Value();
+	int64_t size = info[1].As<Napi::Number>().Int64Value();
+	if (fd < 0 || fd > INT32_MAX || size <= 0 || size > (int64_t)1 << 32)
+		throw Napi::RangeError::New(env, "mapShared(fd, size): fd or size out of range");
+	void *addr = nullptr;
+	int err = crib_shm_map((int)fd, (size_t)size, &addr);
+	if (err)
+		throw MakeError(env, "map the shared answer buffer", err, nullptr);
+	return Napi::ArrayBuffer::New(env, addr, (size_t)size);
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("BpfObject", BpfObject::Init(env));
+	exports.Set("mapShared", Napi::Function::New(env, MapShared));
 	exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
 	return exports;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -371,4 +372,23 @@ void crib_obj_close(struct crib_obj *o)
 const char *crib_libbpf_version(void)
 {
 	return libbpf_version_string();
+}
+
+int crib_shm_map(int fd, size_t size, void **addr)
+{
+	struct stat st;
+	void *p;
+
+	if (fd < 0 || !size)
+		return -EINVAL;
+	if (fstat(fd, &st))
+		return -errno;
+	/* never map past the file: a shorter one would SIGBUS on touch */
+	if ((uint64_t)st.st_size < size)
+		return -ERANGE;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
 }

@@ -90,6 +90,13 @@ int crib_obj_iter_read(struct crib_obj *obj, const char *prog, uint32_t pid, uin
 /* Unmap, unload, free.  NULL is fine. */
 void crib_obj_close(struct crib_obj *obj);
 
+/*
+ * Map @size bytes of the shared memory file @fd read-write (the plugin's
+ * bulk-answer buffer).  0 and *addr, or a negative errno.  The mapping
+ * lives as long as the process.
+ */
+int crib_shm_map(int fd, size_t size, void **addr);
+
 /* "libbpf v1.1" */
 const char *crib_libbpf_version(void);
 

@@ -36,6 +36,8 @@ export interface NativeBpfObject {
 export interface NativeAddon {
   BpfObject: new (path: string) => NativeBpfObject;
   libbpfVersion(): string;
+  /** the plugin's shared answer buffer (a memfd), mapped read-write for the process's life */
+  mapShared(fd: number, size: number): ArrayBuffer;
 }
 
 /** What the addon throws: an Error with the errno and libbpf's output. */

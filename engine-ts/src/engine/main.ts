@@ -1,6 +1,6 @@
 // crib-engine: the co-process crib.so starts for a dump.
 //
-//   node .../engine/main.js --fd 3 [--obj-dir DIR] [--addon PATH]
+//   node .../engine/main.js --fd 3 [--shm-fd 4 --shm-size BYTES] [--obj-dir DIR] [--addon PATH]
 //
 // Reads crib.Request frames from the socket on --fd, answers each with a
 // crib.Response (proto/crib.proto), exits when the socket closes or on
@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { Collector } from '../bpf/types';
+import { loadAddon } from '../bpf/native';
 import { findPaths } from '../paths';
 import { FrameReader, frameHeader } from './frames';
 import { loadProto } from './proto';
@@ -20,6 +21,9 @@ export interface EngineArgs {
   fd: number;
   objDir: string;
   addonPath: string;
+  /** the plugin's shared answer buffer (a memfd) and its size, when given */
+  shmFd?: number;
+  shmSize?: number;
 }
 
 /** --obj-dir / --addon, else $CRIB_OBJ_DIR / $CRIB_ADDON, else the build tree's (paths.ts). */
@@ -41,8 +45,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         a.addonPath = v ?? '';
         i++;
         break;
+      case '--shm-fd':
+        a.shmFd = Number(v);
+        i++;
+        break;
+      case '--shm-size':
+        a.shmSize = Number(v);
+        i++;
+        break;
       default:
-        throw new Error(`unknown argument ${argv[i]}; usage: main.js --fd N [--obj-dir DIR] [--addon PATH]`);
+        throw new Error(`unknown argument ${argv[i]}; usage: main.js --fd N [--shm-fd N --shm-size BYTES] [--obj-dir DIR] [--addon PATH]`);
     }
   }
   if (!Number.isInteger(a.fd) || a.fd < 0) throw new Error('--fd N is required: the socket crib.so passes');
@@ -88,6 +100,15 @@ export function serve(args: EngineArgs): void {
     collector.takeTimes();
     collectGarbage();
     debug(`warm-up took ${Number(process.hrtime.bigint() - t0) / 1e6} ms`);
+  }
+  if (args.shmFd !== undefined) {
+    // without it every answer goes over the socket: slower, not wrong
+    try {
+      const ab = loadAddon(args.addonPath).mapShared(args.shmFd, args.shmSize ?? 0);
+      server.useShared(new Uint8Array(ab));
+    } catch (e) {
+      debug(`shared answer buffer: ${e instanceof Error ? e.message : String(e)}; answering over the socket`);
+    }
   }
   const code = requestLoop(args.fd, server, debug);
   try {

@@ -277,6 +277,11 @@ export class EngineServer {
     this.wire.release();
   }
 
+  /** Bulk answers go to this buffer shared with the plugin (see wire.ts). */
+  useShared(shared: Uint8Array): void {
+    this.wire.useShared(shared);
+  }
+
   /**
    * The collector's own split when it reports one; else our wall time of
    * its calls: VMAs to vma, the fd walk (which also reads the fdinfo

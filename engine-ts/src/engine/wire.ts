@@ -11,7 +11,18 @@ import { U64 } from './proto';
 
 const LEN_BYTES = 5;
 
+/**
+ * Frame header flag: the body is not on the socket but at offset 4 of the
+ * buffer shared with the plugin (the low 31 bits are its length).
+ */
+export const FRAME_IN_SHARED = 0x80000000;
+
 export class WireWriter {
+  /** our own buffer: frames that go over the socket */
+  private own: Uint8Array;
+  /** the buffer shared with the plugin, when it gave one */
+  private shared?: Uint8Array;
+  /** where the frame being written goes: own or shared */
   private buf: Uint8Array;
   private pos = 0;
   private readonly marks: number[] = [];
@@ -19,31 +30,47 @@ export class WireWriter {
   private inFlight = false;
 
   constructor(initial = 1 << 20) {
-    this.buf = touched(initial);
+    this.own = touched(initial);
+    this.buf = this.own;
+  }
+
+  /**
+   * Frames go to @shared from now on, as long as they fit: the plugin
+   * reads them there, and the socket carries only their header.
+   */
+  useShared(shared: Uint8Array): void {
+    this.shared = shared;
   }
 
   /** Starts a frame: four bytes for its little-endian length come first. */
   beginFrame(): this {
     if (this.inFlight) {
       // the socket still holds the last frame's bytes: leave them be
-      this.buf = touched(this.buf.length);
+      this.own = touched(this.own.length);
       this.inFlight = false;
     }
+    this.buf = this.shared ?? this.own;
     this.pos = 4;
     this.marks.length = 0;
     return this;
   }
 
-  /** Ends the frame: the bytes to send, valid until release() and the next beginFrame(). */
+  /**
+   * Ends the frame: the bytes to send on the socket (the whole frame, or
+   * only a flagged header when the body is in the shared buffer), valid
+   * until release() and the next beginFrame().
+   */
   finishFrame(): Uint8Array {
     if (this.marks.length) throw new Error('wire: unbalanced fork()');
     const len = this.pos - 4;
-    this.buf[0] = len & 0xff;
-    this.buf[1] = (len >>> 8) & 0xff;
-    this.buf[2] = (len >>> 16) & 0xff;
-    this.buf[3] = (len >>> 24) & 0xff;
-    this.inFlight = true;
-    return this.buf.subarray(0, this.pos);
+    const inShared = this.buf === this.shared;
+    const word = inShared ? (len | FRAME_IN_SHARED) >>> 0 : len;
+    this.buf[0] = word & 0xff;
+    this.buf[1] = (word >>> 8) & 0xff;
+    this.buf[2] = (word >>> 16) & 0xff;
+    this.buf[3] = (word >>> 24) & 0xff;
+    this.inFlight = !inShared;
+    return this.buf.subarray(0, inShared ? 4 : this.pos);
   }
 
   /** The socket is done with the last frame: its memory may be reused. */
@@ -53,11 +80,12 @@ export class WireWriter {
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    // past the shared buffer's end the frame goes over the socket after all
+    let size = Math.max(this.own.length, 1 << 16);
     while (size < this.pos + n) size *= 2;
-    const b = touched(size);
+    const b = size > this.own.length || this.buf === this.own ? touched(size) : this.own;
     b.set(this.buf.subarray(0, this.pos));
-    this.buf = b;
+    this.buf = this.own = b;
   }
 
   uint32(v: number): this {

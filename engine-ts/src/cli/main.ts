@@ -19,8 +19,9 @@ commands:
       --settle MS           time a started workload gets to set up (default 500)
       --engine-op LIST      compare --engine=procfs --engine-op LIST instead of --engine=crib
   demo                      dump a live workload with --engine=crib, restore it, print the A/B table
-  bench [--vmas N] [--fds N] [--runs N] [--json]
-                            per-op and whole-dump figures (default 10000 VMAs, 10000 fds, 3 runs)
+  bench [--vmas N] [--fds N] [--runs N] [--verify-runs N] [--json]
+                            per-op figures (medians of --verify-runs --engine-verify dumps, default 5)
+                            and whole-dump figures (default 10000 VMAs, 10000 fds, 3 runs)
   help                      this text
 
 ab exits 1 when the images differ in the fields the engine served.`;
@@ -81,16 +82,18 @@ async function main(argv: string[]): Promise<number> {
       let vmas = 10000;
       let fds = 10000;
       let runs = 3;
+      let verifyRuns = 5;
       let json = false;
       for (let i = 0; i < rest.length; i++) {
         const a = rest[i];
         if (a === '--vmas') vmas = intArg(rest[++i], '--vmas');
         else if (a === '--fds') fds = intArg(rest[++i], '--fds');
         else if (a === '--runs') runs = Math.max(1, intArg(rest[++i], '--runs'));
+        else if (a === '--verify-runs') verifyRuns = Math.max(1, intArg(rest[++i], '--verify-runs'));
         else if (a === '--json') json = true;
         else throw new UsageError(`crib bench: unknown option '${a}' (see crib help)`);
       }
-      const r = await runBench({ vmas, fds, runs, json, log });
+      const r = await runBench({ vmas, fds, runs, verifyRuns, json, log });
       process.stdout.write(json ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\n`);
       return 0;
     }

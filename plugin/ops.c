@@ -48,6 +48,16 @@ struct snap_ent {
 static struct snap_ent *snap_find(pid_t pid);
 
 static Crib__Response *snap_resp;
+
+/*
+ * CRIU asks for fdinfo fd after fd in ascending order: the entry after the
+ * last one found is tried first, the table searched only when that misses.
+ * A hit is checked against the table in hand, so a stale pointer is harmless.
+ */
+static struct {
+	const Crib__FdTable *t;
+	size_t next;
+} fd_cursor;
 static struct snap_ent *snap;
 static int snap_nr;
 
@@ -71,6 +81,7 @@ static void snap_drop(void)
 	free(snap);
 	snap = NULL;
 	snap_nr = 0;
+	fd_cursor.t = NULL;
 }
 
 static void fdc_drop(void)

@@ -6,7 +6,10 @@
 #   with `git am` on a clean copy, configures tinyconfig + config-fragment, builds
 #   bzImage, and caches bzImage, vmlinux and .config OUTSIDE the work tree in
 #   $CRIB_KERNEL_CACHE (default /var/cache/crib-kernel)/<key>/, where <key> is the
-#   sha256 of the patch files, series, and config fragment. A cache hit does no work.
+#   sha256 of the patch files, series, and config fragment, together with the
+#   patched tree's tools/testing/selftests/bpf (what kernel-patches/tests builds
+#   from). A cache hit builds nothing (an entry without the selftests gets them
+#   from a patched tree, fetched and patched if needed).
 #   The last line on stdout is the bzImage path.
 #
 # Environment: CRIB_KERNEL_CACHE, JOBS (default 2: the machine is shared).
@@ -23,8 +26,44 @@ log() { echo "build-kernel: $*" >&2; }
 
 key="$(cd "$here" && { cat series; for p in $(grep -v '^#' series); do cat "$p"; done; cat config-fragment; } | sha256sum | cut -c1-16)"
 out="$cache_root/$key"
+# One persistent work tree + object dir, so a changed series rebuilds incrementally.
+src="$kdir/work"
+obj="$kdir/obj"
+
+# The pristine source, fetched if missing, with the series applied in $src.
+prepare_tree() {
+	local pristine p
+	pristine="$("$here/fetch-linux.sh" "$kdir")"
+	if [ ! -d "$src/.git" ]; then
+		log "creating git work tree $src"
+		rm -rf "$src"
+		cp -a "$pristine" "$src"
+		rm -f "$src/.crib-unpacked"
+		git -C "$src" init -q
+		git -C "$src" add -A
+		git -C "$src" -c user.name="CRIB developers" -c user.email=crib@example.invalid \
+			commit -q -m "Linux $(make -s -C "$src" kernelversion)"
+		git -C "$src" tag crib-base
+	fi
+	git -C "$src" am --abort >/dev/null 2>&1 || true
+	git -C "$src" reset -q --hard crib-base
+	git -C "$src" clean -qfdx
+	while read -r p; do
+		case "$p" in ''|'#'*) continue ;; esac
+		log "applying $p"
+		git -C "$src" -c user.name="CRIB developers" -c user.email=crib@example.invalid \
+			am -q --keep-cr "$here/$p"
+	done < "$here/series"
+}
+
 if [ -f "$out/bzImage" ] && [ -f "$out/vmlinux" ]; then
 	log "cache hit: $out"
+	if [ ! -d "$out/selftests-bpf" ]; then
+		log "adding the series' selftests to the cache entry"
+		prepare_tree
+		cp -a "$src/tools/testing/selftests/bpf" "$out/selftests-bpf.tmp"
+		mv "$out/selftests-bpf.tmp" "$out/selftests-bpf"
+	fi
 	echo "$out/bzImage"
 	exit 0
 fi
@@ -33,31 +72,7 @@ for t in gcc make flex bison bc pahole; do
 	command -v "$t" >/dev/null || { log "missing tool $t (apt-get install build-essential flex bison bc dwarves libelf-dev libssl-dev)"; exit 1; }
 done
 
-pristine="$("$here/fetch-linux.sh" "$kdir")"
-
-# One persistent work tree + object dir, so a changed series rebuilds incrementally.
-src="$kdir/work"
-obj="$kdir/obj"
-if [ ! -d "$src/.git" ]; then
-	log "creating git work tree $src"
-	rm -rf "$src"
-	cp -a "$pristine" "$src"
-	rm -f "$src/.crib-unpacked"
-	git -C "$src" init -q
-	git -C "$src" add -A
-	git -C "$src" -c user.name="CRIB developers" -c user.email=crib@example.invalid \
-		commit -q -m "Linux $(make -s -C "$src" kernelversion)"
-	git -C "$src" tag crib-base
-fi
-git -C "$src" am --abort >/dev/null 2>&1 || true
-git -C "$src" reset -q --hard crib-base
-git -C "$src" clean -qfdx
-while read -r p; do
-	case "$p" in ''|'#'*) continue ;; esac
-	log "applying $p"
-	git -C "$src" -c user.name="CRIB developers" -c user.email=crib@example.invalid \
-		am -q --keep-cr "$here/$p"
-done < "$here/series"
+prepare_tree
 
 mkdir -p "$obj"
 log "configuring (tinyconfig + config-fragment)"
@@ -82,6 +97,7 @@ log "built in $(( $(date +%s) - start )) s"
 mkdir -p "$out.tmp"
 cp "$obj/arch/x86/boot/bzImage" "$obj/vmlinux" "$obj/.config" "$out.tmp/"
 cp "$here/series" "$out.tmp/series"
+cp -a "$src/tools/testing/selftests/bpf" "$out.tmp/selftests-bpf"
 rm -rf "$out"
 mv "$out.tmp" "$out"
 log "cached in $out"

@@ -35,7 +35,7 @@ test-kernel-patches: kernel deps-deb bpf addon ts workloads
 	@set -e; \
 	bz=$$(CRIB_KERNEL_CACHE=$(CRIB_KERNEL_CACHE) kernel-patches/build-kernel.sh 2>/dev/null | tail -n1); \
 	echo "test-kernel-patches: kernel $$bz"; \
-	$(MAKE) -C kernel-patches/tests VMLINUX=$$(dirname $$bz)/vmlinux; \
+	$(MAKE) -C kernel-patches/tests VMLINUX=$$(dirname $$bz)/vmlinux SELFTESTS=$$(dirname $$bz)/selftests-bpf; \
 	kernel-patches/tests/run-in-qemu.sh $$bz; \
 	echo "test-kernel-patches: the engine with the kfuncs in use"; \
 	printf 'ENGINE_CHECK_GREP=%q\n' "$${ENGINE_CHECK_GREP:-}" > build/kernel/tests/engine-check.env; \

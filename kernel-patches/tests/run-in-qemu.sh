@@ -9,6 +9,12 @@ set -uo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+case "$root/" in
+/tmp/*|/run/*)
+	# the guest sees the host's root but mounts its own tmpfs there
+	echo "run-in-qemu: the checkout $root is under /tmp or /run, which the guest mounts afresh; use one elsewhere" >&2
+	exit 2 ;;
+esac
 bz="${1:?usage: run-in-qemu.sh BZIMAGE [TEST_BINARY [OBJ_DIR]]}"
 test_bin="$(realpath "${2:-$root/build/kernel/tests/kfunc_test}")"
 obj_dir="$(realpath "${3:-$(dirname "$test_bin")}")"

@@ -33,6 +33,12 @@ die() {
 	exit 125
 }
 here=$(cd "$(dirname "$0")" && pwd)
+case "$here/" in
+/tmp/*|/run/*|/dev/shm/*|/boot/*)
+	# the guest sees the host's root but mounts its own tmpfs there
+	echo "run-in-vm: the checkout $here is under a directory the guest mounts afresh (/tmp, /run, /dev/shm, /boot); use one elsewhere" >&2
+	exit 2 ;;
+esac
 
 cwd=$PWD results= timeout=${VM_TIMEOUT:-600} mem=${VM_MEM:-1G} smp=${VM_SMP:-1} verbose=0
 rw=() envs=()

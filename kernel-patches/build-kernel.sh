@@ -23,6 +23,8 @@ cache_root="${CRIB_KERNEL_CACHE:-/var/cache/crib-kernel}"
 kdir="$root/build/kernel"
 
 log() { echo "build-kernel: $*" >&2; }
+# shellcheck source=kernel-patches/tree.sh
+. "$here/tree.sh"
 
 key="$(cd "$here" && { cat series; for p in $(grep -v '^#' series); do cat "$p"; done; cat config-fragment; } | sha256sum | cut -c1-16)"
 out="$cache_root/$key"
@@ -30,24 +32,10 @@ out="$cache_root/$key"
 src="$kdir/work"
 obj="$kdir/obj"
 
-# The pristine source, fetched if missing, with the series applied in $src.
+# The pristine source (tree.sh) with the series applied in $src.
 prepare_tree() {
-	local pristine p
-	pristine="$("$here/fetch-linux.sh" "$kdir")"
-	if [ ! -d "$src/.git" ]; then
-		log "creating git work tree $src"
-		rm -rf "$src"
-		cp -a "$pristine" "$src"
-		rm -f "$src/.crib-unpacked"
-		git -C "$src" init -q
-		git -C "$src" add -A
-		git -C "$src" -c user.name="CRIB developers" -c user.email=crib@example.invalid \
-			commit -q -m "Linux $(make -s -C "$src" kernelversion)"
-		git -C "$src" tag crib-base
-	fi
-	git -C "$src" am --abort >/dev/null 2>&1 || true
-	git -C "$src" reset -q --hard crib-base
-	git -C "$src" clean -qfdx
+	local p
+	reset_tree "$src"
 	while read -r p; do
 		case "$p" in ''|'#'*) continue ;; esac
 		log "applying $p"

@@ -22,22 +22,11 @@ scratch="$(mktemp -d "${TMPDIR:-/tmp}/crib-check.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 
 log() { echo "check-series: $*" >&2; }
+# shellcheck source=kernel-patches/tree.sh
+. "$here/tree.sh"
 fail=0
 
-pristine="$("$here/fetch-linux.sh" "$kdir")"
-if [ ! -d "$src/.git" ]; then
-	log "creating git work tree $src"
-	cp -a "$pristine" "$src"
-	rm -f "$src/.crib-unpacked"
-	git -C "$src" init -q
-	git -C "$src" add -A
-	git -C "$src" -c user.name="CRIB developers" -c user.email=crib@example.invalid \
-		commit -q -m "Linux $(make -s -C "$src" kernelversion)"
-	git -C "$src" tag crib-base
-fi
-git -C "$src" am --abort >/dev/null 2>&1 || true
-git -C "$src" reset -q --hard crib-base
-git -C "$src" clean -qfdx
+reset_tree "$src"
 
 if [ ! -f "$obj/.config" ]; then
 	log "configuring (tinyconfig + config-fragment)"

@@ -6,22 +6,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { VmaTableWithRaw } from '../../engine-ts/src/bpf/records';
 import { Collector } from '../../engine-ts/src/bpf/types';
+import { waitFor } from '../../engine-ts/src/criu/run';
 import { paths, tmpdir } from '../helpers';
 import { criuVmFlags, readFds, readSmaps, readStat, readThreads, VM_MNEMONICS } from './proc';
 
 export const O_CLOEXEC = 0o2000000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 10000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 export function stateOf(pid: number): string {
   try {
@@ -47,7 +36,7 @@ export async function startWorkload(name: string, args: (dir: string) => string[
   const dir = tmpdir(name);
   const proc = spawn(bin, args(dir), { stdio: ['ignore', 'ignore', 'inherit'] });
   const ready = path.join(dir, 'ready');
-  await waitFor(`${name} to be ready`, () => fs.existsSync(ready) || proc.exitCode !== null, 60000);
+  await waitFor(() => fs.existsSync(ready) || proc.exitCode !== null, `${name} to be ready`, 60000);
   if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
   const pid = Number(fs.readFileSync(ready, 'utf8').trim());
   const kidsFile = path.join(dir, 'children');
@@ -63,11 +52,13 @@ export async function startWorkload(name: string, args: (dir: string) => string[
     // frozen as in a CRIU dump: every thread stopped (zombies stay Z)
     async stop() {
       for (const p of all) if (stateOf(p) !== 'Z') process.kill(p, 'SIGSTOP');
-      await waitFor('the workload to stop', () =>
-        all.every((p) => {
-          const s = stateOf(p);
-          return s === 'Z' || readThreads(p).every((t) => ['T', 't'].includes(stateOf(t)));
-        }),
+      await waitFor(
+        () =>
+          all.every((p) => {
+            const s = stateOf(p);
+            return s === 'Z' || readThreads(p).every((t) => ['T', 't'].includes(stateOf(t)));
+          }),
+        'the workload to stop',
       );
     },
     kill() {

@@ -225,16 +225,25 @@ export class BpfCollector implements Collector {
   private readonly taskCtx = new Uint8Array(TASK_CTX.size);
   private closed = false;
   private readonly gate = readGateVma();
-  /*
-   * Where decoded tables live, reused from call to call: fresh memory costs
-   * a page fault per 4 KiB on first touch, several times the copy itself.
-   * Touched once here, at start-up.
-   */
-  private readonly vmaStore = prefaulted(vmaStoreSize(MAX_VMAS + 1));
-  private readonly fdStore = prefaulted(fdStoreSize(MAX_FDS));
   private readonly addon: NativeAddon;
   private readonly objDir: string;
   private kfuncSupport?: KfuncSupport;
+  /*
+   * Where decoded tables live, reused from call to call: fresh memory costs
+   * a page fault per 4 KiB on first touch, several times the copy itself.
+   * Made and touched on first use: in the engine that is the warm-up, and a
+   * collector that reads no table never pays for them.
+   */
+  private vmaStoreBuf?: ArrayBuffer;
+  private fdStoreBuf?: ArrayBuffer;
+
+  private get vmaStore(): ArrayBuffer {
+    return (this.vmaStoreBuf ??= prefaulted(vmaStoreSize(MAX_VMAS + 1)));
+  }
+
+  private get fdStore(): ArrayBuffer {
+    return (this.fdStoreBuf ??= prefaulted(fdStoreSize(MAX_FDS)));
+  }
 
   constructor(opts: CollectorOptions) {
     this.addon = loadAddon(opts.addonPath);

@@ -449,6 +449,52 @@ if (
   throw new BadRecordError('vma', 'the decoder expects a little-endian host and name_len|name_kind|name_flags in one word');
 }
 
+/**
+ * The names of one VMA table: entry 0 is '', equal names share an entry,
+ * and consecutive VMAs of one file (the same name entry in the buffer)
+ * reuse the last one without decoding it again.
+ */
+class VmaNames {
+  readonly list: string[] = [''];
+  private readonly byString = new Map<string, number>([['', 0]]);
+  private lastOff = -1;
+  private lastWord = -1;
+  private lastIdx = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  /** The entry of VMA i's name: `word` packs name_len | name_kind << 16 | name_flags << 24. */
+  index(i: number, off: number, word: number): number {
+    if (off === this.lastOff && word === this.lastWord) return this.lastIdx;
+    const len = word & 0xffff;
+    if (off + len > this.bytes.length) throw new BadRecordError('vma', `name of VMA ${i} at ${off}+${len} past ${this.bytes.length}`);
+    const idx = this.add(vmaName((word >>> 16) & 0xff, word >>> 24, this.bytes, off, len));
+    this.lastOff = off;
+    this.lastWord = word;
+    this.lastIdx = idx;
+    return idx;
+  }
+
+  add(name: string): number {
+    let idx = this.byString.get(name);
+    if (idx === undefined) {
+      idx = this.list.push(name) - 1;
+      this.byString.set(name, idx);
+    }
+    return idx;
+  }
+}
+
+/** The gate area as entry `at` (the last) of a table; every field set, for reused stores. */
+function putGate(t: VmaTableWithRaw, at: number, gate: GateVma, names: VmaNames): void {
+  t.start[at] = gate.start;
+  t.end[at] = gate.end;
+  t.pgoff[at] = t.ino[at] = t.madv[at] = t.rawFlags[at] = 0n;
+  t.prot[at] = gate.prot;
+  t.devMaj[at] = t.devMin[at] = t.shared[at] = t.mapFlags[at] = t.vmflags[at] = 0;
+  t.nameIdx[at] = names.add(gate.name);
+}
+
 /** The x86 vsyscall gate area as /proc shows it: not in the VMA tree, listed last. */
 export interface GateVma {
   start: bigint;
@@ -506,12 +552,7 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
   const mapFlags = cols.u32();
   const vmflags = cols.u32();
   const nameIdx = cols.u32();
-  const nameList: string[] = [''];
-  const byString = new Map<string, number>([['', 0]]);
-  // consecutive VMAs of one file share one name entry in the buffer
-  let lastOff = -1;
-  let lastWord = -1;
-  let lastIdx = 0;
+  const nameTable = new VmaNames(nameBytes);
 
   for (let i = 0, s = 0; i < count; i++, s += s32) {
     const j = 2 * i;
@@ -538,33 +579,12 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
     const word = src[s + wNameWord];
     const kind = (word >>> 16) & 0xff;
     if (kind === NameKind.None) continue;
-    const off = src[s + wNameOff];
-    if (off === lastOff && word === lastWord) {
-      nameIdx[i] = lastIdx;
-      continue;
-    }
-    const len = word & 0xffff;
-    if (off + len > namesLen) throw new BadRecordError('vma', `name of VMA ${i} at ${off}+${len} past ${namesLen}`);
-    const name = vmaName(kind, word >>> 24, nameBytes, off, len);
-    let idx = byString.get(name);
-    if (idx === undefined) {
-      idx = nameList.length;
-      nameList.push(name);
-      byString.set(name, idx);
-    }
-    nameIdx[i] = idx;
-    lastOff = off;
-    lastWord = word;
-    lastIdx = idx;
+    nameIdx[i] = nameTable.index(i, src[s + wNameOff], word);
   }
 
-  if (gate) {
-    start[count] = gate.start;
-    end[count] = gate.end;
-    prot[count] = gate.prot;
-    nameIdx[count] = nameList.push(gate.name) - 1;
-  }
-  return { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameList };
+  const t = { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameTable.list };
+  if (gate) putGate(t, count, gate, nameTable);
+  return t;
 }
 
 /** Bytes a VmaTable of n entries takes as Columns (6 of u64, 7 of u32), and an FdTable (1 and 3). */
@@ -628,25 +648,13 @@ export function decodeVmaCols(
   const vmflags = c32('vmflags');
   const nameIdx = out.u32();
   nameIdx.fill(0);
-  if (gate) {
-    // a reused store keeps the last call's values past count
-    madv[count] = 0n;
-    pgoff[count] = 0n;
-    ino[count] = 0n;
-    rawFlags[count] = 0n;
-    devMaj[count] = devMin[count] = shared[count] = mapFlags[count] = vmflags[count] = 0;
-  }
 
   const named = colView(u32At, cols, L, 'named', nrNamed);
   const nameOff = colView(u32At, cols, L, 'name_off', count);
   const nameWord = colView(u32At, cols, L, 'name_word', count);
   const nameBytes = new Uint8Array(names, 0, namesLen);
-  const nameList: string[] = [''];
-  const byString = new Map<string, number>([['', 0]]);
+  const nameTable = new VmaNames(nameBytes);
   let prevIdx = -1;
-  let lastOff = -1;
-  let lastWord = -1;
-  let lastIdx = 0;
   for (let k = 0; k < nrNamed; k++) {
     const i = named[k];
     if (i >= count || i <= prevIdx) throw new BadRecordError('vma', `named VMA ${i} after ${prevIdx} (of ${count})`);
@@ -654,33 +662,12 @@ export function decodeVmaCols(
     const word = nameWord[i];
     const kind = (word >>> 16) & 0xff;
     if (kind === NameKind.None) throw new BadRecordError('vma', `VMA ${i} is listed as named but has no name`);
-    const off = nameOff[i];
-    if (off === lastOff && word === lastWord) {
-      nameIdx[i] = lastIdx;
-      continue;
-    }
-    const len = word & 0xffff;
-    if (off + len > namesLen) throw new BadRecordError('vma', `name of VMA ${i} at ${off}+${len} past ${namesLen}`);
-    const name = vmaName(kind, word >>> 24, nameBytes, off, len);
-    let idx = byString.get(name);
-    if (idx === undefined) {
-      idx = nameList.length;
-      nameList.push(name);
-      byString.set(name, idx);
-    }
-    nameIdx[i] = idx;
-    lastOff = off;
-    lastWord = word;
-    lastIdx = idx;
+    nameIdx[i] = nameTable.index(i, nameOff[i], word);
   }
 
-  if (gate) {
-    start[count] = gate.start;
-    end[count] = gate.end;
-    prot[count] = gate.prot;
-    nameIdx[count] = nameList.push(gate.name) - 1;
-  }
-  return { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameList };
+  const t = { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameTable.list };
+  if (gate) putGate(t, count, gate, nameTable);
+  return t;
 }
 
 /** "fd_cols" map -> FdTable: whole-column copies, then one pass to check the order. */

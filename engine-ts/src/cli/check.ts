@@ -1,7 +1,7 @@
 // crib check: what this kernel offers, and which ops crib serves here.
 import * as fs from 'fs';
 import { createCollector, MechanismStatus } from '../bpf/collector';
-import { KfuncSupport } from '../bpf/kfuncs';
+import { btfFuncNames, KfuncSupport } from '../bpf/kfuncs';
 import { OP_NAMES, OpName, OpSupport } from '../bpf/types';
 import { CribError } from '../errors';
 import { findPaths, Paths } from '../paths';
@@ -23,17 +23,15 @@ export interface CheckResult {
   kfuncs?: KfuncSupport;
 }
 
+/** Which of these functions the kernel's BTF has (kfuncs and helpers are FUNC entries). */
 function btfHas(names: string[]): Record<string, boolean> {
-  // kfuncs and types show up by name in the kernel's BTF string section
-  const out: Record<string, boolean> = {};
-  let btf: Buffer | undefined;
+  let funcs = new Set<string>();
   try {
-    btf = fs.readFileSync('/sys/kernel/btf/vmlinux');
+    funcs = btfFuncNames(fs.readFileSync('/sys/kernel/btf/vmlinux'));
   } catch {
-    btf = undefined;
+    // no BTF: nothing is there
   }
-  for (const n of names) out[n] = btf ? btf.includes(Buffer.from(`\0${n}\0`)) : false;
-  return out;
+  return Object.fromEntries(names.map((n) => [n, funcs.has(n)]));
 }
 
 export function runCheck(paths: Paths = findPaths()): CheckResult {

@@ -127,11 +127,22 @@ export interface PrepareResult {
 export function writePrepareResp(w: Sink, p: PrepareResult): Sink {
   for (const b of p.vmas) w.uint32(tag(1, LEN)).bytes(b);
   for (const b of p.fds) w.uint32(tag(2, LEN)).bytes(b);
-  for (const [op, ns] of p.opNs) w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
-  packedVarint(w, 4, p.failedPid);
-  packedVarint(w, 5, p.failedErrno);
+  writePrepareTail(w, p.opNs, p.failedPid, p.failedErrno);
   for (const b of p.stats) w.uint32(tag(6, LEN)).bytes(b);
   return w;
+}
+
+/** PrepareResp's op_ns, failed_pid and failed_errno. */
+export function writePrepareTail(w: Sink, opNs: [number, bigint][], failedPid: number[], failedErrno: number[]): Sink {
+  for (const [op, ns] of opNs) w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
+  packedVarint(w, 4, failedPid);
+  packedVarint(w, 5, failedErrno);
+  return w;
+}
+
+/** Response's id and err, the fields every answer starts with. */
+export function writeResponseHead(w: Sink, id: number, err: number): Sink {
+  return w.uint32(tag(1, 0)).uint32(id >>> 0).uint32(tag(2, 0)).int32(err);
 }
 
 export function encodePrepareResp(p: PrepareResult): Uint8Array {
@@ -158,8 +169,7 @@ export interface Reply {
 
 export function encodeResponse(proto: CribProto, r: Reply): Uint8Array {
   const w = protobuf.Writer.create();
-  w.uint32(tag(1, 0)).uint32(r.id >>> 0);
-  w.uint32(tag(2, 0)).int32(r.err);
+  writeResponseHead(w, r.id, r.err);
   if (r.message !== undefined) w.uint32(tag(3, LEN)).string(r.message);
   const p = r.payload;
   if (!p) return w.finish();

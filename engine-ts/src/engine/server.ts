@@ -4,7 +4,7 @@
 import * as protobuf from 'protobufjs';
 import { Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
 import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
-import { encodeResponse, LEN, packedVarint, Payload, Reply, Sink, tag, writeFdTable, writeVmaList } from './encode';
+import { encodeResponse, LEN, Payload, Reply, Sink, tag, writeFdTable, writePrepareTail, writeResponseHead, writeVmaList } from './encode';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
 import { WireWriter } from './wire';
 
@@ -207,8 +207,7 @@ export class EngineServer {
     let statNs = 0n;
     c.takeTimes(); // drop what earlier calls left
     const w = this.wire.beginFrame();
-    w.uint32(tag(1, 0)).uint32(id >>> 0);
-    w.uint32(tag(2, 0)).int32(0);
+    writeResponseHead(w, id, 0);
     w.uint32(tag(this.proto.respField.prepare, LEN)).fork();
     for (const pid of new Set(pids)) {
       let errno = 0;
@@ -252,11 +251,7 @@ export class EngineServer {
         failedErrno.push(errno);
       }
     }
-    for (const [op, ns] of this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs)) {
-      w.uint32(tag(3, LEN)).fork().uint32(tag(1, 0)).int32(op).uint32(tag(2, 0)).uint64(u64(ns)).ldelim();
-    }
-    packedVarint(w, 4, failedPid);
-    packedVarint(w, 5, failedErrno);
+    writePrepareTail(w, this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs), failedPid, failedErrno);
     w.ldelim();
     return { bytes: w.finishFrame(), last: false, framed: true };
   }
@@ -264,8 +259,7 @@ export class EngineServer {
   /** vma and fds answers: a bulk table, written straight into the answer. */
   private table(id: number, kind: 'vma' | 'fds', write: (w: Sink) => void): Answer {
     const w = this.wire.beginFrame();
-    w.uint32(tag(1, 0)).uint32(id >>> 0);
-    w.uint32(tag(2, 0)).int32(0);
+    writeResponseHead(w, id, 0);
     w.uint32(tag(this.proto.respField[kind], LEN)).fork();
     write(w);
     w.ldelim();

@@ -8,7 +8,7 @@ import { EngineServer } from './server';
 
 const KINDS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'prepare'] as const;
 
-export function warmUp(server: EngineServer, proto: CribProto, rounds = 200): void {
+export function warmUp(server: EngineServer, proto: CribProto, rounds = 40): void {
   const pid = process.pid;
   for (let i = 0; i < rounds; i++) {
     for (const kind of KINDS) {

@@ -157,12 +157,13 @@ static int engine_init(void)
 
 	if (plugin_disabled)
 		return -ENOTSUP;
-	pretouch_heap();
 	ret = shim_start(argv);
 	if (ret) {
 		pr_err("init: can't start the engine %s: %s\n", launcher, strerror(-ret));
 		return ret;
 	}
+	/* after the start: pages touched before the helper was cloned stay copy-on-write (shim.c) */
+	pretouch_heap();
 	epid = shim_pid();
 	ret = crib_hello();
 	if (ret) {

@@ -92,23 +92,36 @@ static ProtobufCAllocator shim_alloc = {
 
 static int lift(int fd);
 
-/* Memory for the arena and the receive buffer, touched now, at start-up. */
-static void shim_memory(void)
+/* The buffer shared with the engine: before the helper is cloned, which passes it on. */
+static void shim_shared_memory(void)
 {
-	if (shim.shm_fd < 0) {
-		/* without it answers come over the socket: slower, not wrong */
-		int fd = lift(memfd_create("crib-answers", MFD_CLOEXEC));
-		void *p = MAP_FAILED;
+	int fd;
+	void *p = MAP_FAILED;
 
-		if (fd >= 0 && !ftruncate(fd, SHIM_SHM_SIZE))
-			p = mmap(NULL, SHIM_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-		if (p != MAP_FAILED) {
-			shim.shm_fd = fd;
-			shim.shm = p;
-		} else if (fd >= 0) {
-			close(fd);
-		}
+	if (shim.shm_fd >= 0)
+		return;
+	/* without it answers come over the socket: slower, not wrong */
+	fd = lift(memfd_create("crib-answers", MFD_CLOEXEC));
+	if (fd >= 0 && !ftruncate(fd, SHIM_SHM_SIZE))
+		p = mmap(NULL, SHIM_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (p != MAP_FAILED) {
+		shim.shm_fd = fd;
+		shim.shm = p;
+	} else if (fd >= 0) {
+		close(fd);
 	}
+}
+
+/*
+ * The arena and the receive buffer, touched now, at start-up, and only
+ * after the helper is cloned.  The helper is a fork of CRIU and lives as
+ * long as the engine: every private page CRIU had when it was cloned
+ * stays copy-on-write, and the first write to each costs a fault and a
+ * 4 KiB copy (unpacking a 10,000-VMA snapshot took ~0.9 ms instead of
+ * ~0.1 ms).  Pages mapped after the clone are CRIU's alone.
+ */
+static void shim_private_memory(void)
+{
 	if (!arena.base) {
 		void *p = mmap(NULL, SHIM_ARENA_SIZE, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -308,7 +321,7 @@ int shim_start(char *const argv_in[])
 
 	if (shim.sk >= 0)
 		return -EBUSY;
-	shim_memory();
+	shim_shared_memory();
 
 	/* the caller's arguments, then where the shared answer buffer is */
 	while (argv_in[n] && n < 16) {
@@ -353,6 +366,7 @@ int shim_start(char *const argv_in[])
 	}
 	if (helper == 0)
 		helper_main(sv[1], devnull, pfd[1], criu, argv);
+	shim_private_memory();
 	close(pfd[1]);
 	pfd[1] = -1;
 

@@ -52,12 +52,9 @@ static Crib__Response *snap_resp;
 /*
  * CRIU asks for fdinfo fd after fd in ascending order: the entry after the
  * last one found is tried first, the table searched only when that misses.
- * A hit is checked against the table in hand, so a stale pointer is harmless.
+ * The guess is checked against the table in hand, whichever it is.
  */
-static struct {
-	const Crib__FdTable *t;
-	size_t next;
-} fd_cursor;
+static size_t fd_next;
 static struct snap_ent *snap;
 static int snap_nr;
 
@@ -81,7 +78,7 @@ static void snap_drop(void)
 	free(snap);
 	snap = NULL;
 	snap_nr = 0;
-	fd_cursor.t = NULL;
+	fd_next = 0;
 }
 
 static void fdc_drop(void)
@@ -744,7 +741,6 @@ static int fd_cmp(const void *key, const void *elem)
 int crib_fdinfo(pid_t pid, int fd, struct cr_eng_fdinfo *fi)
 {
 	const Crib__FdTable *t;
-	const int32_t *hit;
 	int32_t key = fd;
 	size_t i;
 	int ret;
@@ -754,12 +750,17 @@ int crib_fdinfo(pid_t pid, int fd, struct cr_eng_fdinfo *fi)
 	ret = fd_table(CR_ENGINE_OP_FDINFO, pid, false, &t);
 	if (ret)
 		return ret;
-	hit = t->n_fd ? bsearch(&key, t->fd, t->n_fd, sizeof(key), fd_cmp) : NULL;
-	if (!hit) {
-		pr_err("fdinfo: pid %d: fd %d is not in the engine's fd table\n", pid, fd);
-		return -ENOENT;
+	i = fd_next;
+	if (i >= t->n_fd || t->fd[i] != key) {
+		const int32_t *hit = t->n_fd ? bsearch(&key, t->fd, t->n_fd, sizeof(key), fd_cmp) : NULL;
+
+		if (!hit) {
+			pr_err("fdinfo: pid %d: fd %d is not in the engine's fd table\n", pid, fd);
+			return -ENOENT;
+		}
+		i = hit - t->fd;
 	}
-	i = hit - t->fd;
+	fd_next = i + 1;
 	*fi = (struct cr_eng_fdinfo){ .pos = t->pos[i], .flags = t->flags[i], .mnt_id = t->mnt_id[i] };
 	return 0;
 }

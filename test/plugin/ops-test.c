@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,17 @@ static void test_fds(void)
 	calls = 0;
 	CHECK(crib_fdinfo(8, 5, &fi) == 0 && fi.pos == 100 && fi.mnt_id == 21 && calls == 0, "fdinfo from kept table");
 	CHECK(crib_fdinfo(8, 6, &fi) == -ENOENT, "fdinfo of a missing fd");
+	/* ascending (the guess hits), backwards, repeated, skipping: each its own entry */
+	{
+		static const int order[] = { 0, 5, 10, 0, 10, 10, 5, 0 };
+		size_t k;
+		bool ok = true;
+
+		for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+			ok &= crib_fdinfo(8, order[k], &fi) == 0 && fi.pos == (uint64_t)order[k] * 20 &&
+			      fi.mnt_id == 20 + order[k] / 5 && fi.flags == (02u | (order[k] / 5) << 16);
+		CHECK(ok && calls == 0, "fdinfo in any order");
+	}
 
 	fdt_init(&f, 9);
 	f.fd[2] = 5;

@@ -273,11 +273,24 @@ Napi::Value MapShared(const Napi::CallbackInfo &info)
 	return Napi::ArrayBuffer::New(env, addr, (size_t)size);
 }
 
+/* firstUnordered(Int32Array): see crib_first_unordered() */
+Napi::Value FirstUnordered(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	if (info.Length() < 1 || !info[0].IsTypedArray() ||
+	    info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+		throw Napi::TypeError::New(env, "firstUnordered(a): an Int32Array expected");
+	Napi::Int32Array a = info[0].As<Napi::Int32Array>();
+	return Napi::Number::New(env, (double)crib_first_unordered(a.Data(), a.ElementLength()));
+}
+
 Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("BpfObject", BpfObject::Init(env));
 	exports.Set("mapShared", Napi::Function::New(env, MapShared));
 	exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
+	exports.Set("firstUnordered", Napi::Function::New(env, FirstUnordered));
 	return exports;
 }
 

@@ -374,6 +374,18 @@ const char *crib_libbpf_version(void)
 	return libbpf_version_string();
 }
 
+long crib_first_unordered(const int32_t *a, size_t n)
+{
+	size_t i;
+
+	if (n && a[0] < 0)
+		return 0;
+	for (i = 1; i < n; i++)
+		if (a[i] <= a[i - 1])
+			return (long)i;
+	return -1;
+}
+
 int crib_shm_map(int fd, size_t size, void **addr)
 {
 	struct stat st;

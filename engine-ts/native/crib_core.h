@@ -97,6 +97,13 @@ void crib_obj_close(struct crib_obj *obj);
  */
 int crib_shm_map(int fd, size_t size, void **addr);
 
+/*
+ * The first i with a[i] <= a[i - 1], or with a[0] < 0; -1 when @a is
+ * strictly ascending and not negative.  A loop the engine runs on every fd
+ * table, here because V8 may still interpret it on the first big one.
+ */
+long crib_first_unordered(const int32_t *a, size_t n);
+
 /* "libbpf v1.1" */
 const char *crib_libbpf_version(void);
 

@@ -5,7 +5,8 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CRIB_ABI_VERSION, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
+import { loadAddon } from '../../engine-ts/src/bpf/native';
+import { CRIB_ABI_VERSION, decodeFdCols, FD_COLS, firstUnordered, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
 import { paths, root } from '../helpers';
 
 interface BtfMember {
@@ -139,6 +140,41 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
       const m = new RegExp(`#define CR_ENG_VMF_${name}\\s+\\((\\d+)u << (\\d+)\\)`).exec(eng);
       assert.ok(m, `criu-engine.h has no CR_ENG_VMF_${name}`);
       assert.strictEqual(defineValue(defs, `CRIB_VMF_${name}`), Number(m[1]) << Number(m[2]), name);
+    }
+  });
+});
+
+describe('fd table order check (decodeFdCols)', function () {
+  const cases: number[][] = [[], [0], [-1], [0, 1, 2, 9], [0, 0], [3, 2], [0, 1, 2, 2, 5], [0, 5, 1], [7, -2]];
+
+  function colsOf(fds: number[]): ArrayBuffer {
+    const b = new ArrayBuffer(FD_COLS.size);
+    new Int32Array(b, FD_COLS.members.fd.offset, fds.length).set(fds);
+    return b;
+  }
+
+  it('the addon and the JS fallback find the same first unordered entry', function () {
+    const addon = loadAddon(paths.addon);
+    for (const c of cases) {
+      const a = Int32Array.from(c);
+      const want = c.findIndex((v, i) => (i === 0 ? v < 0 : v <= c[i - 1]));
+      assert.strictEqual(firstUnordered(a), want, `JS, [${c}]`);
+      assert.strictEqual(addon.firstUnordered(a), want, `addon, [${c}]`);
+    }
+    // a long table, broken near its end
+    const big = Int32Array.from({ length: 100000 }, (_, i) => 3 * i);
+    assert.strictEqual(addon.firstUnordered(big), -1);
+    big[99990] = big[99989];
+    assert.strictEqual(addon.firstUnordered(big), 99990);
+    assert.throws(() => addon.firstUnordered(new Uint32Array(3) as unknown as Int32Array), /Int32Array expected/);
+  });
+
+  it('decodeFdCols refuses a table out of order or with a negative fd, with either check', function () {
+    const addon = loadAddon(paths.addon);
+    for (const check of [firstUnordered, addon.firstUnordered]) {
+      assert.deepStrictEqual([...decodeFdCols(1, colsOf([0, 4, 9]), 3, undefined, check).fd], [0, 4, 9]);
+      assert.throws(() => decodeFdCols(1, colsOf([0, 4, 4]), 3, undefined, check), /fd 4 after 4: not ascending/);
+      assert.throws(() => decodeFdCols(1, colsOf([-3, 4]), 2, undefined, check), /negative fd -3/);
     }
   });
 });

@@ -399,7 +399,7 @@ export class BpfCollector implements Collector {
         return r.table;
       }
       const { s, reply } = this.runBulk('fds', pid);
-      return decodeFdCols(pid, this.buffer(s.obj, 'fd_cols'), reply.count, this.fdStore);
+      return decodeFdCols(pid, this.buffer(s.obj, 'fd_cols'), reply.count, this.fdStore, this.addon.firstUnordered);
     });
   }
 

@@ -38,6 +38,8 @@ export interface NativeAddon {
   libbpfVersion(): string;
   /** the plugin's shared answer buffer (a memfd), mapped read-write for the process's life */
   mapShared(fd: number, size: number): ArrayBuffer;
+  /** records.ts firstUnordered(), in C */
+  firstUnordered(a: Int32Array): number;
 }
 
 /** What the addon throws: an Error with the errno and libbpf's output. */
@@ -59,8 +61,8 @@ export function loadAddon(addonPath: string): NativeAddon {
     throw new BpfLoadError('native addon', `cannot load ${addonPath}: ${(e as Error).message}; run make addon`);
   }
   const m = mod as Partial<NativeAddon>;
-  if (typeof m.BpfObject !== 'function' || typeof m.libbpfVersion !== 'function') {
-    throw new BpfLoadError('native addon', `${addonPath} does not export BpfObject/libbpfVersion; rebuild it`);
+  if (typeof m.BpfObject !== 'function' || typeof m.libbpfVersion !== 'function' || typeof m.firstUnordered !== 'function') {
+    throw new BpfLoadError('native addon', `${addonPath} does not export BpfObject/libbpfVersion/firstUnordered; rebuild it`);
   }
   return m as NativeAddon;
 }

@@ -670,8 +670,19 @@ export function decodeVmaCols(
   return t;
 }
 
-/** "fd_cols" map -> FdTable: whole-column copies, then one pass to check the order. */
-export function decodeFdCols(pid: number, cols: ArrayBuffer, count: number, store?: ArrayBuffer): FdTable {
+/** The first i with a[i] <= a[i - 1] or a[0] < 0, else -1 (the addon has a native twin, firstUnordered). */
+export function firstUnordered(a: Int32Array): number {
+  if (a.length && a[0] < 0) return 0;
+  for (let i = 1; i < a.length; i++) if (a[i] <= a[i - 1]) return i;
+  return -1;
+}
+
+/**
+ * "fd_cols" map -> FdTable: whole-column copies, then one pass to check the
+ * order, by @unordered (the collector passes the addon's: V8 may still
+ * interpret the JS loop on the first big table, ~0.3 ms at 10,000 fds).
+ */
+export function decodeFdCols(pid: number, cols: ArrayBuffer, count: number, store?: ArrayBuffer, unordered = firstUnordered): FdTable {
   const L = FD_COLS;
   if (cols.byteLength < L.size) throw new BadRecordError('fds', `column map of ${cols.byteLength} bytes < ${L.size}`);
   if (count > MAX_FDS) throw new BadRecordError('fds', `count ${count} > ${MAX_FDS}`);
@@ -684,10 +695,9 @@ export function decodeFdCols(pid: number, cols: ArrayBuffer, count: number, stor
   fd.set(colView(i32At, cols, L, 'fd', count));
   flags.set(colView(u32At, cols, L, 'flags', count));
   mntId.set(colView(i32At, cols, L, 'mnt_id', count));
-  for (let i = 1; i < count; i++) {
-    if (fd[i] <= fd[i - 1]) throw new BadRecordError('fds', `fd ${fd[i]} after ${fd[i - 1]}: not ascending`);
-  }
-  if (count && fd[0] < 0) throw new BadRecordError('fds', `negative fd ${fd[0]}`);
+  const bad = unordered(fd);
+  if (bad === 0) throw new BadRecordError('fds', `negative fd ${fd[0]}`);
+  if (bad > 0) throw new BadRecordError('fds', `fd ${fd[bad]} after ${fd[bad - 1]}: not ascending`);
   return { pid, count, fd, pos, flags, mntId };
 }
 

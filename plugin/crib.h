@@ -23,6 +23,6 @@ int crib_threads(pid_t pid, pid_t **tids, int *nr);
 int crib_children(pid_t pid, pid_t **pids, int *nr);
 int crib_vma(pid_t pid, struct cr_eng_vma **vmas, int *nr);
 int crib_fds(pid_t pid, int **fds, int *nr);
-int crib_fdinfo(pid_t pid, int fd, struct cr_eng_fdinfo *fi);
+int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
 
 #endif /* __CRIB_H__ */

@@ -49,12 +49,6 @@ static struct snap_ent *snap_find(pid_t pid);
 
 static Crib__Response *snap_resp;
 
-/*
- * CRIU asks for fdinfo fd after fd in ascending order: the entry after the
- * last one found is tried first, the table searched only when that misses.
- * The guess is checked against the table in hand, whichever it is.
- */
-static size_t fd_next;
 static struct snap_ent *snap;
 static int snap_nr;
 
@@ -78,7 +72,6 @@ static void snap_drop(void)
 	free(snap);
 	snap = NULL;
 	snap_nr = 0;
-	fd_next = 0;
 }
 
 static void fdc_drop(void)
@@ -738,29 +731,37 @@ static int fd_cmp(const void *key, const void *elem)
 	return (x > y) - (x < y);
 }
 
-int crib_fdinfo(pid_t pid, int fd, struct cr_eng_fdinfo *fi)
+/*
+ * CRIU asks for all the fds of a task at once, in ascending order: the
+ * entry after the last one found is tried first, the table searched only
+ * when that misses.
+ */
+int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi)
 {
 	const Crib__FdTable *t;
-	int32_t key = fd;
-	size_t i;
-	int ret;
+	size_t i = 0;
+	int k, ret;
 
 	if (!engine_up || !op_avail[CR_ENGINE_OP_FDINFO])
 		return -ENOTSUP;
+	if (nr < 0 || (nr && (!fds || !fi)))
+		return -EINVAL;
 	ret = fd_table(CR_ENGINE_OP_FDINFO, pid, false, &t);
 	if (ret)
 		return ret;
-	i = fd_next;
-	if (i >= t->n_fd || t->fd[i] != key) {
-		const int32_t *hit = t->n_fd ? bsearch(&key, t->fd, t->n_fd, sizeof(key), fd_cmp) : NULL;
+	for (k = 0; k < nr; k++, i++) {
+		int32_t key = fds[k];
 
-		if (!hit) {
-			pr_err("fdinfo: pid %d: fd %d is not in the engine's fd table\n", pid, fd);
-			return -ENOENT;
+		if (i >= t->n_fd || t->fd[i] != key) {
+			const int32_t *hit = t->n_fd ? bsearch(&key, t->fd, t->n_fd, sizeof(key), fd_cmp) : NULL;
+
+			if (!hit) {
+				pr_err("fdinfo: pid %d: fd %d is not in the engine's fd table\n", pid, key);
+				return -ENOENT;
+			}
+			i = hit - t->fd;
 		}
-		i = hit - t->fd;
+		fi[k] = (struct cr_eng_fdinfo){ .pos = t->pos[i], .flags = t->flags[i], .mnt_id = t->mnt_id[i] };
 	}
-	fd_next = i + 1;
-	*fi = (struct cr_eng_fdinfo){ .pos = t->pos[i], .flags = t->flags[i], .mnt_id = t->mnt_id[i] };
 	return 0;
 }

@@ -143,7 +143,11 @@ struct cr_engine_ops {
 	int (*children)(pid_t pid, pid_t **pids, int *nr);
 	int (*vma)(pid_t pid, struct cr_eng_vma **vmas, int *nr);
 	int (*fds)(pid_t pid, int **fds, int *nr);
-	int (*fdinfo)(pid_t pid, int fd, struct cr_eng_fdinfo *fi);
+	/*
+	 * The common fdinfo of @nr fds of @pid: fi[i] for fds[i].  CRIU asks
+	 * for all the fds of a task in one call, before it dumps them.
+	 */
+	int (*fdinfo)(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

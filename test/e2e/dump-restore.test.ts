@@ -86,6 +86,10 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
         assert.equal(s.verifyMismatches, 0, `op ${op}: ${s.verifyMismatches} mismatch(es) between crib and procfs; see ${img}/dump.log`);
         assert.ok(s.verifyProcfsNs > 0, `op ${op}: no procfs time recorded in verify mode`);
       }
+      // fdinfo: the engine was asked once for the task's fds, and each fd was checked
+      const fdinfo = st.ops.find((o) => o.op === 'fdinfo')!;
+      assert.equal(fdinfo.calls, 1, 'fdinfo: one engine call for the whole task');
+      assert.ok(fdinfo.verifyCalls >= 200, `fdinfo: ${fdinfo.verifyCalls} fds checked against procfs, expected >= 200`);
     } finally {
       await v.kill();
     }

@@ -418,17 +418,24 @@ static void test_fds(void)
 	free(fds);
 	/* fdinfo after a round-trip fds: from the kept table, no call */
 	calls = 0;
-	CHECK(crib_fdinfo(8, 5, &fi) == 0 && fi.pos == 100 && fi.mnt_id == 21 && calls == 0, "fdinfo from kept table");
-	CHECK(crib_fdinfo(8, 6, &fi) == -ENOENT, "fdinfo of a missing fd");
+	CHECK(crib_fdinfo(8, (int[]){ 5 }, 1, &fi) == 0 && fi.pos == 100 && fi.mnt_id == 21 && calls == 0,
+	      "fdinfo from kept table");
+	CHECK(crib_fdinfo(8, (int[]){ 6 }, 1, &fi) == -ENOENT, "fdinfo of a missing fd");
+	CHECK(crib_fdinfo(8, (int[]){ 0, 5, 6 }, 3, (struct cr_eng_fdinfo[3]){}) == -ENOENT,
+	      "fdinfo of a missing fd after good ones");
+	CHECK(crib_fdinfo(8, NULL, 0, NULL) == 0, "fdinfo of no fds");
+	CHECK(crib_fdinfo(8, (int[]){ 0 }, -1, &fi) == -EINVAL, "fdinfo of a negative count");
 	/* ascending (the guess hits), backwards, repeated, skipping: each its own entry */
 	{
 		static const int order[] = { 0, 5, 10, 0, 10, 10, 5, 0 };
+		struct cr_eng_fdinfo out[8];
 		size_t k;
-		bool ok = true;
+		bool ok;
 
+		ok = crib_fdinfo(8, order, 8, out) == 0;
 		for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
-			ok &= crib_fdinfo(8, order[k], &fi) == 0 && fi.pos == (uint64_t)order[k] * 20 &&
-			      fi.mnt_id == 20 + order[k] / 5 && fi.flags == (02u | (order[k] / 5) << 16);
+			ok &= out[k].pos == (uint64_t)order[k] * 20 && out[k].mnt_id == 20 + order[k] / 5 &&
+			      out[k].flags == (02u | (order[k] / 5) << 16);
 		CHECK(ok && calls == 0, "fdinfo in any order");
 	}
 
@@ -477,9 +484,9 @@ static void test_prepare(void)
 	free(e);
 	CHECK(crib_fds(30, &fds, &nr) == 0 && nr == 3 && calls == 0, "fds from the snapshot");
 	free(fds);
-	CHECK(crib_fdinfo(30, 10, &fi) == 0 && fi.pos == 200 && calls == 0, "fdinfo from the snapshot");
+	CHECK(crib_fdinfo(30, (int[]){ 10 }, 1, &fi) == 0 && fi.pos == 200 && calls == 0, "fdinfo from the snapshot");
 	CHECK(crib_vma(31, &e, &nr) == -ESRCH && calls == 0, "failed pid: its errno");
-	CHECK(crib_fdinfo(31, 0, &fi) == -ESRCH && calls == 0, "failed pid: fdinfo too");
+	CHECK(crib_fdinfo(31, (int[]){ 0 }, 1, &fi) == -ESRCH && calls == 0, "failed pid: fdinfo too");
 	CHECK(crib_vma(32, &e, &nr) == -EPIPE && calls == 1, "pid not in the snapshot: a round trip");
 
 #define BAD_PREP(answer_call, what)                                                              \
@@ -525,7 +532,7 @@ int main(int argc, char **argv)
 		struct cr_eng_fdinfo fi;
 
 		calls = 0;
-		CHECK(crib_fdinfo(1, 0, &fi) == -ENOTSUP && calls == 0, "unavailable op: ENOTSUP, no round trip");
+		CHECK(crib_fdinfo(1, (int[]){ 0 }, 1, &fi) == -ENOTSUP && calls == 0, "unavailable op: ENOTSUP, no round trip");
 	}
 	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);
 	CHECK(crib_hello() == 0, "hello, all ops");

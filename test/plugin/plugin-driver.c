@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -111,8 +112,13 @@ int main(int argc, char **argv)
 	printf("fds_snap=%d", ops->fds(pid, &fds, &nr));
 	printf(" fds_snap_nr=%d\n", nr);
 	if (nr > 0) {
-		printf("fdinfo=%d", ops->fdinfo(pid, fds[nr - 1], &fi));
+		struct cr_eng_fdinfo *all = calloc(nr, sizeof(*all));
+
+		/* all of them in one call, as CRIU asks */
+		printf("fdinfo=%d", all ? ops->fdinfo(pid, fds, nr, all) : -ENOMEM);
+		fi = all ? all[nr - 1] : (struct cr_eng_fdinfo){ .mnt_id = -1 };
 		printf(" fdinfo_mnt=%d\n", fi.mnt_id);
+		free(all);
 	}
 	free(fds);
 

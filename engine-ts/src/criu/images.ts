@@ -9,6 +9,8 @@ export interface EngineOpStat {
   calls: number;
   timeNs: number;
   fallbacks: number;
+  /** reads compared with procfs (fdinfo: one per fd, however the engine was asked) */
+  verifyCalls: number;
   verifyProcfsNs: number;
   verifyMismatches: number;
 }
@@ -28,6 +30,7 @@ export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: n
     calls: num(e.calls),
     timeNs: num(e.time_ns),
     fallbacks: num(e.fallbacks),
+    verifyCalls: num(e.verify_calls),
     verifyProcfsNs: num(e.verify_procfs_ns),
     verifyMismatches: num(e.verify_mismatches),
   }));

@@ -273,6 +273,46 @@ Napi::Value MapShared(const Napi::CallbackInfo &info)
 	return Napi::ArrayBuffer::New(env, addr, (size_t)size);
 }
 
+/*
+ * runAll(progFds, ctxs): run the programs at once, one thread each (see
+ * crib_prog_run_all()); each ctx is written back.  A Float64Array of
+ * [retval (int32), err (0 or -errno), ns] per run.
+ */
+Napi::Value RunAll(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	struct crib_run runs[CRIB_RUN_MAX] = {};
+
+	if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray())
+		throw Napi::TypeError::New(env, "runAll(progFds, ctxs): two arrays expected");
+	Napi::Array fds = info[0].As<Napi::Array>(), ctxs = info[1].As<Napi::Array>();
+	uint32_t n = fds.Length();
+	if (n != ctxs.Length() || n == 0 || n > CRIB_RUN_MAX)
+		throw Napi::RangeError::New(env, "runAll(progFds, ctxs): 1 to " + std::to_string(CRIB_RUN_MAX) +
+							 " programs, one ctx each");
+	for (uint32_t i = 0; i < n; i++) {
+		Napi::Value fd = fds[i], ctx = ctxs[i];
+
+		if (!fd.IsNumber() || !ctx.IsTypedArray() ||
+		    ctx.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+			throw Napi::TypeError::New(env, "runAll(progFds, ctxs): numbers and Uint8Arrays expected");
+		Napi::Uint8Array c = ctx.As<Napi::Uint8Array>();
+		runs[i].prog_fd = fd.As<Napi::Number>().Int32Value();
+		runs[i].ctx = c.Data();
+		runs[i].ctx_size = c.ByteLength();
+	}
+	int err = crib_prog_run_all(runs, n);
+	if (err)
+		throw MakeError(env, "run programs", err, nullptr);
+	Napi::Float64Array out = Napi::Float64Array::New(env, 3 * n);
+	for (uint32_t i = 0; i < n; i++) {
+		out[3 * i] = static_cast<int32_t>(runs[i].retval);
+		out[3 * i + 1] = runs[i].err;
+		out[3 * i + 2] = static_cast<double>(runs[i].ns);
+	}
+	return out;
+}
+
 /* firstUnordered(Int32Array): see crib_first_unordered() */
 Napi::Value FirstUnordered(const Napi::CallbackInfo &info)
 {
@@ -291,6 +331,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 	exports.Set("mapShared", Napi::Function::New(env, MapShared));
 	exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
 	exports.Set("firstUnordered", Napi::Function::New(env, FirstUnordered));
+	exports.Set("runAll", Napi::Function::New(env, RunAll));
 	return exports;
 }
 

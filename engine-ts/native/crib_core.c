@@ -6,11 +6,13 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -258,6 +260,45 @@ int crib_prog_run(int prog_fd, void *ctx, size_t ctx_size, uint32_t *retval)
 	if (err)
 		return err < 0 ? err : -EINVAL;
 	*retval = opts.retval;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void *run_one(void *arg)
+{
+	struct crib_run *r = arg;
+	uint64_t t = mono_ns();
+
+	r->err = crib_prog_run(r->prog_fd, r->ctx, r->ctx_size, &r->retval);
+	r->ns = mono_ns() - t;
+	return NULL;
+}
+
+int crib_prog_run_all(struct crib_run *runs, unsigned int n)
+{
+	pthread_t th[CRIB_RUN_MAX];
+	bool started[CRIB_RUN_MAX] = { false };
+	unsigned int i;
+
+	if (n > CRIB_RUN_MAX)
+		return -E2BIG;
+	for (i = 1; i < n; i++)
+		started[i] = pthread_create(&th[i], NULL, run_one, &runs[i]) == 0;
+	if (n)
+		run_one(&runs[0]);
+	for (i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			run_one(&runs[i]);
+	}
 	return 0;
 }
 

@@ -70,6 +70,28 @@ int crib_map_read(int map_fd, uint32_t value_size, uint32_t first, uint32_t n, v
  */
 int crib_prog_run(int prog_fd, void *ctx, size_t ctx_size, uint32_t *retval);
 
+/* One run of crib_prog_run_all() */
+struct crib_run {
+	int prog_fd;
+	void *ctx;
+	size_t ctx_size;
+	uint32_t retval;	/* out */
+	int err;		/* out: 0 or -errno of BPF_PROG_TEST_RUN */
+	uint64_t ns;		/* out: how long the run took (CLOCK_MONOTONIC) */
+};
+
+#define CRIB_RUN_MAX 8
+
+/*
+ * Run up to CRIB_RUN_MAX programs at once: runs[0] in this thread, each
+ * other in a thread of its own (the programs and their maps must be
+ * distinct).  Each run reports its own err and time.  Returns 0 when
+ * every run could be started, else a negative errno (-E2BIG for too many
+ * runs; when a thread cannot be made its run is done here after the
+ * others, so the results are still complete and 0 is returned).
+ */
+int crib_prog_run_all(struct crib_run *runs, unsigned int n);
+
 /*
  * Attach an iterator program (SEC("iter/task*")) to one task, create an
  * iterator from the link and read it: the program's whole output.

@@ -336,6 +336,34 @@ describe('bpf collector on the live kernel', function () {
         }
       });
 
+      it('prefetch: the tables of asking op by op, each for its own pid', function () {
+        needOps(this, c, 'vma', 'fds');
+        // decoded tables live in stores the next call reuses: keep rows
+        const vmaRows = (pid: number): string[] => {
+          const t = c.vmas(pid);
+          return Array.from({ length: t.count }, (_, i) => `${t.start[i]}-${t.end[i]} ${t.prot[i]} ${t.rawFlags[i]} ${t.names[t.nameIdx[i]]}`);
+        };
+        const fdRows = (pid: number): string[] => {
+          const t = c.fds(pid);
+          return Array.from({ length: t.count }, (_, i) => `${t.fd[i]} ${t.pos[i]} ${t.flags[i]} ${t.mntId[i]}`);
+        };
+        const child = zoo.children.find((p) => stateOf(p) !== 'Z')!;
+        const plain = { v: vmaRows(zoo.pid), f: fdRows(zoo.pid), cv: vmaRows(child) };
+        c.takeTimes();
+        c.prefetch(zoo.pid, ['vma', 'fds']);
+        assert.deepStrictEqual(vmaRows(zoo.pid), plain.v);
+        assert.deepStrictEqual(fdRows(zoo.pid), plain.f);
+        assert.deepStrictEqual(Object.keys(c.takeTimes()).sort(), ['fds', 'vma']);
+        // read ahead for one pid, asked for another: that one's own table
+        c.prefetch(zoo.pid, ['vma', 'fds']);
+        assert.deepStrictEqual(vmaRows(child), plain.cv);
+        assert.deepStrictEqual(fdRows(zoo.pid), plain.f);
+        // a task that is not there: the error comes with the op's own call
+        c.prefetch(4194304, ['vma', 'fds']);
+        assert.throws(() => c.vmas(4194304), NoSuchTaskError);
+        assert.throws(() => c.fds(4194304), NoSuchTaskError);
+      });
+
       it('times each op', function () {
         needOps(this, c, 'stat', 'vma');
         c.takeTimes();

@@ -221,7 +221,10 @@ export class BpfCollector implements Collector {
   private readonly served = new Map<OpName, Served>();
   private readonly reasons = new Map<OpName, string>();
   private times: OpTimes = {};
-  private readonly req = new Uint8Array(REQ.size);
+  /** the context of each bulk op's program: prefetch() runs them side by side */
+  private readonly bulkCtx = { vma: new Uint8Array(REQ.size), fds: new Uint8Array(REQ.size) };
+  /** replies prefetch() read ahead, each for the next runBulk() of its op and pid */
+  private readonly ahead = new Map<'vma' | 'fds', { pid: number; ret: number }>();
   private readonly taskCtx = new Uint8Array(TASK_CTX.size);
   private closed = false;
   private readonly gate = readGateVma();
@@ -403,6 +406,42 @@ export class BpfCollector implements Collector {
     });
   }
 
+  /**
+   * Runs the SYSCALL programs of @ops for @pid at once, one thread each
+   * (the addon's runAll), so that a snapshot waits for its longest walk
+   * rather than for their sum; each op is charged its own run.  The next
+   * vmas()/fds() of @pid decode those replies.  Anything that cannot run
+   * this way (seq iterators, ops not served, a failed start) is left to
+   * those calls, which run it again and report.
+   */
+  prefetch(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): void {
+    this.ahead.clear();
+    if (this.closed || !Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return;
+    const todo = [...new Set(ops)].filter((op) => {
+      const s = this.served.get(op);
+      return s && s.source.reader !== 'iter';
+    });
+    if (todo.length < 2) return; // nothing to overlap
+    const ctxs = todo.map((op) => {
+      encodeReq(this.bulkCtx[op], pid);
+      return this.bulkCtx[op];
+    });
+    let out: Float64Array;
+    try {
+      out = this.addon.runAll(
+        todo.map((op) => this.served.get(op)!.progFd),
+        ctxs,
+      );
+    } catch {
+      return;
+    }
+    todo.forEach((op, i) => {
+      if (out[3 * i + 1] !== 0) return;
+      this.times[op] = (this.times[op] ?? 0n) + BigInt(Math.round(out[3 * i + 2]));
+      this.ahead.set(op, { pid, ret: out[3 * i] });
+    });
+  }
+
   takeTimes(): OpTimes {
     const t = this.times;
     this.times = {};
@@ -446,6 +485,11 @@ export class BpfCollector implements Collector {
     } catch (e) {
       throw new CribError('EIO', `${op}: pid ${pid}: running ${s.source.program} failed: ${(e as Error).message}`);
     }
+    return this.reply(op, s, pid, ctx, ret, allowed);
+  }
+
+  /** The reply a program left in @ctx, checked; @ret is what it returned. */
+  private reply(op: OpName, s: Served, pid: number, ctx: Uint8Array, ret: number, allowed: number[]): Reply {
     const reply = decodeReply(ctx);
     if (ret !== reply.err) throw new BadRecordError(op, `program returned ${ret} but reported ${reply.err}`);
     if (reply.err !== 0 && !allowed.includes(reply.err)) this.fail(op, s, pid, reply);
@@ -496,7 +540,11 @@ export class BpfCollector implements Collector {
       if (reply.count > reply.total) throw new BadRecordError(op, `count ${reply.count} > total ${reply.total}`);
       return { s, reply };
     }
-    return { s, reply: this.run(op, s, pid, this.req, allowed) };
+    const kind = op === 'vma' ? 'vma' : 'fds';
+    const ahead = this.ahead.get(kind);
+    this.ahead.delete(kind);
+    if (ahead && ahead.pid === pid) return { s, reply: this.reply(op, s, pid, this.bulkCtx[kind], ahead.ret, allowed) };
+    return { s, reply: this.run(op, s, pid, this.bulkCtx[kind], allowed) };
   }
 
   private buffer(lo: LoadedObject, map: string): ArrayBuffer {

@@ -40,6 +40,8 @@ export interface NativeAddon {
   mapShared(fd: number, size: number): ArrayBuffer;
   /** records.ts firstUnordered(), in C */
   firstUnordered(a: Int32Array): number;
+  /** run the programs at once, one thread each: [retval, err (0 or -errno), ns] per program */
+  runAll(progFds: number[], ctxs: Uint8Array[]): Float64Array;
 }
 
 /** What the addon throws: an Error with the errno and libbpf's output. */
@@ -61,8 +63,8 @@ export function loadAddon(addonPath: string): NativeAddon {
     throw new BpfLoadError('native addon', `cannot load ${addonPath}: ${(e as Error).message}; run make addon`);
   }
   const m = mod as Partial<NativeAddon>;
-  if (typeof m.BpfObject !== 'function' || typeof m.libbpfVersion !== 'function' || typeof m.firstUnordered !== 'function') {
-    throw new BpfLoadError('native addon', `${addonPath} does not export BpfObject/libbpfVersion/firstUnordered; rebuild it`);
+  if (typeof m.BpfObject !== 'function' || typeof m.libbpfVersion !== 'function' || typeof m.firstUnordered !== 'function' || typeof m.runAll !== 'function') {
+    throw new BpfLoadError('native addon', `${addonPath} does not export BpfObject/libbpfVersion/firstUnordered/runAll; rebuild it`);
   }
   return m as NativeAddon;
 }

@@ -108,6 +108,11 @@ export interface Collector {
   children(pid: number): Int32Array;
   vmas(pid: number): VmaTable;
   fds(pid: number): FdTable;
+  /**
+   * Optional: read what the next vmas()/fds() of @pid will decode now,
+   * the ops' walks side by side.  Errors are left to those calls.
+   */
+  prefetch?(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): void;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -209,8 +209,10 @@ export class EngineServer {
     const w = this.wire.beginFrame();
     writeResponseHead(w, id, 0);
     w.uint32(tag(this.proto.respField.prepare, LEN)).fork();
+    const walks = (['vma', 'fds'] as const).filter((op) => avail.has(op) || (op === 'fds' && avail.has('fdinfo')));
     for (const pid of new Set(pids)) {
       let errno = 0;
+      c.prefetch?.(pid, walks);
       if (avail.has('vma')) {
         const t0 = process.hrtime.bigint();
         try {

@@ -123,31 +123,6 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/*
- * The arrays the ops hand to CRIU (a VMA table is ~1 MB at 10,000 VMAs) are
- * malloc()ed and freed by CRIU.  Fresh memory costs a page fault per 4 KiB
- * on first touch, more than filling it.  glibc raises its mmap threshold to
- * the size of a freed mmapped chunk, so after the first pair below, chunks
- * of that size come from the heap, where the second one leaves touched
- * pages for the ops to reuse.  Start-up time, not op time.
- */
-#define CRIB_PRETOUCH (4u << 20)
-
-static void pretouch_heap(void)
-{
-	void *p = malloc(CRIB_PRETOUCH);
-
-	if (p) {
-		memset(p, 0, CRIB_PRETOUCH);
-		free(p);
-	}
-	p = malloc(CRIB_PRETOUCH - 4096);
-	if (p) {
-		memset(p, 0, CRIB_PRETOUCH - 4096);
-		free(p);
-	}
-}
-
 static int engine_init(void)
 {
 	char *argv[] = { launcher, "--fd", "3", NULL };
@@ -162,8 +137,6 @@ static int engine_init(void)
 		pr_err("init: can't start the engine %s: %s\n", launcher, strerror(-ret));
 		return ret;
 	}
-	/* after the start: pages touched before the helper was cloned stay copy-on-write (shim.c) */
-	pretouch_heap();
 	epid = shim_pid();
 	ret = crib_hello();
 	if (ret) {
@@ -171,6 +144,8 @@ static int engine_init(void)
 		shim_stop();
 		return ret;
 	}
+	/* after the start: pages touched before the helper was cloned stay copy-on-write (shim.c) */
+	crib_ops_reserve();
 	pr_info("engine pid %d ready in %.1f ms\n", shim_pid(), (now_us() - t0) / 1000.0);
 	return 0;
 }

@@ -13,7 +13,9 @@
 
 /* ops.c: the engine has been started; say hello and learn its ops. */
 int crib_hello(void);
-/* ops.c: forget the snapshot, the cached fd tables and the hello. */
+/* ops.c: touched blocks for the arrays handed to CRIU (start-up, after the engine's start) */
+void crib_ops_reserve(void);
+/* ops.c: forget the snapshot, the cached fd tables, the hello and the blocks. */
 void crib_ops_reset(void);
 
 int crib_prepare(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX]);

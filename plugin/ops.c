@@ -85,8 +85,65 @@ static void fdc_drop(void)
 	fdc_nr = 0;
 }
 
+/*
+ * The arrays the ops hand to CRIU are malloc()ed and become CRIU's (it
+ * free()s them).  Fresh memory costs a page fault per 4 KiB on first
+ * touch: building a 10,000-VMA table (720 KB) took 0.33-0.47 ms with 176
+ * faults, ~0.1 ms into touched pages.  glibc does not keep touched heap
+ * pages for us (it trims its top), so blocks are malloc()ed and touched
+ * at start-up and handed out as they are: the smallest that fits.  Each
+ * is used once; what they do not cover comes from malloc().
+ */
+static const size_t spare_sizes[] = { 1u << 20, 6u << 20 };
+static struct {
+	void *p;
+	size_t size;
+} spares[sizeof(spare_sizes) / sizeof(spare_sizes[0])];
+
+void crib_ops_reserve(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(spares) / sizeof(spares[0]); i++) {
+		if (spares[i].p)
+			continue;
+		spares[i].p = malloc(spare_sizes[i]);
+		if (!spares[i].p)
+			continue;
+		memset(spares[i].p, 0, spare_sizes[i]);
+		spares[i].size = spare_sizes[i];
+	}
+}
+
+/* A block for an array handed to CRIU: a spare if one fits, else malloc(). */
+static void *out_alloc(size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(spares) / sizeof(spares[0]); i++) {
+		void *p = spares[i].p;
+
+		if (p && size <= spares[i].size) {
+			spares[i].p = NULL;
+			return p;
+		}
+	}
+	return malloc(size ?: 1);
+}
+
+static void spares_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(spares) / sizeof(spares[0]); i++) {
+		free(spares[i].p);
+		spares[i].p = NULL;
+	}
+}
+
 void crib_ops_reset(void)
 {
+	spares_free();
 	snap_drop();
 	fdc_drop();
 	engine_up = false;
@@ -452,7 +509,7 @@ static int vma_build(const Crib__VmaList *v, struct cr_eng_vma **out, int *nr)
 		return -ENOMEM;
 	for (i = 0; i < v->n_names; i++)
 		size += strlen(v->names[i]) + 1;
-	e = malloc(size);
+	e = out_alloc(size);
 	if (!e) {
 		free(names);
 		return -ENOMEM;
@@ -715,7 +772,7 @@ int crib_fds(pid_t pid, int **fds, int *nr)
 	ret = fd_table(CR_ENGINE_OP_FDS, pid, true, &t);
 	if (ret)
 		return ret;
-	p = malloc((t->n_fd ?: 1) * sizeof(*p));
+	p = out_alloc(t->n_fd * sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	memcpy(p, t->fd, t->n_fd * sizeof(*p));

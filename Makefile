@@ -174,3 +174,9 @@ workloads: $(WORKLOADS)
 $(BUILD)/test/%: test/workloads/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Werror -o $@ $<
+
+# With make -j, nothing that runs an installed tool or links an installed
+# library may start before deps-deb (and deps-npm) has finished.
+$(BPF_OUT)/vmlinux.h $(BPF_OBJS) $(CRIB_PLUGIN_PB) $(CRIB_PLUGIN_SO) $(CRIB_PLUGIN_TEST) \
+	$(CRIB_PLUGIN_DRIVER) $(ADDON) $(WORKLOADS) $(CRIU_TARBALL): | deps-deb
+$(ADDON): | deps-npm

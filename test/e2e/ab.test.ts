@@ -34,5 +34,19 @@ describe('e2e: crib ab', function () {
     const gone = crib(['ab', '--pid', '999999999']);
     assert.equal(gone.status, 2);
     assert.match(gone.stderr, /no such process/);
+    const unknown = crib(['check', '--frobnicate']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /crib check: unknown option '--frobnicate'/);
+  });
+
+  it('prints its help for COMMAND --help, but not for a workload\'s own --help', () => {
+    for (const argv of [['ab', '--help'], ['bench', '-h'], ['help']]) {
+      const r = crib(argv);
+      assert.equal(r.status, 0, `crib ${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /usage: crib COMMAND/);
+    }
+    const r = crib(['ab', '--pid', 'x', '--', 'true', '--help']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--pid needs a non-negative integer/);
   });
 });

@@ -22,7 +22,7 @@ commands:
   bench [--vmas N] [--fds N] [--runs N] [--verify-runs N] [--json]
                             per-op figures (medians of --verify-runs --engine-verify dumps, default 5)
                             and whole-dump figures (default 10000 VMAs, 10000 fds, 3 runs)
-  help                      this text
+  help, COMMAND --help      this text
 
 ab exits 1 when the images differ in the fields the engine served.`;
 
@@ -36,8 +36,24 @@ const log = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
 
+/** The options before a `--` (what follows it is a workload's own command line). */
+function ownOptions(rest: string[]): string[] {
+  const end = rest.indexOf('--');
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** Refuse anything but the options a command takes. */
+function onlyOptions(cmd: string, rest: string[], allowed: string[]): void {
+  const bad = rest.find((a) => !allowed.includes(a));
+  if (bad !== undefined) throw new UsageError(`crib ${cmd}: unknown option '${bad}' (see crib help)`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && ownOptions(rest).some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
   switch (cmd) {
     case undefined:
     case 'help':
@@ -46,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${HELP}\n`);
       return cmd === undefined ? 2 : 0;
     case 'check': {
+      onlyOptions('check', rest, ['--json']);
       const r = runCheck();
       process.stdout.write(rest.includes('--json') ? `${JSON.stringify(r, null, 2)}\n` : `${formatCheck(r)}\n`);
       return checkPassed(r) ? 0 : 1;
@@ -76,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
       return r.differences.length ? 1 : 0;
     }
     case 'demo':
+      onlyOptions('demo', rest, []);
       await runDemo(log);
       return 0;
     case 'bench': {

@@ -305,9 +305,9 @@ static int stat_from_pb(pid_t pid, const Crib__StatResp *s, struct cr_eng_stat *
 			   s->sid, s->num_threads);
 		return -EPROTO;
 	}
-	len = strnlen(s->comm, CR_ENG_COMM_LEN);
-	if (len >= CR_ENG_COMM_LEN) {
-		bad_answer(what, pid, "comm longer than %d bytes", CR_ENG_COMM_LEN - 1);
+	len = s->comm.len;
+	if (len >= CR_ENG_COMM_LEN || (len && memchr(s->comm.data, 0, len))) {
+		bad_answer(what, pid, "comm of %zu bytes, or with a NUL in it", len);
 		return -EPROTO;
 	}
 
@@ -319,7 +319,8 @@ static int stat_from_pb(pid_t pid, const Crib__StatResp *s, struct cr_eng_stat *
 	st.exit_code = s->exit_code;
 	st.flags = s->flags;
 	st.state = s->state;
-	memcpy(st.comm, s->comm, len);
+	if (len)
+		memcpy(st.comm, s->comm.data, len);
 	st.start_time = s->start_time;
 	st.start_code = s->start_code;
 	st.end_code = s->end_code;
@@ -474,13 +475,15 @@ static int vma_check(const char *what, pid_t pid, const Crib__VmaList *v)
 		bad_answer(what, pid, "VMA arrays of unequal length (%zu starts)", n);
 		return -EPROTO;
 	}
-	if (v->n_names == 0 || v->names[0][0] != '\0') {
+	if (v->n_names == 0 || v->names[0].len != 0) {
 		bad_answer(what, pid, "VMA names[0] is not \"\"");
 		return -EPROTO;
 	}
+	/* names are bytes on the wire; CRIU takes them as C strings */
 	for (i = 0; i < v->n_names; i++) {
-		if (strnlen(v->names[i], CRIB_NAME_MAX + 1) > CRIB_NAME_MAX) {
-			bad_answer(what, pid, "VMA name %zu longer than %d bytes", i, CRIB_NAME_MAX);
+		if (v->names[i].len > CRIB_NAME_MAX || (v->names[i].len && memchr(v->names[i].data, 0, v->names[i].len))) {
+			bad_answer(what, pid, "VMA name %zu: %zu bytes (at most %d), or a NUL in it", i, v->names[i].len,
+				   CRIB_NAME_MAX);
 			return -EPROTO;
 		}
 	}
@@ -508,7 +511,7 @@ static int vma_build(const Crib__VmaList *v, struct cr_eng_vma **out, int *nr)
 	if (!names)
 		return -ENOMEM;
 	for (i = 0; i < v->n_names; i++)
-		size += strlen(v->names[i]) + 1;
+		size += v->names[i].len + 1;
 	e = out_alloc(size);
 	if (!e) {
 		free(names);
@@ -516,10 +519,13 @@ static int vma_build(const Crib__VmaList *v, struct cr_eng_vma **out, int *nr)
 	}
 	s = (char *)e + head;
 	for (i = 0; i < v->n_names; i++) {
-		size_t len = strlen(v->names[i]) + 1;
+		size_t len = v->names[i].len;
 
-		names[i] = memcpy(s, v->names[i], len);
-		s += len;
+		names[i] = s;
+		if (len)
+			memcpy(s, v->names[i].data, len);
+		s[len] = '\0';
+		s += len + 1;
 	}
 	for (i = 0; i < n; i++) {
 		e[i] = (struct cr_eng_vma){

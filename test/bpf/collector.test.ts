@@ -218,6 +218,8 @@ describe('bpf collector on the live kernel', function () {
       it('stat matches /proc/PID/stat (leader, threads, children, a zombie)', function () {
         needOps(this, c, 'stat');
         assert.ok(zoo.children.some((p) => stateOf(p) === 'Z'), 'the zoo has a zombie child');
+        // comm as a byte string: 0x80 and 0xff are not UTF-8 (nor windows-1252 round trips)
+        assert.strictEqual(c.stat(zoo.pid).comm, 'zoo-\xc3\xa9\x80\xff');
         for (const pid of all) {
           const p = readStat(pid);
           const s = c.stat(pid);
@@ -313,6 +315,8 @@ describe('bpf collector on the live kernel', function () {
         for (const want of ['[heap]', '[stack]', '[vdso]', '[vvar]', '/dev/zero (deleted)', '/memfd:zoo (deleted)', '/SYSV00000000 (deleted)', '/dev/shm/crib-zoo-shm (deleted)']) {
           assert.ok(names.includes(want), `no VMA named ${want} in ${names.join(', ')}`);
         }
+        // byte strings, byte for byte: a file name that is not UTF-8
+        assert.ok(names.some((n) => n.endsWith('/bytes-\xff\x80\xc3\xa9')), `no VMA of the file named in bytes: ${names.join(', ')}`);
       });
 
       it('fds and fdinfo match /proc/PID/fd and fdinfo', function () {

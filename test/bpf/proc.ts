@@ -135,7 +135,7 @@ export interface SmapsEntry {
 export function readSmaps(pid: number): SmapsEntry[] {
   const out: SmapsEntry[] = [];
   const head = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+)\s*(.*)$/;
-  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+  for (const line of fs.readFileSync(`/proc/${pid}/smaps`, 'latin1').split('\n')) {
     const m = head.exec(line);
     if (m) {
       out.push({

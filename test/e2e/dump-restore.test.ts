@@ -73,9 +73,11 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
 
   it('--engine-verify: crib and procfs agree on every op of a live workload', async () => {
     const img = path.join(base, 'verify');
-    const v = startWorkload(workload('many'), ['-v', '300', '-f', '200', '-r', path.join(base, 'ready')]);
+    const v = startWorkload(workload('many'), ['-v', '300', '-f', '200', '-b', '-r', path.join(base, 'ready')]);
     try {
       await waitFor(() => fs.existsSync(path.join(base, 'ready')), 'the workload to set up');
+      // -b: a comm and a VMA name that are not UTF-8 must come through byte for byte
+      assert.ok(fs.readFileSync(`/proc/${v.pid}/comm`).includes(Buffer.from([0x80, 0xff])), 'comm was not set');
       dump({ criu: paths.criu, pid: v.pid, dir: img, engine: 'crib', verify: true, leaveRunning: true, libdir: paths.libdir });
       const st = readEngineStats(imageDir(root, img));
       for (const op of SERVED) {

@@ -22,7 +22,8 @@ function checkVmas(got: Obj, t: VmaTable): void {
     assert.deepStrictEqual(asBig(got[k]), Array.from(t[k].subarray(0, n)), k);
   for (const k of ['devMaj', 'devMin', 'prot', 'shared', 'mapFlags', 'vmflags', 'nameIdx'] as const)
     assert.deepStrictEqual(got[k], Array.from(t[k].subarray(0, n)), k);
-  assert.deepStrictEqual(got.names, t.names);
+  // names travel as bytes; the engine keeps them as byte strings
+  assert.deepStrictEqual((got.names as Uint8Array[]).map((b) => Buffer.from(b).toString('latin1')), t.names);
 }
 
 function checkFds(got: Obj, t: FdTable): void {
@@ -40,7 +41,8 @@ function edgeVmas(): VmaTable {
   t.end[2] = 0xffff_ffff_ffff_f000n;
   t.madv[1] = 1n << 63n;
   t.devMaj[2] = 0xffffffff;
-  t.names = ['', 'ünïcode name', '/a path with spaces (deleted)', '[vdso]'];
+  // byte strings: '\xfc' is one byte; '\xc3\xa9' is UTF-8 for U+00E9
+  t.names = ['', '/n\xfcn-utf8 \xff\x80', '/a path with spaces (deleted)', '/caf\xc3\xa9', '[vdso]'];
   return t;
 }
 
@@ -76,7 +78,7 @@ describe('engine bulk encoders', () => {
   });
 
   const statObj = {
-    pid: 10, ppid: 1, pgid: 10, sid: 10, numThreads: 2, exitCode: 0, flags: 0x400100, state: 83, comm: 'zoo',
+    pid: 10, ppid: 1, pgid: 10, sid: 10, numThreads: 2, exitCode: 0, flags: 0x400100, state: 83, comm: Buffer.from([0x7a, 0xff, 0x80]),
     startTime: '123456', startCode: '4194304', endCode: '4200000', startData: '1', endData: '2', startBrk: '3',
     startStack: '140737488347136', argStart: '5', argEnd: '6', envStart: '7', envEnd: '8',
   };
@@ -98,7 +100,10 @@ describe('engine bulk encoders', () => {
     assert.deepStrictEqual(got.opNs, [{ op: 4, ns: '123456789012' }, { op: 5, ns: String(1n << 40n) }, { op: 6, ns: '0' }]);
     assert.deepStrictEqual(got.failedPid, [77, 78]);
     assert.deepStrictEqual(got.failedErrno, [3, 95]);
-    assert.deepStrictEqual((got.stats as Obj[]).map((x) => [x.pid, x.comm, x.startTime]), [[statObj.pid, statObj.comm, statObj.startTime]]);
+    assert.deepStrictEqual(
+      (got.stats as Obj[]).map((x) => [x.pid, Buffer.from(x.comm as Uint8Array).toString('hex'), x.startTime]),
+      [[statObj.pid, '7aff80', statObj.startTime]],
+    );
   });
 
   it('Response carries a bulk payload, an error or nothing', () => {

@@ -13,7 +13,7 @@ export function fakeCollector(over: Partial<Collector> = {}): Collector {
     stat: (pid) => {
       gone(pid, 'stat');
       return {
-        pid, ppid: 1, pgid: pid, sid: pid, numThreads: 2, exitCode: 0, flags: 0x400100, state: 'S', comm: 'worker',
+        pid, ppid: 1, pgid: pid, sid: pid, numThreads: 2, exitCode: 0, flags: 0x400100, state: 'S', comm: 'w\xf6rker\x80',
         startTime: 123n, startCode: 0x400000n, endCode: 0x401000n, startData: 0x600000n, endData: 0x601000n,
         startBrk: 0x602000n, startStack: 0x7ffff000n, argStart: 1n, argEnd: 2n, envStart: 3n, envEnd: 0xffff_ffff_ffff_fffen,
       };

@@ -38,7 +38,8 @@ describe('engine server', () => {
     assert.strictEqual(s.id, 2);
     const st = s.stat as Obj;
     assert.strictEqual(st.state, 'S'.charCodeAt(0));
-    assert.strictEqual(st.comm, 'worker');
+    // a byte string goes out byte for byte: 'w', 0xf6, 'rker', 0x80 (not UTF-8)
+    assert.strictEqual(Buffer.from(st.comm as Uint8Array).toString('hex'), '77f6726b657280');
     assert.strictEqual(st.envEnd, String(0xffff_ffff_ffff_fffen));
     const u = ask(server, { id: 3, status: { pid: 99 } }).status as Obj;
     assert.deepStrictEqual(u.gids, [4, 5, 6, 4294967295]);

@@ -128,6 +128,12 @@ static void hello(uint32_t abi, int nops)
 	answer(&r);
 }
 
+/* A bytes field holding s, without its NUL. */
+static ProtobufCBinaryData bin(const char *s)
+{
+	return (ProtobufCBinaryData){ strlen(s), (uint8_t *)s };
+}
+
 static Crib__StatResp good_stat(pid_t pid)
 {
 	Crib__StatResp s = CRIB__STAT_RESP__INIT;
@@ -138,7 +144,7 @@ static Crib__StatResp good_stat(pid_t pid)
 	s.sid = pid;
 	s.num_threads = 1;
 	s.state = 'S';
-	s.comm = "worker";
+	s.comm = bin("worker");
 	s.start_time = 1ULL << 40;
 	s.env_end = ~0ULL;
 	return s;
@@ -184,7 +190,7 @@ static void err_answer(int err)
 struct vmas {
 	uint64_t start[3], end[3], pgoff[3], ino[3], madv[3];
 	uint32_t maj[3], min[3], prot[3], shared[3], flags[3], vmf[3], idx[3];
-	char *names[3];
+	ProtobufCBinaryData names[3];
 	Crib__VmaList l;
 };
 
@@ -201,9 +207,9 @@ static void vmas_init(struct vmas *v, pid_t pid)
 		v->idx[i] = i % 3;
 	}
 	v->shared[1] = 1;
-	v->names[0] = "";
-	v->names[1] = "[heap]";
-	v->names[2] = "/usr/bin/cat";
+	v->names[0] = bin("");
+	v->names[1] = bin("[heap]");
+	v->names[2] = bin("/usr/bin/c\xc3\xa9t-\xff\x80"); /* a name need not be UTF-8 */
 	v->l.pid = pid;
 	v->l.n_start = v->l.n_end = v->l.n_pgoff = v->l.n_ino = v->l.n_madv = 3;
 	v->l.n_dev_maj = v->l.n_dev_min = v->l.n_prot = v->l.n_shared = v->l.n_map_flags = v->l.n_vmflags = 3;
@@ -301,12 +307,17 @@ static void test_stat(void)
 	BAD_STAT(s.ppid = -1, "negative ppid");
 	memset(comm, 'x', CR_ENG_COMM_LEN);
 	comm[CR_ENG_COMM_LEN] = 0;
-	BAD_STAT(s.comm = comm, "comm of 32 bytes");
+	BAD_STAT(s.comm = bin(comm), "comm of 32 bytes");
+	BAD_STAT(s.comm = ((ProtobufCBinaryData){ 3, (uint8_t *)"a\0b" }), "a NUL inside comm");
 	comm[CR_ENG_COMM_LEN - 1] = 0;
 	s = good_stat(10);
-	s.comm = comm;
+	s.comm = bin(comm);
 	stat_answer(&s);
 	CHECK(crib_stat(10, &st) == 0 && strlen(st.comm) == CR_ENG_COMM_LEN - 1, "comm of 31 bytes");
+	s = good_stat(10);
+	s.comm = bin("w\xc3\xa9\x80\xff");
+	stat_answer(&s);
+	CHECK(crib_stat(10, &st) == 0 && !strcmp(st.comm, "w\xc3\xa9\x80\xff"), "comm not UTF-8, byte for byte");
 
 	status_answer(4); /* a status payload for a stat request */
 	memset(&st, 0xab, sizeof(st));
@@ -370,17 +381,21 @@ static void test_pids(void)
 	CHECK(crib_children(5, &p, &nr) == -EPROTO, "children answered with threads");
 }
 
+static char long_name[PATH_MAX + 2];
+
 static void test_vma(void)
 {
 	struct cr_eng_vma *e = (void *)0xab;
 	struct vmas v;
 	int nr = 0xab;
 
+	memset(long_name, 'a', sizeof(long_name) - 1);
 	vmas_init(&v, 3);
 	vma_answer(&v);
 	CHECK(crib_vma(3, &e, &nr) == 0 && nr == 3 && !strcmp(e[1].name, "[heap]") && e[1].shared == 1 &&
+		      !strcmp(e[2].name, "/usr/bin/c\xc3\xa9t-\xff\x80") && !strcmp(e[0].name, "") &&
 		      (char *)e[2].name > (char *)&e[2] && (char *)e[2].name < (char *)e + 3 * sizeof(*e) + 64,
-	      "good vma list, names in the same block");
+	      "good vma list, names byte for byte in the same block");
 	free(e);
 
 #define BAD_VMA(mod, what)                                                                           \
@@ -395,7 +410,9 @@ static void test_vma(void)
 	BAD_VMA(v.l.n_ino = 2, "short ino column");
 	BAD_VMA(v.l.n_name_idx = 4, "long name_idx column");
 	BAD_VMA(v.idx[2] = 3, "name index out of range");
-	BAD_VMA(v.names[0] = "x", "names[0] not empty");
+	BAD_VMA(v.names[0] = bin("x"), "names[0] not empty");
+	BAD_VMA(v.names[2] = ((ProtobufCBinaryData){ 4, (uint8_t *)"/a\0b" }), "a NUL inside a name");
+	BAD_VMA(v.names[2] = ((ProtobufCBinaryData){ PATH_MAX + 1, (uint8_t *)long_name }), "a name of PATH_MAX + 1 bytes");
 	BAD_VMA(v.l.n_names = 0; v.idx[0] = v.idx[1] = v.idx[2] = 0, "no names");
 	BAD_VMA(v.end[1] = v.start[1], "empty VMA");
 	BAD_VMA(v.start[1] = v.start[0] + 0x800, "unaligned start");

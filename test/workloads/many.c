@@ -1,7 +1,9 @@
 // A workload with many VMAs and many fds, for tests and benchmarks.
 //
-// usage: many [-v NVMAS] [-f NFDS] [-r READY_FILE]
+// usage: many [-v NVMAS] [-f NFDS] [-r READY_FILE] [-b]
 //
+// -b: bytes that are not UTF-8 in its comm and in the name of a mapped
+// (then deleted) file.
 // VMAs: one anonymous region whose pages alternate between two protections,
 // so every page is a VMA of its own; each page is touched so that smaps has
 // something to count.  fds: /dev/null, a regular file at varied offsets and
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -108,22 +111,32 @@ int main(int argc, char **argv)
 {
 	long nvmas = 0, nfds = 0;
 	const char *ready = NULL;
-	char scratch[] = "/tmp/crib-many-XXXXXX";
-	int opt, fd;
+	char plain[] = "/tmp/crib-many-XXXXXX", bytes[] = "/tmp/crib-many-\xff\x80\xc3\xa9-XXXXXX";
+	char *scratch = plain;
+	int opt, fd, odd = 0;
 
-	while ((opt = getopt(argc, argv, "v:f:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "v:f:r:b")) != -1) {
 		switch (opt) {
 		case 'v': nvmas = atol(optarg); break;
 		case 'f': nfds = atol(optarg); break;
 		case 'r': ready = optarg; break;
+		case 'b': odd = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-v NVMAS] [-f NFDS] [-r READY_FILE]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-v NVMAS] [-f NFDS] [-r READY_FILE] [-b]\n", argv[0]);
 			return 2;
 		}
+	}
+	if (odd) {
+		scratch = bytes;
+		prctl(PR_SET_NAME, "many-\xc3\xa9\x80\xff");
 	}
 	fd = mkstemp(scratch);
 	if (fd < 0 || write(fd, "crib", 4) != 4) {
 		perror("mkstemp");
+		return 1;
+	}
+	if (odd && mmap(NULL, 4, PROT_READ, MAP_PRIVATE, fd, 0) == MAP_FAILED) {
+		perror("mmap");
 		return 1;
 	}
 	close(fd);

@@ -93,6 +93,10 @@ static void make_vmas(void)
 	map(page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 2 * page);
 	map(page, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 3 * page);
 	close(fd);
+	/* a name that is not UTF-8: 0xff, 0x80, then UTF-8 for U+00E9 */
+	fd = make_file(dir, "bytes-\xff\x80\xc3\xa9", 1, path);
+	map(page, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
 	/* a file on another mount (tmpfs) */
 	fd = make_file("/dev/shm", "crib-zoo-shm", 1, path);
 	map(page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -232,7 +236,8 @@ int main(int argc, char **argv)
 	kids_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
 	if (kids_fd < 0)
 		die(path);
-	prctl(PR_SET_NAME, "crib-zoo");
+	/* comm need not be UTF-8 either */
+	prctl(PR_SET_NAME, "zoo-\xc3\xa9\x80\xff");
 
 	/* blocked and pending signals: SigBlk, SigPnd (this thread), ShdPnd */
 	sigemptyset(&block);

@@ -240,11 +240,18 @@ function taskView(ctx: Uint8Array): DataView {
   return new DataView(ctx.buffer, ctx.byteOffset + TASK_CTX.members.task.offset, TASK.size);
 }
 
-const latin1 = new TextDecoder('latin1');
+/**
+ * Bytes as a byte string: one char per byte, U+0000-U+00FF.  Buffer's
+ * 'latin1' is ISO-8859-1; TextDecoder's 'latin1' is windows-1252, which
+ * turns 0x80-0x9f into other code points, so it is not used here.
+ */
+export function byteString(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
 
 function cString(bytes: Uint8Array): string {
   const nul = bytes.indexOf(0);
-  return latin1.decode(nul < 0 ? bytes : bytes.subarray(0, nul));
+  return byteString(nul < 0 ? bytes : bytes.subarray(0, nul));
 }
 
 function stateLetter(dv: DataView): string {
@@ -382,8 +389,6 @@ function words(a: BigUint64Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
 }
 
-const utf8 = new TextDecoder('utf-8');
-
 /** seq_path() escapes '\n' in names as \012 */
 function escapeName(s: string): string {
   return s.includes('\n') ? s.replace(/\n/g, '\\012') : s;
@@ -397,7 +402,7 @@ function joinPath(names: Uint8Array, off: number, len: number): string {
   while (p < end) {
     const n = names[p];
     if (p + 1 + n > end || n === 0) throw new BadRecordError('vma', `path component at ${p} (length ${n}) runs past its name`);
-    parts.push(escapeName(utf8.decode(names.subarray(p + 1, p + 1 + n))));
+    parts.push(escapeName(byteString(names.subarray(p + 1, p + 1 + n))));
     p += 1 + n;
   }
   parts.reverse();
@@ -405,7 +410,7 @@ function joinPath(names: Uint8Array, off: number, len: number): string {
 }
 
 function vmaName(kind: number, flags: number, names: Uint8Array, off: number, len: number): string {
-  const bytes = (): string => escapeName(utf8.decode(names.subarray(off, off + len)));
+  const bytes = (): string => escapeName(byteString(names.subarray(off, off + len)));
   switch (kind) {
     case NameKind.None:
       return '';

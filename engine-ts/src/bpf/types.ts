@@ -27,6 +27,7 @@ export interface TaskStat {
   flags: number;
   /** one letter, as /proc/PID/stat prints it */
   state: string;
+  /** a byte string: one char per byte, as Buffer's 'latin1' (comm need not be UTF-8) */
   comm: string;
   startTime: bigint;
   startCode: bigint;
@@ -73,7 +74,10 @@ export interface VmaTable {
   shared: Uint32Array;
   mapFlags: Uint32Array;
   vmflags: Uint32Array;
-  /** entry i is names[nameIdx[i]]; names[0] === '' */
+  /**
+   * entry i is names[nameIdx[i]]; names[0] === ''.  Byte strings, one char
+   * per byte (Buffer's 'latin1'): the kernel's names need not be UTF-8.
+   */
   nameIdx: Uint32Array;
   names: string[];
 }

@@ -76,7 +76,7 @@ export function writeVmaList(w: Sink, t: VmaTable): Sink {
   packed32(w, 11, column(what, 'mapFlags', t.mapFlags, n));
   packed32(w, 12, column(what, 'vmflags', t.vmflags, n));
   packed32(w, 13, column(what, 'nameIdx', t.nameIdx, n));
-  for (const s of t.names) w.uint32(tag(14, LEN)).string(s);
+  for (const s of t.names) w.uint32(tag(14, LEN)).bytes(Buffer.from(s, 'latin1'));
   return w;
 }
 

@@ -67,7 +67,7 @@ function statResp(s: TaskStat): { [k: string]: unknown } {
     exitCode: s.exitCode,
     flags: s.flags >>> 0,
     state: s.state.charCodeAt(0) || 0,
-    comm: s.comm,
+    comm: Buffer.from(s.comm, 'latin1'),
     startTime: u64(s.startTime),
     startCode: u64(s.startCode),
     endCode: u64(s.endCode),

@@ -19,14 +19,10 @@
  */
 #include "crib_iter.h"
 #include "vma_fields.h"
+#include "vma_ksyms.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* mm/mmap.c: vm_ops->name of the special mappings ([vdso], [vvar], [uprobes], ...) */
-extern const void special_mapping_name __ksym __weak;
-/* fs/d_path.c and fs/anon_inodes.c: the d_dname() of pseudo files one can map */
-extern const void simple_dname __ksym __weak;
-extern const void anon_inodefs_dname __ksym __weak;
 
 /* vma->anon_name exists only with CONFIG_ANON_VMA_NAME */
 struct vm_area_struct___anon {
@@ -218,9 +214,9 @@ static __always_inline long name_vma(struct vma_walk *st, struct crib_vma *v,
 
 		if (dname) {
 			/* pseudo files: d_path() asks the fs, which prints from the dentry name */
-			if (&simple_dname && dname == &simple_dname)
+			if (ksym_simple_dname && (__u64)dname == ksym_simple_dname)
 				v->name_kind = CRIB_NAME_DNAME_SIMPLE;
-			else if (&anon_inodefs_dname && dname == &anon_inodefs_dname)
+			else if (ksym_anon_inodefs_dname && (__u64)dname == ksym_anon_inodefs_dname)
 				v->name_kind = CRIB_NAME_DNAME_ANON;
 			else
 				v->name_kind = CRIB_NAME_DNAME_OTHER;
@@ -238,7 +234,7 @@ static __always_inline long name_vma(struct vma_walk *st, struct crib_vma *v,
 	if (vma->vm_ops) {
 		void *fn = BPF_CORE_READ(vma->vm_ops, name);
 
-		if (fn && (!&special_mapping_name || fn == &special_mapping_name)) {
+		if (fn && (!ksym_special_mapping_name || (__u64)fn == ksym_special_mapping_name)) {
 			struct vm_special_mapping *sm = vma->vm_private_data;
 
 			v->name_kind = CRIB_NAME_STRING;

@@ -34,6 +34,26 @@ describe('bpf probing', function () {
     }
   });
 
+  it('runs an object\'s *_init programs once after load, and leaves the object unused when one fails', function () {
+    const build = (ret: number): string => {
+      const obj = path.join(dir, `probe-init${ret}.bpf.o`);
+      execFileSync('clang', ['-g', '-O2', '-target', 'bpf', `-DPROBE_INIT=${ret}`, '-I', paths.objDir, '-c', path.join(root, 'test', 'bpf', 'fixtures', 'probe.bpf.c'), '-o', obj]);
+      return obj;
+    };
+    const addon = loadAddon(paths.addon);
+    const ok = loadObject(addon, build(0));
+    try {
+      assert.ok(ok.obj, `object did not load: ${[...ok.failed.values()].join('; ')}`);
+      assert.strictEqual(ok.obj.run(ok.progFds.get('probe_good')!, new Uint8Array(8)), 7, 'probe_init did not run before use');
+    } finally {
+      ok.obj?.close();
+    }
+    const bad = loadObject(addon, build(-1));
+    assert.strictEqual(bad.obj, undefined);
+    assert.deepStrictEqual([...bad.progFds.keys()], []);
+    assert.match(bad.failed.get('*') ?? '', /set-up: probe_init returned -1 \(EPERM\)/);
+  });
+
   it('reports the ops of a missing object unsupported, with the reason', function () {
     // with their seq-iterator fallbacks, for kernels where the SYSCALL programs do not load (< 6.2)
     for (const o of ['task.bpf.o', 'fds.bpf.o', 'task_iter.bpf.o', 'fds_iter.bpf.o']) fs.symlinkSync(path.join(paths.objDir, o), path.join(dir, o));

@@ -8,6 +8,7 @@
 // ops throw UnsupportedError with the reason, and support() says which
 // mechanism serves each op.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { BadRecordError, BpfLoadError, BusyError, CribError, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
@@ -135,9 +136,36 @@ function verifierReason(log: string): string {
   return '';
 }
 
+function errnoName(n: number): string {
+  return Object.entries(os.constants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
+}
+
+/** SYSCALL programs that set an object up: run once right after it loads (vma_ksyms.h). */
+const INIT_PROG = /_init$/;
+
+/**
+ * Runs the object's *_init programs; why the object cannot be used, or ''.
+ * An init that did not load or did not return 0 leaves the object unset up.
+ */
+function runInits(obj: NativeBpfObject, lo: LoadedObject, progs: string[]): string {
+  for (const p of progs.filter((n) => INIT_PROG.test(n))) {
+    const fd = lo.progFds.get(p);
+    if (fd === undefined) return lo.failed.get(p) ?? `${p} did not load`;
+    let ret: number;
+    try {
+      ret = obj.run(fd, new Uint8Array(8));
+    } catch (e) {
+      return `${p}: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (ret !== 0) return `${p} returned ${ret}${ret < 0 ? ` (${errnoName(-ret)})` : ''}`;
+  }
+  return '';
+}
+
 /**
  * Loads an object, switching off each program the kernel refuses (its
- * reason kept in `failed`; '*' when the object as a whole failed).
+ * reason kept in `failed`; '*' when the object as a whole failed), and
+ * runs its *_init programs.
  */
 export function loadObject(addon: NativeAddon, file: string): LoadedObject {
   const lo: LoadedObject = { file, progFds: new Map(), failed: new Map(), buffers: new Map() };
@@ -156,6 +184,13 @@ export function loadObject(addon: NativeAddon, file: string): LoadedObject {
     try {
       obj.load();
       for (const p of progs) if (!lo.failed.has(p)) lo.progFds.set(p, obj.progFd(p));
+      const why = runInits(obj, lo, progs);
+      if (why) {
+        obj.close();
+        lo.progFds.clear();
+        lo.failed.set('*', `${path.basename(file)}: set-up: ${why}`);
+        return lo;
+      }
       lo.obj = obj;
       return lo;
     } catch (e) {

@@ -40,7 +40,7 @@ export function runCheck(paths: Paths = findPaths()): CheckResult {
   const hasBtf = fs.existsSync('/sys/kernel/btf/vmlinux');
   items.push({ what: 'kernel BTF', ok: hasBtf, detail: hasBtf ? '/sys/kernel/btf/vmlinux' : 'missing: CO-RE programs cannot load' });
   // older kernels lack these: the seq-iterator mechanisms serve instead
-  const kf = btfHas(['bpf_task_from_pid', 'bpf_iter_task_vma_new', 'bpf_iter_num_new', 'bpf_rdonly_cast', 'bpf_loop']);
+  const kf = btfHas(['bpf_task_from_pid', 'bpf_iter_task_vma_new', 'bpf_iter_num_new', 'bpf_rdonly_cast', 'bpf_loop', 'bpf_kallsyms_lookup_name']);
   for (const [k, v] of Object.entries(kf)) {
     items.push({ what: `kfunc/helper ${k}`, ok: v, info: !v, detail: v ? 'in kernel BTF' : 'not in kernel BTF (fallbacks serve the ops that need it)' });
   }

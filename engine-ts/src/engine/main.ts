@@ -91,16 +91,22 @@ export function serve(args: EngineArgs): void {
   const debug: Debug = process.env.CRIB_DEBUG
     ? (m) => process.stderr.write(`crib-engine[${process.pid}]: ${m}\n`)
     : () => undefined;
+  // performance.now(): ms since the process started
+  const tNode = performance.now();
   const proto = loadProto();
   const { collector, error } = loadCollector(args, debug);
+  const tCollector = performance.now();
   const server = new EngineServer(proto, collector, error, debug);
   if (collector && !process.env.CRIB_NO_WARMUP) {
-    const t0 = process.hrtime.bigint();
     warmUp(server, proto);
     collector.takeTimes();
     collectGarbage();
-    debug(`warm-up took ${Number(process.hrtime.bigint() - t0) / 1e6} ms`);
   }
+  const tReady = performance.now();
+  debug(
+    `start-up ${tReady.toFixed(1)} ms: node and modules ${tNode.toFixed(1)}, proto and BPF objects ${(tCollector - tNode).toFixed(1)}, ` +
+      `warm-up ${(tReady - tCollector).toFixed(1)}`,
+  );
   if (args.shmFd !== undefined) {
     // without it every answer goes over the socket: slower, not wrong
     try {

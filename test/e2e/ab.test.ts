@@ -1,6 +1,9 @@
 // crib ab on a real workload: both engines, per-op figures, no differences.
 import { strict as assert } from 'assert';
-import { crib, workload } from '../helpers';
+import * as fs from 'fs';
+import * as path from 'path';
+import { waitPidGone } from '../../engine-ts/src/criu/run';
+import { crib, tmpdir, workload } from '../helpers';
 
 describe('e2e: crib ab', function () {
   this.timeout(300000);
@@ -22,6 +25,21 @@ describe('e2e: crib ab', function () {
       assert.equal(o.mismatches, 0);
     }
     assert.ok(j.dump_ms.procfs > 0 && j.dump_ms.crib > 0);
+  });
+
+  it('dumps a tree the command starts and leaves none of it running', async () => {
+    const dir = tmpdir('ab-tree');
+    const kid = path.join(dir, 'kid');
+    try {
+      const r = crib(['ab', '--json', '--', 'sh', '-c', `sleep 1000 & echo $! > ${kid}; exec ${workload('many')} -v 50 -f 20`]);
+      assert.equal(r.status, 0, `crib ab exited ${r.status}: ${r.stderr}${r.stdout}`);
+      assert.deepEqual((JSON.parse(r.stdout) as { differences: unknown[] }).differences, []);
+      const pid = Number(fs.readFileSync(kid, 'utf8'));
+      assert.ok(pid > 0);
+      await waitPidGone(pid, 5000);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad usage with exit 2 and says why', () => {

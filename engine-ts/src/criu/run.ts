@@ -115,10 +115,13 @@ export function startWorkload(cmd: string, args: string[], cwd?: string): Worklo
     pid,
     exited,
     async kill(): Promise<void> {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
+      // the whole process group (spawned detached, it leads one): its children too
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
       await exited;
     },

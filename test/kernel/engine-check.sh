@@ -35,10 +35,30 @@ t1=$(uptime)
 
 echo "=== BPF agreement tests ($kver)"
 mocha_out=/tmp/engine-check-mocha.txt
+# A hung test would only end with the VM's timeout, telling nothing: past
+# ENGINE_CHECK_TIMEOUT seconds, show what every process waits on, then stop.
+stuck() {
+	echo "engine-check: the tests did not end in ${ENGINE_CHECK_TIMEOUT:-300}s; processes:"
+	ps -eo pid,ppid,stat,wchan:32,args | grep -v ' \[' | cut -c1-160
+	for p in /proc/[0-9]*; do
+		case $(cat "$p/stat" 2>/dev/null | awk '{ print $3 }') in
+		D | T | t) ;;
+		*) grep -q node "$p/comm" 2>/dev/null || continue ;;
+		esac
+		echo "--- $(basename "$p") $(cat "$p/comm" 2>/dev/null): kernel stack"
+		cat "$p/stack" 2>/dev/null | head -12
+	done
+}
 npx --no-install mocha --no-config --forbid-only --timeout 300000 --reporter spec \
 	build/ts/test/bpf/records.test.js build/ts/test/bpf/probe.test.js build/ts/test/bpf/collector.test.js \
-	2>&1 | tee "$mocha_out"
-rc=${PIPESTATUS[0]}
+	> >(tee "$mocha_out") 2>&1 &
+mocha_pid=$!
+( sleep "${ENGINE_CHECK_TIMEOUT:-300}"; stuck; pkill -TERM -f "mocha --no-config" ) &
+watchdog=$!
+wait "$mocha_pid"
+rc=$?
+kill "$watchdog" 2>/dev/null
+wait "$watchdog" 2>/dev/null
 t2=$(uptime)
 
 summary=$(grep -E '^\s+[0-9]+ (passing|failing|pending)' "$mocha_out" | sed 's/^ *//' | tr '\n' ' ')

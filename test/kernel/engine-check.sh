@@ -49,9 +49,13 @@ stuck() {
 		cat "$p/stack" 2>/dev/null | head -12
 	done
 }
-npx --no-install mocha --no-config --forbid-only --timeout 300000 --reporter spec \
-	build/ts/test/bpf/records.test.js build/ts/test/bpf/probe.test.js build/ts/test/bpf/collector.test.js \
-	> >(tee "$mocha_out") 2>&1 &
+# (no process substitution: the guest has no /dev/fd)
+(
+	npx --no-install mocha --no-config --forbid-only --timeout 300000 --reporter spec \
+		build/ts/test/bpf/records.test.js build/ts/test/bpf/probe.test.js build/ts/test/bpf/collector.test.js \
+		2>&1 | tee "$mocha_out"
+	exit "${PIPESTATUS[0]}"
+) &
 mocha_pid=$!
 ( sleep "${ENGINE_CHECK_TIMEOUT:-300}"; stuck; pkill -TERM -f "mocha --no-config" ) &
 watchdog=$!

@@ -32,6 +32,19 @@ describe('images: reader', () => {
     assert.deepEqual(got[0].threads, [42, 43]);
   });
 
+  it('reads CRIU\'s string fields byte for byte: UTF-8 as text, other bytes as \\xNN', () => {
+    const t = root.lookupType('reg_file_entry');
+    const entry = (name: Buffer): Buffer =>
+      Buffer.from(t.encode(t.fromObject({ id: 1, flags: 2, pos: 0, fown: { uid: 0, euid: 0, signum: 0, pid_type: 0, pid: 0 }, name })).finish());
+    const names = [Buffer.from('/caf\u00e9'), Buffer.from([0x2f, 0x61, 0xff]), Buffer.from([0x2f, 0x61, 0xfe]), Buffer.from('/a\\b')];
+    const got = readImage(root, image(names.map(entry), [0x54564319, 0x56213975]), 'reg_file_entry').map((e) => e.name);
+    assert.deepEqual(got, ['/caf\u00e9', '/a\\xff', '/a\\xfe', '/a\\x5cb']);
+    // as UTF-8 both bad names would have read '/a\ufffd' and compared equal
+    const out: Difference[] = [];
+    diffValues('reg-files', { name: got[1] }, { name: got[2] }, '', out);
+    assert.equal(out.length, 1);
+  });
+
   it('rejects an entry that runs past the end of the file', () => {
     const f = image([Buffer.from([8, 42])]);
     const buf = fs.readFileSync(f);

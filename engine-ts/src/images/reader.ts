@@ -35,10 +35,71 @@ export function loadCriuProtos(imagesDir: string): protobuf.Root {
   };
   const files = fs.readdirSync(imagesDir).filter((f) => f.endsWith('.proto'));
   root.loadSync(files.map((f) => path.join(imagesDir, f)), { keepCase: true });
+  for (const t of allTypes(root)) {
+    for (const f of t.fieldsArray) {
+      if (f.type === 'string') {
+        f.type = 'bytes';
+        textFields.add(f);
+      }
+    }
+  }
   return root;
 }
 
-const toObjectOpts: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, defaults: false };
+/**
+ * CRIU's `string` fields (comm, paths) hold the kernel's bytes, which need
+ * not be UTF-8; protobufjs would decode them as UTF-8 and turn every bad
+ * sequence into U+FFFD, so two different names could compare equal.  They
+ * are read as bytes and shown as text: UTF-8 where it is, with \xNN for
+ * the bytes that are not.
+ */
+const textFields = new WeakSet<protobuf.Field>();
+
+function allTypes(ns: protobuf.NamespaceBase): protobuf.Type[] {
+  const out: protobuf.Type[] = [];
+  for (const o of ns.nestedArray) {
+    if (o instanceof protobuf.Type) out.push(o);
+    if (o instanceof protobuf.Namespace || o instanceof protobuf.Type) out.push(...allTypes(o));
+  }
+  return out;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Bytes as text, one text for one byte string: UTF-8 if they are and hold
+ * no backslash, else ASCII with \xNN for every other byte (a backslash
+ * included, so that the text "\xff" and the byte 0xff read differently).
+ */
+export function bytesText(b: Uint8Array): string {
+  try {
+    if (b.includes(0x5c)) throw new Error('a backslash');
+    return utf8.decode(b);
+  } catch {
+    let s = '';
+    for (const c of b) s += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+    return s;
+  }
+}
+
+/** toObject's Buffers as strings: text for CRIU's string fields, base64 for its bytes fields. */
+function present(type: protobuf.Type, o: Entry): Entry {
+  for (const f of type.fieldsArray) {
+    const v = o[f.name];
+    if (v === undefined || v === null) continue;
+    const one = (x: unknown): unknown => {
+      if (x instanceof Uint8Array) return textFields.has(f) ? bytesText(x) : Buffer.from(x).toString('base64');
+      if (f.resolvedType instanceof protobuf.Type && x && typeof x === 'object') return present(f.resolvedType, x as Entry);
+      return x;
+    };
+    if (Array.isArray(v)) o[f.name] = v.map(one);
+    else if (f.map && typeof v === 'object') o[f.name] = Object.fromEntries(Object.entries(v as Entry).map(([k, x]) => [k, one(x)]));
+    else o[f.name] = one(v);
+  }
+  return o;
+}
+
+const toObjectOpts: protobuf.IConversionOptions = { longs: String, enums: String, bytes: Buffer, defaults: false };
 
 /** Reads all entries of one image file as plain objects (64-bit values as decimal strings). */
 export function readImage(root: protobuf.Root, file: string, typeName: string): Entry[] {
@@ -55,7 +116,7 @@ export function readImage(root: protobuf.Root, file: string, typeName: string): 
     off += 4;
     if (off + size > buf.length) throw new ImageError(file, `entry of ${size} bytes at ${off} runs past the end`);
     const msg = type.decode(buf.subarray(off, off + size));
-    out.push(type.toObject(msg, toObjectOpts) as Entry);
+    out.push(present(type, type.toObject(msg, toObjectOpts) as Entry));
     off += size;
   }
   return out;

@@ -37,6 +37,34 @@ out:
 	return err;
 }
 
+/*
+ * How long the vma and fds walks of a task will be: mm->map_count in
+ * req->count, the fd table's max_fds in req->total.  A hint: user space
+ * runs the two walks side by side only when both are long enough to pay
+ * for a second thread (collector.ts, prefetch).
+ */
+SEC("syscall")
+int crib_sizes(struct crib_req *req)
+{
+	struct task_struct *task;
+	int err;
+
+	err = crib_req_check(req, sizeof(*req));
+	if (err)
+		goto out;
+	task = bpf_task_from_pid(req->pid);
+	if (!task) {
+		err = -ESRCH;
+		goto out;
+	}
+	req->count = BPF_CORE_READ(task, mm, map_count);
+	req->total = BPF_CORE_READ(task, files, fdt, max_fds);
+	bpf_task_release(task);
+out:
+	req->err = err;
+	return err;
+}
+
 static long thread_step(__u64 i, void *arg)
 {
 	return threads_step(arg);

@@ -354,16 +354,18 @@ describe('bpf collector on the live kernel', function () {
         const child = zoo.children.find((p) => stateOf(p) !== 'Z')!;
         const plain = { v: vmaRows(zoo.pid), f: fdRows(zoo.pid), cv: vmaRows(child) };
         c.takeTimes();
-        c.prefetch(zoo.pid, ['vma', 'fds']);
+        // the zoo's walks are short: side by side only when told to
+        const overlapped = c.prefetch(zoo.pid, ['vma', 'fds'], { always: true });
+        assert.strictEqual(overlapped, c.support().filter((s) => ['vma', 'fds'].includes(s.op) && s.available && !/iter\//.test(s.mechanism ?? '')).length === 2);
         assert.deepStrictEqual(vmaRows(zoo.pid), plain.v);
         assert.deepStrictEqual(fdRows(zoo.pid), plain.f);
         assert.deepStrictEqual(Object.keys(c.takeTimes()).sort(), ['fds', 'vma']);
         // read ahead for one pid, asked for another: that one's own table
-        c.prefetch(zoo.pid, ['vma', 'fds']);
+        c.prefetch(zoo.pid, ['vma', 'fds'], { always: true });
         assert.deepStrictEqual(vmaRows(child), plain.cv);
         assert.deepStrictEqual(fdRows(zoo.pid), plain.f);
         // a task that is not there: the error comes with the op's own call
-        c.prefetch(4194304, ['vma', 'fds']);
+        assert.strictEqual(c.prefetch(4194304, ['vma', 'fds'], { always: true }), overlapped);
         assert.throws(() => c.vmas(4194304), NoSuchTaskError);
         assert.throws(() => c.fds(4194304), NoSuchTaskError);
       });
@@ -394,6 +396,15 @@ describe('bpf collector on the live kernel', function () {
           const t = c.vmas(many.pid);
           assert.ok(t.count > 10000, `${t.count} VMAs`);
           assert.deepStrictEqual(vmaDiffs(c, many.pid), []);
+        });
+
+        it('prefetch runs the walks side by side for a big task, not for a small one', function () {
+          needOps(this, c, 'vma', 'fds');
+          const syscall = c.support().filter((s) => ['vma', 'fds'].includes(s.op) && s.available && !/iter\//.test(s.mechanism ?? '')).length === 2;
+          assert.strictEqual(c.prefetch(many.pid, ['vma', 'fds']), syscall);
+          assert.ok(c.vmas(many.pid).count > 10000);
+          assert.ok(c.fds(many.pid).count >= 10000);
+          assert.strictEqual(c.prefetch(zoo.pid, ['vma', 'fds']), false);
         });
 
         it('fds match fdinfo', function () {

@@ -140,6 +140,12 @@ function errnoName(n: number): string {
   return Object.entries(os.constants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
 }
 
+/** A task's VMA count and fd table size (prefetch's hint). */
+const SIZES = { object: 'task.bpf.o', program: 'crib_sizes' };
+/** Walks this long take ~0.25 ms or more each: worth a second thread. */
+const OVERLAP_MIN_VMAS = 2000;
+const OVERLAP_MIN_FDS = 4096;
+
 /** SYSCALL programs that set an object up: run once right after it loads (vma_ksyms.h). */
 const INIT_PROG = /_init$/;
 
@@ -256,6 +262,7 @@ export class BpfCollector implements Collector {
   private readonly served = new Map<OpName, Served>();
   private readonly reasons = new Map<OpName, string>();
   private times: OpTimes = {};
+  private readonly sizesCtx = new Uint8Array(REQ.size);
   /** the context of each bulk op's program: prefetch() runs them side by side */
   private readonly bulkCtx = { vma: new Uint8Array(REQ.size), fds: new Uint8Array(REQ.size) };
   /** replies prefetch() read ahead, each for the next runBulk() of its op and pid */
@@ -449,14 +456,15 @@ export class BpfCollector implements Collector {
    * this way (seq iterators, ops not served, a failed start) is left to
    * those calls, which run it again and report.
    */
-  prefetch(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): void {
+  prefetch(pid: number, ops: ReadonlyArray<'vma' | 'fds'>, opts: { always?: boolean } = {}): boolean {
     this.ahead.clear();
-    if (this.closed || !Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return;
+    if (this.closed || !Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) return false;
     const todo = [...new Set(ops)].filter((op) => {
       const s = this.served.get(op);
       return s && s.source.reader !== 'iter';
     });
-    if (todo.length < 2) return; // nothing to overlap
+    if (todo.length < 2) return false; // nothing to overlap
+    if (!opts.always && !this.longWalks(pid)) return false;
     const ctxs = todo.map((op) => {
       encodeReq(this.bulkCtx[op], pid);
       return this.bulkCtx[op];
@@ -468,13 +476,37 @@ export class BpfCollector implements Collector {
         ctxs,
       );
     } catch {
-      return;
+      return false;
     }
     todo.forEach((op, i) => {
       if (out[3 * i + 1] !== 0) return;
       this.times[op] = (this.times[op] ?? 0n) + BigInt(Math.round(out[3 * i + 2]));
       this.ahead.set(op, { pid, ret: out[3 * i] });
     });
+    return true;
+  }
+
+  /**
+   * Whether both walks of @pid are long enough to gain from a second
+   * thread: starting one and waking across CPUs costs ~0.15-0.25 ms here,
+   * more than the whole of a small task's walks (task.bpf.o's crib_sizes;
+   * no answer: no).  Its run is charged to vma.
+   */
+  private longWalks(pid: number): boolean {
+    const t0 = process.hrtime.bigint();
+    try {
+      const lo = this.object(SIZES.object);
+      const fd = lo.progFds.get(SIZES.program);
+      if (fd === undefined || !lo.obj) return false;
+      encodeReq(this.sizesCtx, pid);
+      if (lo.obj.run(fd, this.sizesCtx) !== 0) return false;
+      const r = decodeReply(this.sizesCtx);
+      return r.count >= OVERLAP_MIN_VMAS && r.total >= OVERLAP_MIN_FDS;
+    } catch {
+      return false;
+    } finally {
+      this.times.vma = (this.times.vma ?? 0n) + (process.hrtime.bigint() - t0);
+    }
   }
 
   takeTimes(): OpTimes {

@@ -114,9 +114,10 @@ export interface Collector {
   fds(pid: number): FdTable;
   /**
    * Optional: read what the next vmas()/fds() of @pid will decode now,
-   * the ops' walks side by side.  Errors are left to those calls.
+   * the ops' walks side by side, where they are long enough to gain from
+   * it; true when it did.  Errors are left to those calls.
    */
-  prefetch?(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): void;
+  prefetch?(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): boolean;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -54,4 +54,22 @@ static __always_inline int crib_req_check(struct crib_req *req, __u32 size)
 	return 0;
 }
 
+/*
+ * The task a request names, after crib_req_check(), with a reference the
+ * caller drops with bpf_task_release(); NULL with *err set when there is
+ * none (-ESRCH: no such task).
+ */
+static __always_inline struct task_struct *crib_req_task(struct crib_req *req, __u32 size, int *err)
+{
+	struct task_struct *task;
+
+	*err = crib_req_check(req, size);
+	if (*err)
+		return NULL;
+	task = bpf_task_from_pid(req->pid);
+	if (!task)
+		*err = -ESRCH;
+	return task;
+}
+
 #endif /* __CRIB_BPF_H__ */

@@ -17,14 +17,9 @@ int crib_task(struct crib_task_ctx *ctx)
 	struct task_struct *task;
 	int err;
 
-	err = crib_req_check(&ctx->req, sizeof(*ctx));
-	if (err)
+	task = crib_req_task(&ctx->req, sizeof(*ctx), &err);
+	if (!task)
 		goto out;
-	task = bpf_task_from_pid(ctx->req.pid);
-	if (!task) {
-		err = -ESRCH;
-		goto out;
-	}
 
 	/* direct stores into the context: SYSCALL programs may write it */
 	fill_task(t, task);
@@ -49,14 +44,9 @@ int crib_sizes(struct crib_req *req)
 	struct task_struct *task;
 	int err;
 
-	err = crib_req_check(req, sizeof(*req));
-	if (err)
+	task = crib_req_task(req, sizeof(*req), &err);
+	if (!task)
 		goto out;
-	task = bpf_task_from_pid(req->pid);
-	if (!task) {
-		err = -ESRCH;
-		goto out;
-	}
 	req->count = BPF_CORE_READ(task, mm, map_count);
 	req->total = BPF_CORE_READ(task, files, fdt, max_fds);
 	bpf_task_release(task);
@@ -77,14 +67,9 @@ int crib_threads(struct crib_req *req)
 	struct walk w = {};
 	int err;
 
-	err = crib_req_check(req, sizeof(*req));
-	if (err)
+	task = crib_req_task(req, sizeof(*req), &err);
+	if (!task)
 		goto out;
-	task = bpf_task_from_pid(req->pid);
-	if (!task) {
-		err = -ESRCH;
-		goto out;
-	}
 	threads_start(&w, task);
 	bpf_loop(CRIB_MAX_TIDS + 1, thread_step, &w, 0);
 	bpf_task_release(task);
@@ -108,14 +93,9 @@ int crib_children(struct crib_req *req)
 	struct kids_walk k = {};
 	int err;
 
-	err = crib_req_check(req, sizeof(*req));
-	if (err)
+	task = crib_req_task(req, sizeof(*req), &err);
+	if (!task)
 		goto out;
-	task = bpf_task_from_pid(req->pid);
-	if (!task) {
-		err = -ESRCH;
-		goto out;
-	}
 	children_start(&k, task);
 	bpf_loop(2 * CRIB_MAX_TIDS + 1, child_step, &k, 0);
 	bpf_task_release(task);

@@ -72,14 +72,16 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * included, so that the text "\xff" and the byte 0xff read differently).
  */
 export function bytesText(b: Uint8Array): string {
-  try {
-    if (b.includes(0x5c)) throw new Error('a backslash');
-    return utf8.decode(b);
-  } catch {
-    let s = '';
-    for (const c of b) s += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
-    return s;
+  if (!b.includes(0x5c)) {
+    try {
+      return utf8.decode(b);
+    } catch {
+      /* not UTF-8: escaped below */
+    }
   }
+  let s = '';
+  for (const c of b) s += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+  return s;
 }
 
 /** toObject's Buffers as strings: text for CRIU's string fields, base64 for its bytes fields. */

@@ -25,7 +25,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRIB_ABI_VERSION 1
+#define CRIB_ABI_VERSION 2
 
 /* Capacity of the bulk maps.  A table that does not fit fails with -E2BIG. */
 #define CRIB_MAX_TIDS     65536
@@ -41,19 +41,33 @@
 #define CRIB_COMM_LEN     16
 
 /*
- * Request header, the context of every program.  In: size, version, pid.
- * Out: err, count, total, names_len, flags.
+ * Request header, the context of every program.  In: size, version, pid,
+ * ns_inum.  Out: err, count, total, names_len, flags.
+ *
+ * Pids are those of the caller's pid namespace, named by the inode number
+ * of its nsfs file (/proc/self/ns/pid of the CRIU that asks): pid in, and
+ * every pid out (ppid, pgid, sid, threads, children).  A program finds
+ * the task, then checks that its number in that namespace is pid (-ESRCH
+ * otherwise: never another task's data), and prints every other pid as
+ * that namespace sees it (0 where it cannot see it, as /proc does).
  */
 struct crib_req {
 	__u32 size;       /* sizeof the whole context (crib_req or crib_task_ctx) */
 	__u32 version;    /* CRIB_ABI_VERSION; programs refuse others with -EPROTO */
-	__s32 pid;        /* pid/tid in the init pid namespace */
-	__s32 err;        /* out: 0 or -errno (-ESRCH, -EBUSY, -E2BIG, ...) */
+	__s32 pid;        /* pid/tid in the caller's pid namespace */
+	__s32 err;        /* out: 0 or -errno (-ESRCH, -EBUSY, -E2BIG, -EOPNOTSUPP, ...) */
 	__u32 count;      /* out: entries written to the op's map */
 	__u32 total;      /* out: entries found; > count only together with -E2BIG */
 	__u32 names_len;  /* out (vma): bytes used in the names buffer */
 	__u32 flags;      /* out: CRIB_REQ_F_* */
+	__u32 ns_inum;    /* the caller's pid namespace: inode of its nsfs file */
+	__u32 _pad0;
 };
+
+/* The init pid namespace's inode (PROC_PID_INIT_INO, include/linux/proc_ns.h) */
+#define CRIB_INIT_PID_NS_INUM 0xEFFFFFFCu
+/* MAX_PID_NS_LEVEL (kernel/pid_namespace.c): the deepest level is 32 */
+#define CRIB_MAX_PID_NS_LEVEL 32
 
 /*
  * vma: the mm has the x86 vsyscall gate area.  /proc lists it after the
@@ -65,12 +79,13 @@ struct crib_req {
 /*
  * Task record: the fields of /proc/PID/stat and /proc/PID/status that
  * struct cr_eng_stat and struct cr_eng_status carry, as /proc prints them
- * for a reader in the init namespaces.
+ * for a reader in the caller's pid namespace (crib_req.ns_inum) and the
+ * init user namespace.
  */
 struct crib_task {
-	__s32 pid;         /* task->pid */
+	__s32 pid;         /* all pids: numbers in the caller's pid namespace */
 	__s32 tgid;
-	__s32 ppid;        /* real_parent's tgid */
+	__s32 ppid;        /* real_parent's tgid; 0 where the caller cannot see it */
 	__s32 pgid;
 	__s32 sid;
 	__s32 vpid;        /* last NSpid value */
@@ -229,6 +244,19 @@ struct crib_fd_cols {
  * stream of records, each a struct crib_rec then the payload, len bytes in
  * all (a multiple of 8, zero padding at the end).
  */
+/*
+ * The kernel finds the task of link_info.iter.task.tid in the pid
+ * namespace of the process that reads the iterator (the engine), so user
+ * space uses these only for a caller in its own pid namespace.  What the
+ * program needs of the request is in map "iter_args" (one entry, written
+ * by user space before each read): the task programs check
+ * the task against it and print pids in that namespace, as crib_req says.
+ */
+struct crib_iter_args {
+	__s32 pid;        /* crib_req.pid */
+	__u32 ns_inum;    /* crib_req.ns_inum */
+};
+
 #define CRIB_REC_END   1 /* struct crib_req: err, count, total, names_len, flags */
 #define CRIB_REC_TASK  2 /* struct crib_task: the task exists */
 #define CRIB_REC_VMA   3 /* struct crib_vma, then `extra` bytes of a new name */

@@ -18,8 +18,11 @@
 #define EINVAL   22
 #define ENAMETOOLONG 36
 #define EPROTO   71
+#define EOPNOTSUPP 95
 
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
+/* 6.13+: the task of a pid in the pid namespace of the task running the program */
+extern struct task_struct *bpf_task_from_vpid(s32 vpid) __ksym __weak;
 extern void bpf_task_release(struct task_struct *p) __ksym;
 extern void *bpf_rdonly_cast(const void *obj, u32 btf_id) __ksym;
 
@@ -31,6 +34,14 @@ extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it,
 				 struct task_struct *task, u64 addr) __ksym;
 extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
 extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+
+/* libbpf 1.2's bpf_ksym_exists(); Debian's libbpf 1.1 lacks it */
+#ifndef bpf_ksym_exists
+#define bpf_ksym_exists(sym) ({								\
+	_Static_assert(!__builtin_constant_p(!!sym), #sym " should be marked as __weak");	\
+	!!sym;										\
+})
+#endif
 
 /* container_of with the member offset relocated against the running kernel */
 #define crib_container_of(ptr, type, member) \
@@ -46,6 +57,8 @@ static __always_inline int crib_req_check(struct crib_req *req, __u32 size)
 		return -EPROTO;
 	if (req->pid <= 0)
 		return -ESRCH;
+	if (!req->ns_inum)
+		return -EINVAL;
 	req->err = 0;
 	req->count = 0;
 	req->total = 0;
@@ -55,20 +68,125 @@ static __always_inline int crib_req_check(struct crib_req *req, __u32 size)
 }
 
 /*
- * The task a request names, after crib_req_check(), with a reference the
- * caller drops with bpf_task_release(); NULL with *err set when there is
- * none (-ESRCH: no such task).
+ * ---- Pid namespaces ----
+ *
+ * Every pid a program takes or gives is a number in the caller's pid
+ * namespace (crib_req.ns_inum), as pid_nr_ns() would give it there.  A
+ * struct pid carries its number at each level from the init namespace
+ * (0) down to its own (pid->level); the caller's namespace is found among
+ * them by its inode number, which no two live namespaces share.
  */
-static __always_inline struct task_struct *crib_req_task(struct crib_req *req, __u32 size, int *err)
+
+/* upid @level of @pid: the number and namespace at that level */
+static __always_inline struct upid *crib_upid(struct pid *pid, __u32 level)
+{
+	struct upid *u = &pid->numbers[0];
+
+	return u + level;
+}
+
+/*
+ * The level of the namespace @inum among @pid's (the NSpid list), or -1
+ * when @pid is not in it.  Searched from the deepest up: a caller is most
+ * often in the task's own namespace or the one above.
+ */
+static __always_inline int crib_ns_level(struct pid *pid, __u32 inum)
+{
+	__u32 level;
+	int i;
+
+	if (!pid)
+		return -1;
+	level = BPF_CORE_READ(pid, level);
+	if (level > CRIB_MAX_PID_NS_LEVEL)
+		return -1;
+	for (i = CRIB_MAX_PID_NS_LEVEL; i >= 0; i--) {
+		if (i > level)
+			continue;
+		if (BPF_CORE_READ(crib_upid(pid, i), ns, ns.inum) == inum)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * pid_nr_ns(): the number of @pid in the namespace at @level with inode
+ * @inum, 0 when that namespace cannot see @pid (an ancestor's task, or a
+ * sibling namespace's).
+ */
+static __always_inline __s32 crib_pid_nr(struct pid *pid, __u32 level, __u32 inum)
+{
+	struct upid *u;
+
+	if (!pid || level > CRIB_MAX_PID_NS_LEVEL || BPF_CORE_READ(pid, level) < level)
+		return 0;
+	u = crib_upid(pid, level);
+	if (BPF_CORE_READ(u, ns, ns.inum) != inum)
+		return 0;
+	return BPF_CORE_READ(u, nr);
+}
+
+/*
+ * The level of the caller's namespace for @task, which the request named
+ * as @nr there: -ESRCH unless @task's number in namespace @inum is @nr.
+ * This is what makes every lookup exact: whichever way the task was found
+ * (another namespace's numbering, a pid recycled since), a task that is
+ * not the caller's @nr is never read.
+ */
+static __always_inline int crib_task_check(struct task_struct *task, __s32 nr, __u32 inum)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	int level = crib_ns_level(pid, inum);
+
+	if (level < 0 || crib_pid_nr(pid, level, inum) != nr)
+		return -ESRCH;
+	return level;
+}
+
+/*
+ * The task a request names, after crib_req_check(), with a reference the
+ * caller drops with bpf_task_release(), and the level of the caller's
+ * namespace in *level; NULL with *err set when there is none (-ESRCH: no
+ * such task in the caller's namespace; -EOPNOTSUPP: this kernel cannot
+ * look it up from here, see below).
+ *
+ * 6.13+ has bpf_task_from_vpid(), which looks in the namespace of the
+ * task running the program: the engine, which is the caller's child (or
+ * a service that runs the lookup from the caller's namespace).  Older
+ * kernels have only bpf_task_from_pid() (init namespace numbers), exact
+ * for a caller in the init namespace; for any other caller the program
+ * answers -EOPNOTSUPP and user space uses the seq iterators, which the
+ * kernel resolves in the reader's namespace.  Either way
+ * crib_task_check() confirms the task before anything is read.
+ */
+static __always_inline struct task_struct *crib_req_task(struct crib_req *req, __u32 size,
+							 int *level, int *err)
 {
 	struct task_struct *task;
+	int l;
 
 	*err = crib_req_check(req, size);
 	if (*err)
 		return NULL;
-	task = bpf_task_from_pid(req->pid);
-	if (!task)
+	if (bpf_ksym_exists(bpf_task_from_vpid)) {
+		task = bpf_task_from_vpid(req->pid);
+	} else if (req->ns_inum == CRIB_INIT_PID_NS_INUM) {
+		task = bpf_task_from_pid(req->pid);
+	} else {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	if (!task) {
 		*err = -ESRCH;
+		return NULL;
+	}
+	l = crib_task_check(task, req->pid, req->ns_inum);
+	if (l < 0) {
+		bpf_task_release(task);
+		*err = l;
+		return NULL;
+	}
+	*level = l;
 	return task;
 }
 

@@ -53,6 +53,31 @@ struct {
 	__type(value, struct crib_iter_records);
 } crib_btf_records SEC(".maps");
 
+/* The request, as far as a task program needs it (crib.h, struct crib_iter_args) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct crib_iter_args);
+} iter_args SEC(".maps");
+
+/*
+ * The kernel found @task by the tid user space attached to, in the
+ * reader's pid namespace: check it is the caller's pid (crib_task_check)
+ * and give the level of the caller's namespace, or -ESRCH.
+ */
+static __always_inline int crib_iter_task_level(struct task_struct *task, __u32 *inum)
+{
+	struct crib_iter_args *a;
+	__u32 zero = 0;
+
+	a = bpf_map_lookup_elem(&iter_args, &zero);
+	if (!a || !task)
+		return -ESRCH;
+	*inum = a->ns_inum;
+	return crib_task_check(task, a->pid, a->ns_inum);
+}
+
 /* The END record: the reply header of the SYSCALL programs. */
 static __always_inline int crib_rec_end(struct seq_file *seq, int err, __u32 count,
 					__u32 total, __u32 names_len, __u32 flags)
@@ -74,13 +99,16 @@ static __always_inline int crib_rec_end(struct seq_file *seq, int err, __u32 cou
  * The iterators that walk a task's VMAs or files show nothing both for a
  * task that does not exist and for one without an mm or files (a zombie):
  * each object has this probe (iter/task, same tid) to tell them apart.  It
- * writes an END record with count 1 when the task exists.
+ * writes an END record with count 1 when the task exists and is the
+ * caller's pid (crib_iter_task_level).
  */
 #define CRIB_ITER_TASK_PROBE(name)					\
 SEC("iter/task")							\
 int name(struct bpf_iter__task *ctx)					\
 {									\
-	if (!ctx->task)							\
+	__u32 inum;							\
+									\
+	if (crib_iter_task_level(ctx->task, &inum) < 0)			\
 		return 0;						\
 	crib_rec_end(ctx->meta->seq, 0, 1, 1, 0, 0);			\
 	return 0;							\

@@ -58,22 +58,17 @@ int crib_fds(struct crib_req *req)
 	struct bpf_iter_num chunks;
 	__u32 max_fds, count = 0, total = 0, zero = 0;
 	__s32 last_mnt_id = 0;
-	int err, *c;
+	int level, err, *c;
 
-	err = crib_req_check(req, sizeof(*req));
-	if (err)
-		goto out;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	cols = bpf_map_lookup_elem(&fd_cols, &zero);
 	if (!s || !cols) {
 		err = -EINVAL;
 		goto out;
 	}
-	task = bpf_task_from_pid(req->pid);
-	if (!task) {
-		err = -ESRCH;
+	task = crib_req_task(req, sizeof(*req), &level, &err);
+	if (!task)
 		goto out;
-	}
 	s->count = 0;
 	s->total = 0;
 	/* an exited task has no files: no fds, as /proc/PID/fd shows */

@@ -32,14 +32,6 @@ extern int bpf_sock_rcvq_len(struct sock *sk) __ksym __weak;
 extern int bpf_sock_rcvq_read(struct sock *sk, __u32 index, __u32 offset,
 			      struct bpf_dynptr *dst, __u64 flags) __ksym __weak;
 
-/* libbpf 1.2's bpf_ksym_exists(); Debian's libbpf 1.1 lacks it */
-#ifndef bpf_ksym_exists
-#define bpf_ksym_exists(sym) ({								\
-	_Static_assert(!__builtin_constant_p(!!sym), #sym " should be marked as __weak");	\
-	!!sym;										\
-})
-#endif
-
 /* crib_kfunc_probe's return value: one bit per kfunc, in this order */
 #define CRIB_KF_TASK_FGET      (1 << 0)
 #define CRIB_KF_PUT_FILE       (1 << 1)
@@ -114,11 +106,8 @@ int crib_fds_fget(struct crib_req *req)
 	struct bpf_iter_num chunks;
 	__u32 max_fds, count = 0, total = 0, zero = 0;
 	__s32 last_mnt_id = 0;
-	int err, *c;
+	int level, err, *c;
 
-	err = crib_req_check(req, sizeof(*req));
-	if (err)
-		goto out;
 	/* a known constant after load: the verifier drops the calls below without the series */
 	if (!bpf_ksym_exists(bpf_task_fget) || !bpf_ksym_exists(bpf_put_file)) {
 		err = -ENOSYS;
@@ -130,11 +119,9 @@ int crib_fds_fget(struct crib_req *req)
 		err = -EINVAL;
 		goto out;
 	}
-	task = bpf_task_from_pid(req->pid);
-	if (!task) {
-		err = -ESRCH;
+	task = crib_req_task(req, sizeof(*req), &level, &err);
+	if (!task)
 		goto out;
-	}
 	s->count = 0;
 	s->total = 0;
 	/* an exited task has no files: no fds, as /proc/PID/fd shows */

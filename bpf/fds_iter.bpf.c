@@ -21,7 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct fd_count {
 	__u64 session;
 	__u32 count;
-	__u32 _pad0;
+	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
 };
 
 struct {
@@ -47,14 +47,18 @@ int crib_fds_iter(struct bpf_iter__task_file *ctx)
 	if (!c)
 		return 0;
 	if (c->session != ctx->meta->session_id) {
+		__u32 inum;
+
 		c->session = ctx->meta->session_id;
 		c->count = 0;
+		/* the first fd of the task (none: the probe checks it) */
+		c->err = file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
 	}
 	if (!file) {
-		crib_rec_end(seq, 0, c->count, c->count, 0, 0);
+		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
 		return 0;
 	}
-	if (!task)
+	if (!task || c->err)
 		return 0;
 	crib_rec_init(&r.h, CRIB_REC_FD, sizeof(r));
 	r.p.fd = fd;

@@ -2,7 +2,8 @@
 /*
  * task.bpf.c: ops stat/status (crib_task), threads (crib_threads) and
  * children (crib_children) of one task, as /proc prints them for a reader
- * in the init pid and user namespaces.
+ * in the caller's pid namespace (crib_req.ns_inum) and the init user
+ * namespace.
  */
 #include "crib_bpf.h"
 #include "task_fields.h"
@@ -15,14 +16,14 @@ int crib_task(struct crib_task_ctx *ctx)
 {
 	struct crib_task *t = &ctx->task;
 	struct task_struct *task;
-	int err;
+	int level, err;
 
-	task = crib_req_task(&ctx->req, sizeof(*ctx), &err);
+	task = crib_req_task(&ctx->req, sizeof(*ctx), &level, &err);
 	if (!task)
 		goto out;
 
 	/* direct stores into the context: SYSCALL programs may write it */
-	fill_task(t, task);
+	fill_task(t, task, level, ctx->req.ns_inum);
 
 	bpf_task_release(task);
 	ctx->req.count = 1;
@@ -42,9 +43,9 @@ SEC("syscall")
 int crib_sizes(struct crib_req *req)
 {
 	struct task_struct *task;
-	int err;
+	int level, err;
 
-	task = crib_req_task(req, sizeof(*req), &err);
+	task = crib_req_task(req, sizeof(*req), &level, &err);
 	if (!task)
 		goto out;
 	req->count = BPF_CORE_READ(task, mm, map_count);
@@ -65,12 +66,12 @@ int crib_threads(struct crib_req *req)
 {
 	struct task_struct *task;
 	struct walk w = {};
-	int err;
+	int level, err;
 
-	task = crib_req_task(req, sizeof(*req), &err);
+	task = crib_req_task(req, sizeof(*req), &level, &err);
 	if (!task)
 		goto out;
-	threads_start(&w, task);
+	threads_start(&w, task, level, req->ns_inum);
 	bpf_loop(CRIB_MAX_TIDS + 1, thread_step, &w, 0);
 	bpf_task_release(task);
 	err = threads_end(&w);
@@ -91,12 +92,12 @@ int crib_children(struct crib_req *req)
 {
 	struct task_struct *task;
 	struct kids_walk k = {};
-	int err;
+	int level, err;
 
-	task = crib_req_task(req, sizeof(*req), &err);
+	task = crib_req_task(req, sizeof(*req), &level, &err);
 	if (!task)
 		goto out;
-	children_start(&k, task);
+	children_start(&k, task, level, req->ns_inum);
 	bpf_loop(2 * CRIB_MAX_TIDS + 1, child_step, &k, 0);
 	bpf_task_release(task);
 	err = children_end(&k);

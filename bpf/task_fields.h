@@ -44,25 +44,17 @@ static __always_inline __u8 state_letter(__u32 st, __u32 ex)
 	return 'R';
 }
 
-/* The number of a struct pid as seen from the init namespace (level 0). */
-static __always_inline __s32 pid_nr0(struct pid *pid)
-{
-	return pid ? BPF_CORE_READ(pid, numbers[0].nr) : 0;
-}
-
 /* The number in the pid's own (deepest) namespace: the last NSpid value. */
 static __always_inline __s32 pid_nr_last(struct pid *pid)
 {
-	struct upid *u;
 	__u32 level;
 
 	if (!pid)
 		return 0;
 	level = BPF_CORE_READ(pid, level);
-	if (level > 32)
+	if (level > CRIB_MAX_PID_NS_LEVEL)
 		return 0;
-	u = &pid->numbers[0];
-	return BPF_CORE_READ(u + level, nr);
+	return BPF_CORE_READ(crib_upid(pid, level), nr);
 }
 
 /*
@@ -78,8 +70,12 @@ static __always_inline __u64 cap_read(const kernel_cap_t *cap)
 	return v;
 }
 
-/* The task record: what /proc/PID/stat and status show of @task */
-static __always_inline void fill_task(struct crib_task *t, struct task_struct *task)
+/*
+ * The task record: what /proc/PID/stat and status show of @task to a
+ * reader in the pid namespace at @level with inode @inum (crib_task_check)
+ */
+static __always_inline void fill_task(struct crib_task *t, struct task_struct *task,
+				      __u32 level, __u32 inum)
 {
 	struct signal_struct *sig;
 	struct mm_struct *mm;
@@ -88,11 +84,12 @@ static __always_inline void fill_task(struct crib_task *t, struct task_struct *t
 	__u32 sflags;
 
 	sig = BPF_CORE_READ(task, signal);
-	t->pid = BPF_CORE_READ(task, pid);
-	t->tgid = BPF_CORE_READ(task, tgid);
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	t->pgid = pid_nr0(BPF_CORE_READ(sig, pids[PIDTYPE_PGID]));
-	t->sid = pid_nr0(BPF_CORE_READ(sig, pids[PIDTYPE_SID]));
+	/* task_pid_nr_ns(), task_tgid_nr_ns(), task_pgrp_nr_ns(), task_session_nr_ns() */
+	t->pid = crib_pid_nr(BPF_CORE_READ(task, thread_pid), level, inum);
+	t->tgid = crib_pid_nr(BPF_CORE_READ(sig, pids[PIDTYPE_TGID]), level, inum);
+	t->ppid = crib_pid_nr(BPF_CORE_READ(task, real_parent, signal, pids[PIDTYPE_TGID]), level, inum);
+	t->pgid = crib_pid_nr(BPF_CORE_READ(sig, pids[PIDTYPE_PGID]), level, inum);
+	t->sid = crib_pid_nr(BPF_CORE_READ(sig, pids[PIDTYPE_SID]), level, inum);
 	t->vpid = pid_nr_last(BPF_CORE_READ(task, thread_pid));
 	t->num_threads = BPF_CORE_READ(sig, nr_threads);
 	t->flags = BPF_CORE_READ(task, flags);

@@ -7,6 +7,9 @@
  * (link_info.iter.task.tid), so it runs once, for that task, with the task
  * in its context; the rest is what task.bpf.c does (see crib_iter.h).
  *
+ * Each checks the task against map "iter_args" (crib_iter.h): a task that
+ * is not the caller's pid writes nothing, as one that does not exist.
+ *
  * stat/status write a CRIB_REC_TASK record and a CRIB_REC_END record
  * (none: no such task); threads
  * and children fill map "tids" as task.bpf.o does and write a CRIB_REC_END
@@ -23,11 +26,14 @@ int crib_task_iter(struct bpf_iter__task *ctx)
 {
 	CRIB_REC(struct crib_task) r = {};
 	struct task_struct *task = ctx->task;
+	__u32 inum;
+	int level;
 
-	if (!task)
+	level = crib_iter_task_level(task, &inum);
+	if (level < 0)
 		return 0;
 	crib_rec_init(&r.h, CRIB_REC_TASK, sizeof(r));
-	fill_task(&r.p, task);
+	fill_task(&r.p, task, level, inum);
 	if (!bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))
 		crib_rec_end(ctx->meta->seq, 0, 1, 1, 0, 0);
 	return 0;
@@ -66,11 +72,14 @@ int crib_threads_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct kids_walk *k = get_walk();
+	__u32 inum;
+	int level;
 
-	if (!task || !k)
+	level = crib_iter_task_level(task, &inum);
+	if (level < 0 || !k)
 		return 0;
 	__builtin_memset(k, 0, sizeof(*k));
-	threads_start(&k->w, task);
+	threads_start(&k->w, task, level, inum);
 	bpf_loop(CRIB_MAX_TIDS + 1, thread_step, NULL, 0);
 	crib_rec_end(ctx->meta->seq, threads_end(&k->w), k->w.count, k->w.total, 0, 0);
 	return 0;
@@ -88,11 +97,14 @@ int crib_children_iter(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct kids_walk *k = get_walk();
+	__u32 inum;
+	int level;
 
-	if (!task || !k)
+	level = crib_iter_task_level(task, &inum);
+	if (level < 0 || !k)
 		return 0;
 	__builtin_memset(k, 0, sizeof(*k));
-	children_start(k, task);
+	children_start(k, task, level, inum);
 	bpf_loop(2 * CRIB_MAX_TIDS + 1, child_step, NULL, 0);
 	crib_rec_end(ctx->meta->seq, children_end(k), k->w.count, k->w.total, 0, 0);
 	return 0;

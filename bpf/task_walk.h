@@ -27,6 +27,8 @@ struct walk {
 	__u32 count;              /* written */
 	__u32 total;              /* found */
 	int err;
+	__u32 level;              /* pids are written as the namespace at this level, */
+	__u32 inum;               /* with this inode, sees them (crib_task_check) */
 };
 
 /* struct walk over several threads' children lists */
@@ -36,10 +38,14 @@ struct kids_walk {
 	struct list_head *tpos;   /* current thread's thread_node */
 };
 
-static __always_inline void emit_tid(struct walk *w, __s32 nr)
+static __always_inline void emit_tid(struct walk *w, struct task_struct *t)
 {
 	__u32 i = w->count;
 	__s32 *slot;
+	__s32 nr;
+
+	/* threads and children are in the namespace of the task or below: always seen */
+	nr = crib_pid_nr(BPF_CORE_READ(t, thread_pid), w->level, w->inum);
 
 	w->total++;
 	slot = bpf_map_lookup_elem(&tids, &i);
@@ -55,10 +61,13 @@ static __always_inline void emit_tid(struct walk *w, __s32 nr)
  * fs/proc/base.c first_tid/next_tid: the group leader first, then the
  * signal->thread_head list from the leader on.
  */
-static __always_inline void threads_start(struct walk *w, struct task_struct *task)
+static __always_inline void threads_start(struct walk *w, struct task_struct *task,
+					  __u32 level, __u32 inum)
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 
+	w->level = level;
+	w->inum = inum;
 	w->head = &BPF_CORE_READ(leader, signal)->thread_head;
 	w->pos = &leader->thread_node;
 }
@@ -72,7 +81,7 @@ static __always_inline long threads_step(struct walk *w)
 		return 1;
 	pos = w->pos;
 	t = crib_container_of(pos, struct task_struct, thread_node);
-	emit_tid(w, BPF_CORE_READ(t, pid));
+	emit_tid(w, t);
 	w->pos = BPF_CORE_READ(pos, next);
 	return 0;
 }
@@ -86,10 +95,13 @@ static __always_inline int threads_end(struct walk *w)
 }
 
 /* fs/proc/array.c get_children_pid: threads in /proc/PID/task order, each one's children in list order */
-static __always_inline void children_start(struct kids_walk *k, struct task_struct *task)
+static __always_inline void children_start(struct kids_walk *k, struct task_struct *task,
+					   __u32 level, __u32 inum)
 {
 	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
 
+	k->w.level = level;
+	k->w.inum = inum;
 	k->thead = &BPF_CORE_READ(leader, signal)->thread_head;
 	k->tpos = &leader->thread_node;
 }
@@ -112,7 +124,7 @@ static __always_inline long children_step(struct kids_walk *k)
 	}
 	pos = k->w.pos;
 	t = crib_container_of(pos, struct task_struct, sibling);
-	emit_tid(&k->w, BPF_CORE_READ(t, pid));
+	emit_tid(&k->w, t);
 	k->w.pos = BPF_CORE_READ(pos, next);
 	return 0;
 }

@@ -290,11 +290,8 @@ int crib_vma(struct crib_req *req)
 	struct crib_names *nb;
 	struct mm_struct *mm;
 	__u32 zero = 0;
-	int err;
+	int level, err;
 
-	err = crib_req_check(req, sizeof(*req));
-	if (err)
-		goto out;
 	nb = bpf_map_lookup_elem(&names, &zero);
 	st = bpf_map_lookup_elem(&walk, &zero);
 	cols = bpf_map_lookup_elem(&vma_cols, &zero);
@@ -302,11 +299,9 @@ int crib_vma(struct crib_req *req)
 		err = -EINVAL;
 		goto out;
 	}
-	task = bpf_task_from_pid(req->pid);
-	if (!task) {
-		err = -ESRCH;
+	task = crib_req_task(req, sizeof(*req), &level, &err);
+	if (!task)
 		goto out;
-	}
 	__builtin_memset(st, 0, sizeof(*st));
 	cols->nr_named = 0;
 	mm = BPF_CORE_READ(task, mm);

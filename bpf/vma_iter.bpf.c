@@ -54,6 +54,8 @@ struct vma_walk {
 	__u8  prev_flags;
 	__u8  _pad0[2];
 	__u32 flags;        /* CRIB_REQ_F_* */
+	__s32 err;          /* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
+	__u32 _pad1;
 	/* the path walk of this VMA's name (path_step) */
 	__u64 pw_dentry;    /* struct dentry * */
 	__u64 pw_mnt;       /* struct mount * */
@@ -304,7 +306,7 @@ int crib_vma_iter(struct bpf_iter__task_vma *ctx)
 		if (st->session != ctx->meta->session_id)
 			crib_rec_end(seq, 0, 0, 0, 0, 0);
 		else
-			crib_rec_end(seq, 0, st->count, st->count, st->names_len, st->flags);
+			crib_rec_end(seq, st->err, st->count, st->count, st->names_len, st->flags);
 		return 0;
 	}
 	if (!task)
@@ -312,9 +314,12 @@ int crib_vma_iter(struct bpf_iter__task_vma *ctx)
 	/* the first VMA of this iterator: start afresh */
 	if (st->session != ctx->meta->session_id) {
 		struct mm_struct *mm = task->mm;
+		__u32 inum;
 
 		__builtin_memset(st, 0, __builtin_offsetof(struct vma_walk, rec));
 		st->session = ctx->meta->session_id;
+		if (crib_iter_task_level(task, &inum) < 0)
+			st->err = -ESRCH;
 		st->brk = BPF_CORE_READ(mm, brk);
 		st->start_brk = BPF_CORE_READ(mm, start_brk);
 		st->start_stack = BPF_CORE_READ(mm, start_stack);
@@ -323,6 +328,8 @@ int crib_vma_iter(struct bpf_iter__task_vma *ctx)
 			st->flags |= CRIB_REQ_F_GATE_VMA;
 	}
 
+	if (st->err)
+		return 0;
 	v = &st->rec.p;
 	file = vma->vm_file;
 	vma_fields(v, vma);

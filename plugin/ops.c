@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "criu-log.h"
 
@@ -245,11 +246,23 @@ int crib_hello(void)
 	Crib__Response *resp;
 	Crib__HelloResp *h;
 	pid_t epid = shim_pid();
+	struct stat ns;
 	size_t i;
 	int ret;
 
 	crib_ops_reset();
+	/*
+	 * Every pid we send and get back is a number in CRIU's own pid
+	 * namespace (ZDTM and containers run CRIU in a child one): name it
+	 * to the engine, which checks each task it reads against it.
+	 */
+	if (stat("/proc/self/ns/pid", &ns)) {
+		pr_perror("hello: engine pid %d: can't stat /proc/self/ns/pid to name our pid namespace", epid);
+		return -errno;
+	}
 	hello.abi_version = CR_ENGINE_ABI_VERSION;
+	hello.has_pid_ns = true;
+	hello.pid_ns = ns.st_ino;
 	req.req_case = CRIB__REQUEST__REQ_HELLO;
 	req.hello = &hello;
 	ret = call("hello", epid, &req, CRIB__RESPONSE__RESP_HELLO, &resp);

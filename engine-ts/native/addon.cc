@@ -65,6 +65,7 @@ public:
 			InstanceMethod<&BpfObject::MapInfo>("mapInfo"),
 			InstanceMethod<&BpfObject::MapBuffer>("mapBuffer"),
 			InstanceMethod<&BpfObject::ReadMap>("readMap"),
+			InstanceMethod<&BpfObject::WriteMap>("writeMap"),
 			InstanceMethod<&BpfObject::IterRead>("iterRead"),
 			InstanceMethod<&BpfObject::Close>("close"),
 		});
@@ -203,6 +204,25 @@ private:
 		if (err < 0)
 			throw MakeError(info.Env(), "read map " + map, err, nullptr);
 		return Napi::Number::New(info.Env(), err);
+	}
+
+	/* writeMap(map, index, src): src (exactly one value) into entry index of an array map */
+	Napi::Value WriteMap(const Napi::CallbackInfo &info)
+	{
+		std::string map = StringArg(info, 0, "map");
+		uint32_t index = Uint32Arg(info, 1, "index");
+		Napi::Uint8Array src = BytesArg(info, 2, "src");
+		struct crib_map_info mi;
+		int err = crib_obj_map_info(Obj(info.Env()), map.c_str(), &mi);
+
+		if (err)
+			throw MakeError(info.Env(), "map " + map, err, nullptr);
+		if (src.ByteLength() != mi.value_size)
+			throw Napi::RangeError::New(info.Env(), "src must be exactly one value of map " + map);
+		err = crib_map_write(mi.fd, index, src.Data());
+		if (err)
+			throw MakeError(info.Env(), "write map " + map, err, nullptr);
+		return info.Env().Undefined();
 	}
 
 	/*

@@ -222,6 +222,11 @@ int crib_obj_map_mmap(struct crib_obj *o, const char *name, void **addr, size_t 
 	return 0;
 }
 
+int crib_map_write(int map_fd, uint32_t index, const void *src)
+{
+	return bpf_map_update_elem(map_fd, &index, src, BPF_ANY) ? -errno : 0;
+}
+
 int crib_map_read(int map_fd, uint32_t value_size, uint32_t first, uint32_t n, void *dst)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);

@@ -62,6 +62,8 @@ int crib_obj_map_mmap(struct crib_obj *obj, const char *map, void **addr, size_t
  * Returns the number of entries copied.
  */
 int crib_map_read(int map_fd, uint32_t value_size, uint32_t first, uint32_t n, void *dst);
+/* Writes one entry of an array map (for a request a program reads); 0 or -errno. */
+int crib_map_write(int map_fd, uint32_t index, const void *src);
 
 /*
  * Run a program once (BPF_PROG_TEST_RUN) with ctx as its context; SYSCALL

@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       const fd = o.progFd(prog);
       const ctx = new Uint8Array(REQ.size);
       const t = timeIt(rounds, () => {
-        encodeReq(ctx, pid);
+        encodeReq(ctx, pid, c.callerPidNs);
         o.run(fd, ctx);
       });
       o.close();

@@ -3,6 +3,7 @@ import * as assert from 'assert';
 import { CribError, EBUSY } from '../../engine-ts/src/errors';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { EngineServer } from '../../engine-ts/src/engine/server';
+import { Collector } from '../../engine-ts/src/bpf/types';
 import { fakeCollector } from './helpers';
 
 const proto = loadProto();
@@ -22,11 +23,21 @@ function ask(server: EngineServer, req: Obj | Uint8Array): Obj & { last: boolean
   return { ...(proto.Response.toObject(proto.Response.decode(msg), { longs: String, oneofs: true, enums: Number, arrays: true }) as Obj), last: a.last };
 }
 
+/** A pid namespace inode for the tests' callers (the init namespace's). */
+const PID_NS = 0xeffffffc;
+
+/** A server whose caller has said hello, naming its pid namespace. */
+function greeted(collector: Collector | undefined, startError?: string): EngineServer {
+  const s = new EngineServer(proto, collector, startError);
+  ask(s, { id: 100, hello: { abiVersion: 1, pidNs: PID_NS } });
+  return s;
+}
+
 describe('engine server', () => {
-  const server = new EngineServer(proto, fakeCollector());
+  const server = greeted(fakeCollector());
 
   it('says hello with its ABI and its ops', () => {
-    const r = ask(server, { id: 1, hello: { abiVersion: 1 } });
+    const r = ask(server, { id: 1, hello: { abiVersion: 1, pidNs: PID_NS } });
     assert.strictEqual(r.err, 0);
     const h = r.hello as Obj;
     assert.strictEqual(h.abiVersion, 1);
@@ -50,12 +61,12 @@ describe('engine server', () => {
     const r = ask(server, { id: 4, stat: { pid: 404 } });
     assert.strictEqual(r.err, -3);
     assert.match(r.message as string, /pid 404/);
-    const busy = new EngineServer(proto, fakeCollector({ vmas: (pid) => { throw new CribError('EBUSY', `vma: pid ${pid}: busy`, EBUSY); } }));
+    const busy = greeted(fakeCollector({ vmas: (pid) => { throw new CribError('EBUSY', `vma: pid ${pid}: busy`, EBUSY); } }));
     assert.strictEqual(ask(busy, { id: 5, vma: { pid: 1 } }).err, -EBUSY);
   });
 
   it('turns an unexpected exception into -EIO', () => {
-    const s = new EngineServer(proto, fakeCollector({ threads: () => { throw new TypeError('oops'); } }));
+    const s = greeted(fakeCollector({ threads: () => { throw new TypeError('oops'); } }));
     const r = ask(s, { id: 6, threads: { pid: 1 } });
     assert.strictEqual(r.err, -5);
     assert.match(r.message as string, /TypeError: oops/);
@@ -90,7 +101,7 @@ describe('engine server', () => {
   });
 
   it('prepare: a pid whose fds fail keeps its VMAs', () => {
-    const s = new EngineServer(proto, fakeCollector({ fds: () => { throw new CribError('EBUSY', 'busy', EBUSY); } }));
+    const s = greeted(fakeCollector({ fds: () => { throw new CribError('EBUSY', 'busy', EBUSY); } }));
     const p = ask(s, { id: 11, prepare: { pids: [5] } }).prepare as Obj;
     assert.strictEqual((p.vmas as Obj[]).length, 1);
     assert.deepStrictEqual([p.fds, p.failedPid, p.failedErrno], [[], [5], [EBUSY]]);
@@ -98,10 +109,25 @@ describe('engine server', () => {
 
   it('without a collector: hello lists every op unavailable, ops answer -ENOTSUP', () => {
     const s = new EngineServer(proto, undefined, 'no BPF here');
-    const h = ask(s, { id: 12, hello: { abiVersion: 1 } }).hello as Obj;
+    const h = ask(s, { id: 12, hello: { abiVersion: 1, pidNs: PID_NS } }).hello as Obj;
     assert.ok((h.ops as Obj[]).every((o) => o.available === false && o.reason === 'no BPF here'));
     assert.strictEqual(ask(s, { id: 13, stat: { pid: 1 } }).err, -95);
     assert.strictEqual(ask(s, { id: 14, prepare: { pids: [1] } }).err, -95);
+  });
+
+  it('serves no op before a hello names the caller\'s pid namespace, then tells the collector', () => {
+    let told: number | undefined;
+    const s = new EngineServer(proto, fakeCollector({ setCallerPidNs: (n) => (told = n) }));
+    assert.strictEqual(ask(s, { id: 16, stat: { pid: 1 } }).err, -95, 'before hello');
+    const h = ask(s, { id: 17, hello: { abiVersion: 1 } }).hello as Obj;
+    assert.ok((h.ops as Obj[]).every((o) => o.available === false && /pid namespace/.test(o.reason as string)), 'hello without pid_ns');
+    assert.strictEqual(ask(s, { id: 18, stat: { pid: 1 } }).err, -95, 'after a hello without pid_ns');
+    assert.strictEqual(told, undefined);
+    ask(s, { id: 19, hello: { abiVersion: 1, pidNs: 4026532999 } });
+    assert.strictEqual(told, 4026532999);
+    assert.strictEqual(ask(s, { id: 20, stat: { pid: 1 } }).err, 0);
+    s.endSession();
+    assert.strictEqual(ask(s, { id: 21, stat: { pid: 1 } }).err, -95, 'after the session ended');
   });
 
   it('shutdown is answered and marked last', () => {

@@ -15,6 +15,7 @@ import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native
 import { iterFds, iterReply, iterTask, iterVmas } from './iter';
 import { CribKfunc, KfuncSupport, kfuncsFromBtf, kfuncsOfBits } from './kfuncs';
 import { MechanismChoice, parseMechanisms } from './mechanisms';
+import { ownPidNs } from './pidns';
 import {
   decodeFdCols,
   fdStoreSize,
@@ -26,11 +27,13 @@ import {
   decodeTaskStat,
   decodeTaskStatus,
   decodeVmaCols,
+  encodeIterArgs,
   encodeReq,
   GateVma,
   Reply,
   REQ,
   REQ_F_GATE_VMA,
+  INIT_PID_NS_INUM,
   TASK_CTX,
   VmaTableWithRaw,
 } from './records';
@@ -43,6 +46,7 @@ const ENOENT = 2;
 const EBUSY = 16;
 const ENAMETOOLONG = 36;
 const EPROTO = 71;
+const EOPNOTSUPP = 95;
 
 export interface CollectorOptions {
   /** folder with task.bpf.o, vma.bpf.o, fds.bpf.o */
@@ -51,7 +55,16 @@ export interface CollectorOptions {
   addonPath: string;
   /** serve these ops by this mechanism only (default: $CRIB_MECHANISM, see mechanisms.ts) */
   mechanisms?: MechanismChoice;
+  /**
+   * The caller's pid namespace, as the inode of its nsfs file: every pid
+   * in and out is a number there (default: the engine's own; the server
+   * sets the caller's from the plugin's hello, see setCallerPidNs).
+   */
+  pidNs?: number;
 }
+
+/** The program cannot resolve the caller's pids exactly on this kernel: the next mechanism may. */
+class NotExactHereError extends UnsupportedError {}
 
 interface Source {
   /** reported by support() */
@@ -273,6 +286,10 @@ export class BpfCollector implements Collector {
   private readonly addon: NativeAddon;
   private readonly objDir: string;
   private kfuncSupport?: KfuncSupport;
+  /** the engine's pid namespace: where the kernel resolves the tids the seq iterators attach to */
+  private readonly ownNs = ownPidNs();
+  /** the caller's pid namespace (CollectorOptions.pidNs) */
+  private callerNs: number;
   /*
    * Where decoded tables live, reused from call to call: fresh memory costs
    * a page fault per 4 KiB on first touch, several times the copy itself.
@@ -293,6 +310,7 @@ export class BpfCollector implements Collector {
   constructor(opts: CollectorOptions) {
     this.addon = loadAddon(opts.addonPath);
     this.objDir = opts.objDir;
+    this.callerNs = opts.pidNs ?? this.ownNs ?? INIT_PID_NS_INUM;
     const forced = opts.mechanisms ?? parseMechanisms(process.env.CRIB_MECHANISM);
     for (const op of OP_NAMES) {
       const why: string[] = [];
@@ -352,7 +370,7 @@ export class BpfCollector implements Collector {
     let why = lo.failed.get(KFUNC_PROBE.program) ?? lo.failed.get('*') ?? `no program ${KFUNC_PROBE.program}`;
     if (fd !== undefined && lo.obj) {
       const ctx = new Uint8Array(REQ.size);
-      encodeReq(ctx, process.pid);
+      encodeReq(ctx, process.pid, this.callerNs);
       try {
         this.kfuncSupport = { method: 'weak ksym', has: kfuncsOfBits(lo.obj.run(fd, ctx)) };
         return this.kfuncSupport;
@@ -383,6 +401,21 @@ export class BpfCollector implements Collector {
   }
 
   // ---- end CRIB kfuncs and alternatives --------------------------------------
+
+  /**
+   * Serve a caller in the pid namespace whose nsfs inode is @inum from now
+   * on: every pid in and out is a number there.  Programs check each task
+   * they find against it, so a pid that does not exist there is "no such
+   * task", never another task's data.
+   */
+  setCallerPidNs(inum: number): void {
+    if (!Number.isInteger(inum) || inum <= 0 || inum > 0xffffffff) throw new UsageError(`pid namespace inode must be a positive 32-bit integer, got ${inum}`);
+    this.callerNs = inum;
+  }
+
+  get callerPidNs(): number {
+    return this.callerNs;
+  }
 
   support(): OpSupport[] {
     return OP_NAMES.map((op) => {
@@ -419,6 +452,7 @@ export class BpfCollector implements Collector {
       if (it?.source.reader === 'iter') {
         // seq iterator (iter.ts)
         const s = this.serving('vma', pid);
+        this.iterArgs('vma', s, pid);
         const r = iterVmas(s.obj.obj!, s.source.program, s.source.probe!, pid, this.gate);
         if (!r) throw new NoSuchTaskError(pid, 'vma');
         if (!r.table) this.fail('vma', s, pid, r.reply);
@@ -438,6 +472,7 @@ export class BpfCollector implements Collector {
       if (it?.source.reader === 'iter') {
         // seq iterator (iter.ts)
         const s = this.serving('fds', pid);
+        this.iterArgs('fds', s, pid);
         const r = iterFds(s.obj.obj!, s.source.program, s.source.probe!, pid);
         if (!r) throw new NoSuchTaskError(pid, 'fds');
         if (!r.table) this.fail('fds', s, pid, r.reply);
@@ -466,7 +501,7 @@ export class BpfCollector implements Collector {
     if (todo.length < 2) return false; // nothing to overlap
     if (!opts.always && !this.longWalks(pid)) return false;
     const ctxs = todo.map((op) => {
-      encodeReq(this.bulkCtx[op], pid);
+      encodeReq(this.bulkCtx[op], pid, this.callerNs);
       return this.bulkCtx[op];
     });
     let out: Float64Array;
@@ -498,7 +533,7 @@ export class BpfCollector implements Collector {
       const lo = this.object(SIZES.object);
       const fd = lo.progFds.get(SIZES.program);
       if (fd === undefined || !lo.obj) return false;
-      encodeReq(this.sizesCtx, pid);
+      encodeReq(this.sizesCtx, pid, this.callerNs);
       if (lo.obj.run(fd, this.sizesCtx) !== 0) return false;
       const r = decodeReply(this.sizesCtx);
       return r.count >= OVERLAP_MIN_VMAS && r.total >= OVERLAP_MIN_FDS;
@@ -527,12 +562,63 @@ export class BpfCollector implements Collector {
 
   // ---- internals -----------------------------------------------------------
 
+  /**
+   * Runs @fn for @op; where the serving mechanism cannot resolve the
+   * caller's pids exactly here (NotExactHereError), the op moves on to its
+   * next mechanism that can, for good, and @fn runs again.
+   */
   private timed<T>(op: OpName, fn: () => T): T {
     const t0 = process.hrtime.bigint();
     try {
-      return fn();
+      for (;;) {
+        try {
+          return fn();
+        } catch (e) {
+          if (!(e instanceof NotExactHereError) || !this.demote(op, e.message)) throw e;
+        }
+      }
     } finally {
       this.times[op] = (this.times[op] ?? 0n) + (process.hrtime.bigint() - t0);
+    }
+  }
+
+  /** @op's next mechanism after the serving one that loads here; false when there is none. */
+  private demote(op: OpName, why: string): boolean {
+    const cur = this.served.get(op);
+    if (!cur) return false;
+    const forced = parseMechanisms(process.env.CRIB_MECHANISM)[op];
+    const rest = SOURCES[op].slice(SOURCES[op].indexOf(cur.source) + 1).filter((src) => !forced || src.mechanism === forced);
+    const reasons = [`${cur.source.mechanism}: ${why}`];
+    for (const src of rest) {
+      const r = this.tryServe(src);
+      if (typeof r === 'string') {
+        reasons.push(`${src.mechanism}: ${r}`);
+        continue;
+      }
+      this.served.set(op, r);
+      return true;
+    }
+    this.served.delete(op);
+    this.reasons.set(op, reasons.join('; '));
+    return false;
+  }
+
+  /**
+   * A seq iterator resolves the tid it is attached to in the pid namespace
+   * of the reader, this process: exact only for a caller in the same one.
+   * Writes the request where the object's task programs check it.
+   */
+  private iterArgs(op: OpName, s: Served, pid: number): void {
+    if (this.ownNs === undefined || this.ownNs !== this.callerNs) {
+      throw new NotExactHereError(
+        op,
+        `${s.source.mechanism} finds tasks in the engine's pid namespace (${this.ownNs ?? 'unknown: /proc/self/ns/pid unreadable'}), the caller's is ${this.callerNs}`,
+      );
+    }
+    try {
+      s.obj.obj!.writeMap('iter_args', 0, encodeIterArgs(pid, this.callerNs));
+    } catch (e) {
+      throw new CribError('EIO', `${op}: pid ${pid}: writing the request of ${s.source.program}: ${(e as Error).message}`);
     }
   }
 
@@ -545,7 +631,7 @@ export class BpfCollector implements Collector {
   }
 
   private run(op: OpName, s: Served, pid: number, ctx: Uint8Array, allowed: number[] = []): Reply {
-    encodeReq(ctx, pid);
+    encodeReq(ctx, pid, this.callerNs);
     let ret: number;
     try {
       ret = s.obj.obj!.run(s.progFd, ctx);
@@ -559,6 +645,9 @@ export class BpfCollector implements Collector {
   private reply(op: OpName, s: Served, pid: number, ctx: Uint8Array, ret: number, allowed: number[]): Reply {
     const reply = decodeReply(ctx);
     if (ret !== reply.err) throw new BadRecordError(op, `program returned ${ret} but reported ${reply.err}`);
+    if (reply.err === -EOPNOTSUPP) {
+      throw new NotExactHereError(op, `${s.source.program} cannot find pids of pid namespace ${this.callerNs} on this kernel (no bpf_task_from_vpid, and the caller is not in the init namespace)`);
+    }
     if (reply.err !== 0 && !allowed.includes(reply.err)) this.fail(op, s, pid, reply);
     if (reply.count > reply.total) throw new BadRecordError(op, `count ${reply.count} > total ${reply.total}`);
     return reply;
@@ -589,6 +678,7 @@ export class BpfCollector implements Collector {
     const s = this.serving(op, pid);
     if (s.source.reader === 'iter') {
       // seq iterator (iter.ts)
+      this.iterArgs(op, s, pid);
       const ctx = iterTask(op, s.obj.obj!, s.source.program, pid);
       if (!ctx) throw new NoSuchTaskError(pid, op);
       return ctx;
@@ -601,6 +691,7 @@ export class BpfCollector implements Collector {
     const s = this.serving(op, pid);
     if (s.source.reader === 'iter') {
       // seq iterator (iter.ts): the END record is the reply, the table is in the object's maps
+      this.iterArgs(op, s, pid);
       const reply = iterReply(op, s.obj.obj!, s.source.program, pid);
       if (!reply) throw new NoSuchTaskError(pid, op);
       if (reply.err !== 0 && !allowed.includes(reply.err)) this.fail(op, s, pid, reply);

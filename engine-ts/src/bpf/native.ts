@@ -30,6 +30,8 @@ export interface NativeBpfObject {
   mapBuffer(map: string): ArrayBuffer;
   /** copies entries [first, first+n) into dst with batch lookups; entries copied */
   readMap(map: string, first: number, n: number, dst: Uint8Array): number;
+  /** src (exactly one value) into entry index of an array map */
+  writeMap(map: string, index: number, src: Uint8Array): void;
   close(): void;
 }
 

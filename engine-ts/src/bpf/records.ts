@@ -11,7 +11,7 @@ import { BadRecordError, UnsupportedError } from '../errors';
 import { FdTable, TaskStat, TaskStatus, VmaTable } from './types';
 
 /** CRIB_ABI_VERSION of bpf/crib.h */
-export const CRIB_ABI_VERSION = 1;
+export const CRIB_ABI_VERSION = 2;
 
 export interface Member {
   offset: number;
@@ -31,7 +31,7 @@ function layout<K extends string>(name: string, size: number, members: Array<[K,
   return { name, size, members: m };
 }
 
-export const REQ = layout('crib_req', 32, [
+export const REQ = layout('crib_req', 40, [
   ['size', 0, 4],
   ['version', 4, 4],
   ['pid', 8, 4],
@@ -40,7 +40,12 @@ export const REQ = layout('crib_req', 32, [
   ['total', 20, 4],
   ['names_len', 24, 4],
   ['flags', 28, 4],
+  ['ns_inum', 32, 4],
+  ['_pad0', 36, 4],
 ]);
+
+/** CRIB_INIT_PID_NS_INUM: the init pid namespace's inode (PROC_PID_INIT_INO) */
+export const INIT_PID_NS_INUM = 0xeffffffc;
 
 /** crib_req.flags (CRIB_REQ_F_*) */
 export const REQ_F_GATE_VMA = 0x1;
@@ -85,9 +90,9 @@ export const TASK = layout('crib_task', 256, [
   ['cap_amb', 248, 8],
 ]);
 
-export const TASK_CTX = layout('crib_task_ctx', 288, [
-  ['req', 0, 32],
-  ['task', 32, 256],
+export const TASK_CTX = layout('crib_task_ctx', 296, [
+  ['req', 0, 40],
+  ['task', 40, 256],
 ]);
 
 export const VMA = layout('crib_vma', 80, [
@@ -209,8 +214,12 @@ export interface Reply {
   flags: number;
 }
 
-/** Fills the request header at the start of ctx and clears the rest (the reply). */
-export function encodeReq(ctx: Uint8Array, pid: number): void {
+/**
+ * Fills the request header at the start of ctx and clears the rest (the
+ * reply).  @pid is a number in the pid namespace whose nsfs inode is
+ * @nsInum (the caller's, see crib.h).
+ */
+export function encodeReq(ctx: Uint8Array, pid: number, nsInum: number): void {
   if (ctx.byteLength < REQ.size) throw new BadRecordError('request', `context of ${ctx.byteLength} bytes < ${REQ.size}`);
   const dv = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
   const m = REQ.members;
@@ -218,6 +227,7 @@ export function encodeReq(ctx: Uint8Array, pid: number): void {
   dv.setUint32(m.size.offset, ctx.byteLength, true);
   dv.setUint32(m.version.offset, CRIB_ABI_VERSION, true);
   dv.setInt32(m.pid.offset, pid, true);
+  dv.setUint32(m.ns_inum.offset, nsInum, true);
 }
 
 export function decodeReply(ctx: Uint8Array): Reply {
@@ -752,7 +762,25 @@ export enum RecType {
 }
 
 /** The layouts of the iterator objects, checked against their BTF like LAYOUTS. */
+/** map "iter_args" of every *_iter.bpf.o (crib_iter.h) */
+export const ITER_ARGS = layout('crib_iter_args', 8, [
+  ['pid', 0, 4],
+  ['ns_inum', 4, 4],
+]);
+
+/** The value of an object's "iter_args" map for a request. */
+export function encodeIterArgs(pid: number, nsInum: number): Uint8Array {
+  const buf = new Uint8Array(ITER_ARGS.size);
+  const dv = new DataView(buf.buffer);
+  dv.setInt32(ITER_ARGS.members.pid.offset, pid, true);
+  dv.setUint32(ITER_ARGS.members.ns_inum.offset, nsInum, true);
+  return buf;
+}
+
 export const ITER_LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = [
+  { object: 'task_iter.bpf.o', layout: ITER_ARGS },
+  { object: 'vma_iter.bpf.o', layout: ITER_ARGS },
+  { object: 'fds_iter.bpf.o', layout: ITER_ARGS },
   { object: 'task_iter.bpf.o', layout: REC },
   { object: 'task_iter.bpf.o', layout: REQ },
   { object: 'task_iter.bpf.o', layout: TASK },

@@ -118,6 +118,11 @@ export interface Collector {
    * it; true when it did.  Errors are left to those calls.
    */
   prefetch?(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): boolean;
+  /**
+   * Serve a caller in the pid namespace whose nsfs inode is @inum: every
+   * pid in and out is a number there (see bpf/crib.h).
+   */
+  setCallerPidNs?(inum: number): void;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -14,7 +14,7 @@ export const ENGINE_VERSION = 'crib-engine 0.1.0';
 interface RequestObject {
   id?: number;
   req?: string;
-  hello?: { abiVersion: number };
+  hello?: { abiVersion: number; pidNs?: number };
   prepare?: { pids?: number[] };
   stat?: { pid: number };
   status?: { pid: number };
@@ -103,6 +103,8 @@ function statusResp(s: TaskStatus): { [k: string]: unknown } {
 
 export class EngineServer {
   private readonly wire = new WireWriter();
+  /** the caller's pid namespace (HelloReq.pid_ns): no op is served before it is known */
+  private callerNs?: number;
 
   constructor(
     private readonly proto: CribProto,
@@ -147,13 +149,21 @@ export class EngineServer {
 
   private need(op: string): Collector {
     if (!this.collector) throw new CribError('ENOTSUP', `${op}: ${this.startError}`, ENOTSUP);
+    if (this.callerNs === undefined) {
+      throw new CribError('ENOTSUP', `${op}: the caller did not name its pid namespace in hello (a plugin older than this engine?); procfs serves it`, ENOTSUP);
+    }
     return this.collector;
+  }
+
+  /** Forget the caller (after the warm-up, which is its own caller). */
+  endSession(): void {
+    this.callerNs = undefined;
   }
 
   private dispatch(id: number, req: RequestObject): Answer {
     switch (req.req) {
       case 'hello':
-        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion) });
+        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion, req.hello!.pidNs) });
       case 'prepare':
         return this.prepare(id, req.prepare!.pids ?? []);
       case 'stat':
@@ -179,11 +189,20 @@ export class EngineServer {
     }
   }
 
-  private hello(abiVersion: number): { [k: string]: unknown } {
+  private hello(abiVersion: number, pidNs: number | undefined): { [k: string]: unknown } {
     if (abiVersion !== ABI_VERSION) this.debug(`hello: plugin speaks ABI ${abiVersion}, engine serves ${ABI_VERSION}`);
-    const ops: OpSupport[] = this.collector
+    let why = this.startError;
+    if (!pidNs) {
+      why = 'the caller did not name its pid namespace in hello';
+      this.callerNs = undefined;
+    } else if (this.collector) {
+      this.collector.setCallerPidNs?.(pidNs);
+      this.callerNs = pidNs;
+      this.debug(`hello: caller's pid namespace is pid:[${pidNs}]`);
+    }
+    const ops: OpSupport[] = this.collector && this.callerNs !== undefined
       ? this.collector.support()
-      : OP_NAMES.map((op) => ({ op, available: false, reason: this.startError }));
+      : OP_NAMES.map((op) => ({ op, available: false, reason: why }));
     return {
       abiVersion: ABI_VERSION,
       engineVersion: ENGINE_VERSION,

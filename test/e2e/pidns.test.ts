@@ -1,0 +1,70 @@
+// CRIU in a child pid namespace, as ZDTM and containers run it: every pid
+// the engine takes and gives is a number of that namespace.  The workload
+// there is pid 2, which in the init namespace is another task (kthreadd):
+// an engine that looked pids up in the init namespace would read that one.
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { imageDir, readEngineStats } from '../../engine-ts/src/criu/images';
+import { loadCriuProtos } from '../../engine-ts/src/images/reader';
+import { paths, root, tmpdir, workload } from '../helpers';
+
+const OPS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo'];
+
+/** Runs test/e2e/pidns.sh in a new pid (and mount, for its /proc) namespace; its key=value lines. */
+function inPidNs(dir: string, criuOpts: string[]): Record<string, string> {
+  const r = spawnSync(
+    'unshare',
+    ['--pid', '--fork', '--mount-proc', path.join(root, 'test/e2e/pidns.sh'), paths.criu, paths.libdir ?? '', workload('counter'), dir, ...criuOpts],
+    { encoding: 'utf8', timeout: 60000 },
+  );
+  assert.equal(r.status, 0, `pidns.sh: ${r.error ?? ''}${r.stderr}`);
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\w+)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function log(dir: string, name: string): string {
+  const f = path.join(dir, 'img', name);
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => /Error|crib/.test(l)).slice(-15).join('\n') : '(no log)';
+}
+
+describe('e2e: CRIU in a child pid namespace dumps with --engine=crib', function () {
+  this.timeout(120000);
+  const images = loadCriuProtos(paths.criuImages);
+  let base: string;
+
+  before(() => {
+    base = tmpdir('pidns');
+  });
+  after(() => fs.rmSync(base, { recursive: true, force: true }));
+
+  it('reads the namespace\'s pid 2, not the init namespace\'s, and the image restores', () => {
+    const dir = path.join(base, 'verify');
+    fs.mkdirSync(dir);
+    const r = inPidNs(dir, ['--engine=crib', '--engine-verify']);
+    const vpid = Number(r.vpid);
+    // the same number names another task in the init namespace
+    const host = fs.readFileSync(`/proc/${vpid}/comm`, 'utf8').trim();
+    assert.notEqual(host, 'counter', `pid ${vpid} of the init namespace should be another task`);
+    assert.equal(r.dump, '0', `dump failed:\n${log(dir, 'dump.log')}`);
+
+    const st = readEngineStats(imageDir(images, path.join(dir, 'img')));
+    for (const op of OPS) {
+      const s = st.ops.find((o) => o.op === op);
+      assert.ok(s, `stats-dump has no entry for op ${op}`);
+      assert.equal(s.engine, 'crib', `op ${op} was served by ${s.engine}`);
+      assert.equal(s.fallbacks, 0, `op ${op} fell back ${s.fallbacks} time(s)`);
+      assert.ok(s.verifyCalls > 0, `op ${op} was not verified`);
+      assert.equal(s.verifyMismatches, 0, `op ${op}: crib and procfs disagree:\n${log(dir, 'dump.log')}`);
+    }
+
+    assert.equal(r.restore, '0', `restore failed:\n${log(dir, 'restore.log')}`);
+    assert.equal(r.restored_comm, 'counter');
+    assert.ok(Number(r.after) > Number(r.before), `the restored counter did not go on: ${r.before} -> ${r.after}`);
+  });
+});

@@ -101,7 +101,8 @@ struct crib_task {
 	__u8  has_mm;      /* 0 for kernel threads and zombies: mm fields are 0 */
 	__u8  _pad0[6];
 	char  comm[CRIB_COMM_LEN];
-	__u64 start_time;  /* clock ticks (USER_HZ = 100) since boot */
+	__u64 start_boottime; /* ns since boot (task->start_boottime): user space adds the
+	                         caller's time namespace offset and makes clock ticks */
 	__u64 start_code;
 	__u64 end_code;
 	__u64 start_data;

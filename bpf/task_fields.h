@@ -19,7 +19,6 @@
 #define SIGNAL_STOP_STOPPED 0x1
 #define SIGNAL_GROUP_EXIT   0x4
 
-#define NSEC_PER_USER_HZ    (1000000000ULL / 100)
 
 
 /* fs/proc/array.c: task_state_array[task_state_index()] */
@@ -105,7 +104,7 @@ static __always_inline void fill_task(struct crib_task *t, struct task_struct *t
 
 	bpf_probe_read_kernel(comm, sizeof(comm), &task->comm);
 	__builtin_memcpy(t->comm, comm, sizeof(comm));
-	t->start_time = BPF_CORE_READ(task, start_boottime) / NSEC_PER_USER_HZ;
+	t->start_boottime = BPF_CORE_READ(task, start_boottime);
 
 	mm = BPF_CORE_READ(task, mm);
 	t->has_mm = mm != NULL;

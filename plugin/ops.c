@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -239,6 +240,31 @@ static int task_call(enum cr_engine_op op, pid_t pid, Crib__Response **out)
 	return call(op_names[op], pid, &req, want, out);
 }
 
+/*
+ * The boottime offset of our time namespace, which /proc adds to the start
+ * times it prints (fs/proc/array.c): 0 without time namespaces.
+ */
+static int boottime_offset(int64_t *ns)
+{
+	long long sec, nsec;
+	char name[32];
+	FILE *f;
+	int ret = 0;
+
+	*ns = 0;
+	f = fopen("/proc/self/timens_offsets", "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fscanf(f, "%31s %lld %lld", name, &sec, &nsec) == 3) {
+		if (!strcmp(name, "boottime") || !strcmp(name, "7")) /* 7: CLOCK_BOOTTIME */
+			*ns = sec * 1000000000LL + nsec;
+	}
+	if (ferror(f))
+		ret = -EIO;
+	fclose(f);
+	return ret;
+}
+
 int crib_hello(void)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
@@ -263,6 +289,12 @@ int crib_hello(void)
 	hello.abi_version = CR_ENGINE_ABI_VERSION;
 	hello.has_pid_ns = true;
 	hello.pid_ns = ns.st_ino;
+	ret = boottime_offset(&hello.boottime_offset_ns);
+	if (ret) {
+		pr_err("hello: engine pid %d: can't read /proc/self/timens_offsets: %s\n", epid, strerror(-ret));
+		return ret;
+	}
+	hello.has_boottime_offset_ns = true;
 	req.req_case = CRIB__REQUEST__REQ_HELLO;
 	req.hello = &hello;
 	ret = call("hello", epid, &req, CRIB__RESPONSE__RESP_HELLO, &resp);

@@ -93,12 +93,12 @@ describe('bpf collector: pids of the caller\'s pid namespace', function () {
     const c = createCollector({ objDir: paths.objDir, addonPath: paths.addon, pidNs: nsInum });
     try {
       assert.throws(() => c.stat(nsInit), (e) => e instanceof NoSuchTaskError || e instanceof UnsupportedError);
-      c.setCallerPidNs(ownPidNs() ?? INIT_PID_NS_INUM);
+      c.setCaller({ pidNs: ownPidNs() ?? INIT_PID_NS_INUM, bootOffsetNs: 0n });
       const st = c.stat(nsInit);
       assert.strictEqual(st.pid, nsInit);
       assert.strictEqual(st.ppid, ns.pid);
       assert.deepStrictEqual([...c.children(nsInit)].sort(), childrenOf(nsInit).sort());
-      assert.throws(() => c.setCallerPidNs(0), UsageError);
+      assert.throws(() => c.setCaller({ pidNs: 0, bootOffsetNs: 0n }), UsageError);
     } finally {
       c.close();
     }

@@ -117,7 +117,7 @@ describe('engine server', () => {
 
   it('serves no op before a hello names the caller\'s pid namespace, then tells the collector', () => {
     let told: number | undefined;
-    const s = new EngineServer(proto, fakeCollector({ setCallerPidNs: (n) => (told = n) }));
+    const s = new EngineServer(proto, fakeCollector({ setCaller: (c) => (told = c.pidNs) }));
     assert.strictEqual(ask(s, { id: 16, stat: { pid: 1 } }).err, -95, 'before hello');
     const h = ask(s, { id: 17, hello: { abiVersion: 1 } }).hello as Obj;
     assert.ok((h.ops as Obj[]).every((o) => o.available === false && /pid namespace/.test(o.reason as string)), 'hello without pid_ns');

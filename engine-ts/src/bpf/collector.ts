@@ -37,7 +37,7 @@ import {
   TASK_CTX,
   VmaTableWithRaw,
 } from './records';
-import { Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from './types';
+import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from './types';
 
 const ESRCH = 3;
 const EAGAIN = 11;
@@ -288,8 +288,10 @@ export class BpfCollector implements Collector {
   private kfuncSupport?: KfuncSupport;
   /** the engine's pid namespace: where the kernel resolves the tids the seq iterators attach to */
   private readonly ownNs = ownPidNs();
-  /** the caller's pid namespace (CollectorOptions.pidNs) */
+  /** the caller's pid namespace (CollectorOptions.pidNs, setCaller) */
   private callerNs: number;
+  /** the caller's boottime offset (setCaller) */
+  private bootOffsetNs = 0n;
   /*
    * Where decoded tables live, reused from call to call: fresh memory costs
    * a page fault per 4 KiB on first touch, several times the copy itself.
@@ -403,14 +405,15 @@ export class BpfCollector implements Collector {
   // ---- end CRIB kfuncs and alternatives --------------------------------------
 
   /**
-   * Serve a caller in the pid namespace whose nsfs inode is @inum from now
-   * on: every pid in and out is a number there.  Programs check each task
-   * they find against it, so a pid that does not exist there is "no such
-   * task", never another task's data.
+   * Serve @caller from now on: every pid in and out is a number in its pid
+   * namespace.  Programs check each task they find against it, so a pid
+   * that does not exist there is "no such task", never another task's data.
    */
-  setCallerPidNs(inum: number): void {
+  setCaller(caller: Caller): void {
+    const inum = caller.pidNs;
     if (!Number.isInteger(inum) || inum <= 0 || inum > 0xffffffff) throw new UsageError(`pid namespace inode must be a positive 32-bit integer, got ${inum}`);
     this.callerNs = inum;
+    this.bootOffsetNs = caller.bootOffsetNs;
   }
 
   get callerPidNs(): number {
@@ -425,7 +428,7 @@ export class BpfCollector implements Collector {
   }
 
   stat(pid: number): TaskStat {
-    return this.timed('stat', () => decodeTaskStat(this.runTask('stat', pid)));
+    return this.timed('stat', () => decodeTaskStat(this.runTask('stat', pid), this.bootOffsetNs));
   }
 
   status(pid: number): TaskStatus {

@@ -69,7 +69,7 @@ export const TASK = layout('crib_task', 256, [
   ['has_mm', 81, 1],
   ['_pad0', 82, 6],
   ['comm', 88, 16],
-  ['start_time', 104, 8],
+  ['start_boottime', 104, 8],
   ['start_code', 112, 8],
   ['end_code', 120, 8],
   ['start_data', 128, 8],
@@ -270,8 +270,23 @@ function stateLetter(dv: DataView): string {
   return String.fromCharCode(c);
 }
 
-/** struct crib_task_ctx -> TaskStat (what /proc/PID/stat shows) */
-export function decodeTaskStat(ctx: Uint8Array): TaskStat {
+const NSEC_PER_USER_HZ = 10_000_000n;
+
+/**
+ * /proc/PID/stat's start_time: clock ticks since boot as the reader's time
+ * namespace sees it (fs/proc/array.c: timens_add_boottime_ns, then
+ * nsec_to_clock_t), for a reader whose boot time is offset by @bootOffsetNs.
+ */
+export function startTicks(startBoottimeNs: bigint, bootOffsetNs: bigint): bigint {
+  const ns = startBoottimeNs + bootOffsetNs;
+  return ns > 0n ? ns / NSEC_PER_USER_HZ : 0n;
+}
+
+/**
+ * struct crib_task_ctx -> TaskStat (what /proc/PID/stat shows to a reader
+ * whose time namespace offsets boot time by @bootOffsetNs)
+ */
+export function decodeTaskStat(ctx: Uint8Array, bootOffsetNs = 0n): TaskStat {
   const dv = taskView(ctx);
   const m = TASK.members;
   const i32 = (k: keyof typeof m): number => dv.getInt32(m[k].offset, true);
@@ -287,7 +302,7 @@ export function decodeTaskStat(ctx: Uint8Array): TaskStat {
     flags: dv.getUint32(m.flags.offset, true),
     state: stateLetter(dv),
     comm: cString(new Uint8Array(dv.buffer, commOff, m.comm.size)),
-    startTime: u64('start_time'),
+    startTime: startTicks(u64('start_boottime'), bootOffsetNs),
     startCode: u64('start_code'),
     endCode: u64('end_code'),
     startData: u64('start_data'),

@@ -97,6 +97,18 @@ export interface FdTable {
 export type OpTimes = Partial<Record<OpName, bigint>>;
 
 /**
+ * Who asks (the CRIU of the session), as far as the answers depend on it:
+ * every pid in and out is a number in its pid namespace (see bpf/crib.h),
+ * and boot-relative times are as its time namespace shows them.
+ */
+export interface Caller {
+  /** the inode of its /proc/self/ns/pid */
+  pidNs: number;
+  /** its time namespace's boottime offset (/proc/self/timens_offsets) */
+  bootOffsetNs: bigint;
+}
+
+/**
  * The kernel side of the engine.  Tables (VmaTable, FdTable) may live in
  * the collector's own buffers: they stay valid until the next call of the
  * same method; copy what must outlive it.  Every method throws a CribError:
@@ -118,11 +130,8 @@ export interface Collector {
    * it; true when it did.  Errors are left to those calls.
    */
   prefetch?(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): boolean;
-  /**
-   * Serve a caller in the pid namespace whose nsfs inode is @inum: every
-   * pid in and out is a number there (see bpf/crib.h).
-   */
-  setCallerPidNs?(inum: number): void;
+  /** Serve this caller from now on (see Caller). */
+  setCaller?(caller: Caller): void;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -14,7 +14,7 @@ export const ENGINE_VERSION = 'crib-engine 0.1.0';
 interface RequestObject {
   id?: number;
   req?: string;
-  hello?: { abiVersion: number; pidNs?: number };
+  hello?: { abiVersion: number; pidNs?: number; boottimeOffsetNs?: number | { toString(): string } };
   prepare?: { pids?: number[] };
   stat?: { pid: number };
   status?: { pid: number };
@@ -163,7 +163,7 @@ export class EngineServer {
   private dispatch(id: number, req: RequestObject): Answer {
     switch (req.req) {
       case 'hello':
-        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion, req.hello!.pidNs) });
+        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion, req.hello!.pidNs, BigInt(String(req.hello!.boottimeOffsetNs ?? 0))) });
       case 'prepare':
         return this.prepare(id, req.prepare!.pids ?? []);
       case 'stat':
@@ -189,16 +189,16 @@ export class EngineServer {
     }
   }
 
-  private hello(abiVersion: number, pidNs: number | undefined): { [k: string]: unknown } {
+  private hello(abiVersion: number, pidNs: number | undefined, bootOffsetNs: bigint): { [k: string]: unknown } {
     if (abiVersion !== ABI_VERSION) this.debug(`hello: plugin speaks ABI ${abiVersion}, engine serves ${ABI_VERSION}`);
     let why = this.startError;
     if (!pidNs) {
       why = 'the caller did not name its pid namespace in hello';
       this.callerNs = undefined;
     } else if (this.collector) {
-      this.collector.setCallerPidNs?.(pidNs);
+      this.collector.setCaller?.({ pidNs, bootOffsetNs });
       this.callerNs = pidNs;
-      this.debug(`hello: caller's pid namespace is pid:[${pidNs}]`);
+      this.debug(`hello: caller's pid namespace is pid:[${pidNs}], boottime offset ${bootOffsetNs} ns`);
     }
     const ops: OpSupport[] = this.collector && this.callerNs !== undefined
       ? this.collector.support()

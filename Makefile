@@ -152,8 +152,27 @@ uninstall:
 bpffs:
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-test: deps all bpffs
+test: deps all bpffs zdtm-build
 	npx mocha
+
+# ---- CRIU's own test suite, ZDTM (test/zdtm/) ------------------------------
+
+ZDTM_STAMP := $(CRIU_SRC)/test/zdtm/.built
+ZDTM_RUN := test/zdtm/zdtm-run.py --tree $(CRIU_SRC) --criu $(BUILD)/bin/criu \
+	--criu-stock $(BUILD)/bin/criu-stock --libdir $(BUILD)/lib/criu --out $(BUILD)/zdtm
+ZDTM_FLAVORS ?= h ns
+.PHONY: zdtm zdtm-build
+zdtm-build: $(ZDTM_STAMP)
+$(ZDTM_STAMP): $(BUILD)/bin/criu
+	$(MAKE) -C $(CRIU_SRC)/test/zdtm -j$(NPROC) >$(BUILD)/zdtm-build.log 2>&1 || { tail -30 $(BUILD)/zdtm-build.log; exit 1; }
+	touch $@
+
+# test/zdtm/static.list in each flavour, with stock CRIU (procfs), crib, crib + verify
+zdtm: deps all bpffs zdtm-build
+	@mkdir -p $(BUILD)/zdtm; rc=0; for f in $(ZDTM_FLAVORS); do \
+		$(ZDTM_RUN) --list test/zdtm/static.list --flavor $$f 2>&1 | tee $(BUILD)/zdtm/zdtm-$$f.txt; \
+		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	done; exit $$rc
 
 demo: deps all bpffs
 	$(BUILD)/bin/crib demo

@@ -8,7 +8,9 @@
 #      falls back to procfs, which is allowed)
 #   2. the BPF agreement tests (test/bpf/*.test.ts: every mechanism that
 #      loads here against /proc, the probing and record layout tests); an op
-#      a mechanism cannot serve here is skipped with its reason printed
+#      a mechanism cannot serve here is skipped with its reason printed;
+#      the pid-namespace tests: CRIU inside a child pid namespace dumps its
+#      pid 2 with crib + verify and restores it (test/e2e/pidns.test.ts)
 #
 # Prints "engine-check: KERNEL: op=mechanism ..." and the mocha summary;
 # writes both to $CRIB_VM_RESULTS/engine-check.txt when that is set.  Exit
@@ -53,6 +55,7 @@ stuck() {
 (
 	npx --no-install mocha --no-config --forbid-only --timeout 300000 --reporter spec \
 		build/ts/test/bpf/records.test.js build/ts/test/bpf/probe.test.js build/ts/test/bpf/collector.test.js \
+		build/ts/test/bpf/pidns.test.js build/ts/test/e2e/pidns.test.js \
 		2>&1 | tee "$mocha_out"
 	exit "${PIPESTATUS[0]}"
 ) &

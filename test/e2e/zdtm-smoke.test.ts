@@ -1,0 +1,56 @@
+// CRIU's own tests (ZDTM) with the crib engine: the smoke list of
+// test/zdtm/smoke.list, each with `engine crib` + `engine-verify`, through
+// test/zdtm/zdtm-run.py as `make zdtm` runs the whole list.  ZDTM runs CRIU
+// in its own pid, mount, net, ipc and time namespaces, as containers do.
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { paths, root, tmpdir } from '../helpers';
+
+interface OpFigures {
+  engine: string;
+  calls: number;
+  fallbacks: number;
+  mismatches: number;
+}
+interface TestResult {
+  result: 'pass' | 'fail' | 'skip';
+  reason: string;
+  ops: Record<string, OpFigures>;
+}
+
+describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
+  this.timeout(600000);
+
+  it('every test passes, every op served by crib, zero mismatches', function () {
+    const tree = path.dirname(paths.criuImages);
+    assert.ok(fs.existsSync(path.join(tree, 'test/zdtm/static/cow00')), `ZDTM is not built in ${tree}: make zdtm-build`);
+    const out = tmpdir('zdtm');
+      const r = spawnSync(
+        path.join(root, 'test/zdtm/zdtm-run.py'),
+        ['--tree', tree, '--criu', paths.criu, '--criu-stock', paths.criuStock, '--libdir', paths.libdir ?? '',
+          '--list', path.join(root, 'test/zdtm/smoke.list'), '--modes', 'crib-verify', '--out', out],
+        { encoding: 'utf8', timeout: 540000 },
+      );
+      const summary = r.stdout.split('\n').filter((l) => /^(\S+\s+(pass|fail|skip)\b|passed:|failed:|verify)/.test(l)).join('\n');
+      const res = JSON.parse(fs.readFileSync(path.join(out, 'h', 'results.json'), 'utf8')) as { tests: Record<string, Record<string, TestResult>> };
+      const tests = Object.entries(res.tests).map(([name, m]) => ({ name, ...m['crib-verify'] }));
+      const failed = tests.filter((t) => t.result === 'fail').map((t) => `${t.name}: ${t.reason}`);
+      assert.deepEqual(failed, [], `ZDTM failures (logs under ${out}):\n${summary}`);
+      const passed = tests.filter((t) => t.result === 'pass');
+      assert.ok(passed.length >= 10, `only ${passed.length} tests ran (the rest skipped):\n${summary}`);
+      for (const t of passed) {
+        for (const op of ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo']) {
+          const o = t.ops[op];
+          assert.ok(o && o.calls > 0, `${t.name}: op ${op} was never called`);
+          assert.equal(o.engine, 'crib', `${t.name}: op ${op} served by ${o.engine}`);
+          assert.equal(o.fallbacks, 0, `${t.name}: op ${op} fell back to procfs`);
+          assert.equal(o.mismatches, 0, `${t.name}: op ${op}: crib and procfs disagree`);
+        }
+      }
+      assert.equal(r.status, 0, `zdtm-run.py exited ${r.status}: ${r.stderr}`);
+      // the logs of a failure stay
+      fs.rmSync(out, { recursive: true, force: true });
+  });
+});

@@ -27,30 +27,30 @@ describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
     const tree = path.dirname(paths.criuImages);
     assert.ok(fs.existsSync(path.join(tree, 'test/zdtm/static/cow00')), `ZDTM is not built in ${tree}: make zdtm-build`);
     const out = tmpdir('zdtm');
-      const r = spawnSync(
-        path.join(root, 'test/zdtm/zdtm-run.py'),
-        ['--tree', tree, '--criu', paths.criu, '--criu-stock', paths.criuStock, '--libdir', paths.libdir ?? '',
-          '--list', path.join(root, 'test/zdtm/smoke.list'), '--modes', 'crib-verify', '--out', out],
-        { encoding: 'utf8', timeout: 540000 },
-      );
-      const summary = r.stdout.split('\n').filter((l) => /^(\S+\s+(pass|fail|skip)\b|passed:|failed:|verify)/.test(l)).join('\n');
-      const res = JSON.parse(fs.readFileSync(path.join(out, 'h', 'results.json'), 'utf8')) as { tests: Record<string, Record<string, TestResult>> };
-      const tests = Object.entries(res.tests).map(([name, m]) => ({ name, ...m['crib-verify'] }));
-      const failed = tests.filter((t) => t.result === 'fail').map((t) => `${t.name}: ${t.reason}`);
-      assert.deepEqual(failed, [], `ZDTM failures (logs under ${out}):\n${summary}`);
-      const passed = tests.filter((t) => t.result === 'pass');
-      assert.ok(passed.length >= 10, `only ${passed.length} tests ran (the rest skipped):\n${summary}`);
-      for (const t of passed) {
-        for (const op of ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo']) {
-          const o = t.ops[op];
-          assert.ok(o && o.calls > 0, `${t.name}: op ${op} was never called`);
-          assert.equal(o.engine, 'crib', `${t.name}: op ${op} served by ${o.engine}`);
-          assert.equal(o.fallbacks, 0, `${t.name}: op ${op} fell back to procfs`);
-          assert.equal(o.mismatches, 0, `${t.name}: op ${op}: crib and procfs disagree`);
-        }
+    const r = spawnSync(
+      path.join(root, 'test/zdtm/zdtm-run.py'),
+      ['--tree', tree, '--criu', paths.criu, '--criu-stock', paths.criuStock, '--libdir', paths.libdir ?? '',
+        '--list', path.join(root, 'test/zdtm/smoke.list'), '--modes', 'crib-verify', '--out', out],
+      { encoding: 'utf8', timeout: 540000 },
+    );
+    const summary = r.stdout.split('\n').filter((l) => /^(\S+\s+(pass|fail|skip)\b|passed:|failed:|verify)/.test(l)).join('\n');
+    const res = JSON.parse(fs.readFileSync(path.join(out, 'h', 'results.json'), 'utf8')) as { tests: Record<string, Record<string, TestResult>> };
+    const tests = Object.entries(res.tests).map(([name, m]) => ({ name, ...m['crib-verify'] }));
+    const failed = tests.filter((t) => t.result === 'fail').map((t) => `${t.name}: ${t.reason}`);
+    assert.deepEqual(failed, [], `ZDTM failures (logs under ${out}):\n${summary}`);
+    const passed = tests.filter((t) => t.result === 'pass');
+    assert.ok(passed.length >= 10, `only ${passed.length} tests ran (the rest skipped):\n${summary}`);
+    for (const t of passed) {
+      for (const op of ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo']) {
+        const o = t.ops[op];
+        assert.ok(o && o.calls > 0, `${t.name}: op ${op} was never called`);
+        assert.equal(o.engine, 'crib', `${t.name}: op ${op} served by ${o.engine}`);
+        assert.equal(o.fallbacks, 0, `${t.name}: op ${op} fell back to procfs`);
+        assert.equal(o.mismatches, 0, `${t.name}: op ${op}: crib and procfs disagree`);
       }
-      assert.equal(r.status, 0, `zdtm-run.py exited ${r.status}: ${r.stderr}`);
-      // the logs of a failure stay
-      fs.rmSync(out, { recursive: true, force: true });
+    }
+    assert.equal(r.status, 0, `zdtm-run.py exited ${r.status}: ${r.stderr}`);
+    // the logs of a failure stay
+    fs.rmSync(out, { recursive: true, force: true });
   });
 });

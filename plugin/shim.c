@@ -29,6 +29,7 @@ static struct {
 	int sk;		/* our end of the socketpair, -1 when none */
 	pid_t pid;	/* the engine */
 	pid_t helper;	/* its parent, our child (see shim_start) */
+	volatile int *exit_code;	/* shared with the helper: the engine's (see helper_main) */
 	pid_t owner;	/* the process that started it */
 	uint32_t seq;
 	int timeout_ms;
@@ -209,7 +210,15 @@ static void __attribute__((noreturn)) engine_child(int sk, int devnull, int repo
  * under it.  This helper is a "clone child" (exit signal 0) that never
  * execs (exec would reset the exit signal to SIGCHLD), so waitpid(-1)
  * without __WALL does not see it and its exit signals nothing; the engine
- * is its child.  It exits with the engine's status (128 + signal if killed).
+ * is its child.
+ *
+ * It must not exit on its own either: compel waits with wait4(-1, __WALL)
+ * while it stops a task on a syscall, and reaps any child that has
+ * exited, ours included; it then takes that pid for one of the dumped
+ * tasks in an unexpected state and gives up before curing the parasite,
+ * which stays in the target.  So when the engine ends, the helper writes
+ * its exit code (128 + signal if killed) to the word it shares with us
+ * and waits to be killed: by reap(), or with CRIU (PDEATHSIG).
  */
 static void __attribute__((noreturn)) helper_main(int sk, int devnull, int report, pid_t criu, char *const argv[])
 {
@@ -232,43 +241,48 @@ static void __attribute__((noreturn)) helper_main(int sk, int devnull, int repor
 	if (write(report, &engine, sizeof(engine)) < 0)
 		engine = -1;
 	syscall(SYS_close_range, 0, ~0u, 0);
-	if (engine < 0)
-		_exit(127);
-	while (waitpid(engine, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(127);
-	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	if (engine < 0) {
+		*shim.exit_code = 127;
+	} else {
+		while (waitpid(engine, &status, 0) < 0 && errno == EINTR)
+			;
+		*shim.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	for (;;)
+		pause();
 }
 
 /*
- * Wait up to grace_ms for the helper to exit by itself, then SIGKILL the
- * engine and the helper.  True (and the helper's wait status) if it exited
- * by itself.
+ * Wait up to grace_ms for the engine to exit by itself, then SIGKILL it
+ * and, either way, the helper, which we reap.  True (and the engine's exit
+ * code, 128 + signal if killed) if the engine exited by itself.
  */
-static bool reap(int grace_ms, int *status)
+static bool reap(int grace_ms, int *code)
 {
 	int64_t deadline = now_ms() + grace_ms;
 	bool own = true;
-	int st = 0;
+	int st;
 
 	if (shim.helper <= 0)
 		return false;
-	while (waitpid(shim.helper, &st, WNOHANG | __WALL) == 0) {
+	while (*shim.exit_code < 0) {
 		if (now_ms() >= deadline) {
 			/* never kill(0): that is our whole process group */
 			if (shim.pid > 0)
 				kill(shim.pid, SIGKILL);
-			kill(shim.helper, SIGKILL);
-			waitpid(shim.helper, &st, __WALL);
 			own = false;
 			break;
 		}
 		usleep(2000);
 	}
+	if (own && code)
+		*code = *shim.exit_code;
+	/* the engine is gone or dying: its parent goes now, reaped here, not by compel */
+	kill(shim.helper, SIGKILL);
+	while (waitpid(shim.helper, &st, __WALL) < 0 && errno == EINTR)
+		;
 	shim.helper = 0;
 	shim.pid = 0;
-	if (status)
-		*status = st;
 	return own;
 }
 
@@ -276,18 +290,18 @@ static bool reap(int grace_ms, int *status)
 static void shim_kill(void)
 {
 	pid_t pid = shim.pid;
-	int status;
+	int code;
 
 	close(shim.sk);
 	shim.sk = -1;
 	/* An engine that is exiting by itself gets a moment to say why. */
-	if (!reap(100, &status) || !WIFEXITED(status))
+	if (!reap(100, &code))
 		return;
-	if (WEXITSTATUS(status) > 128)
-		pr_err("engine pid %d was killed by signal %d\n", pid, WEXITSTATUS(status) - 128);
+	if (code > 128)
+		pr_err("engine pid %d was killed by signal %d\n", pid, code - 128);
 	else
-		pr_err("engine pid %d exited with status %d%s\n", pid, WEXITSTATUS(status),
-		       WEXITSTATUS(status) == 127 ? " (a command in the launcher was not found?)" : "");
+		pr_err("engine pid %d exited with status %d%s\n", pid, code,
+		       code == 127 ? " (a command in the launcher was not found?)" : "");
 }
 
 /* An fd at 10 or above (CLOEXEC), so that the children's dup2()s cannot clobber it. */
@@ -356,6 +370,19 @@ int shim_start(char *const argv_in[])
 		pr_perror("engine: can't set up its fds");
 		goto out;
 	}
+
+	/* The engine's exit code, written by the helper (see helper_main()). */
+	if (!shim.exit_code) {
+		void *p = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
+			ret = -errno;
+			pr_perror("engine: can't map the word it reports its exit in");
+			goto out;
+		}
+		shim.exit_code = p;
+	}
+	*shim.exit_code = -1;
 
 	/* Exit signal 0: see helper_main(). */
 	helper = syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
@@ -545,11 +572,16 @@ void shim_stop(void)
 
 	req.req_case = CRIB__REQUEST__REQ_SHUTDOWN;
 	req.shutdown = &none;
-	if (exchange(&req, &resp, SHIM_STOP_MS) == 0)
+	if (exchange(&req, &resp, SHIM_STOP_MS) == 0) {
 		shim_free(resp);
-	close(shim.sk);
-	shim.sk = -1;
-	reap(SHIM_STOP_MS, NULL);
+		close(shim.sk);
+		shim.sk = -1;
+		reap(SHIM_STOP_MS, NULL);
+		return;
+	}
+	/* gone before the end (killed, crashed): say how; what it answered was checked */
+	pr_warn("engine pid %d did not answer shutdown\n", shim.pid);
+	shim_kill();
 }
 
 pid_t shim_pid(void)

@@ -1,0 +1,72 @@
+// Faults never harm the target: whatever happens to the engine, the dumped
+// task is left running with no CRIU leftovers, and an image that CRIU says
+// it wrote restores.
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { restore, waitPidGone } from '../../engine-ts/src/criu/run';
+import { paths, root, tmpdir, workload } from '../helpers';
+
+function keyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)=(.*)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('e2e: faults never harm the target', function () {
+  this.timeout(180000);
+  let base: string;
+  const pids: number[] = [];
+
+  before(() => {
+    base = tmpdir('faults');
+  });
+  after(() => {
+    for (const p of pids) if (alive(p)) process.kill(p, 'SIGKILL');
+    fs.rmSync(base, { recursive: true, force: true });
+  });
+
+  // compel's wait4(-1, __WALL) used to reap the engine's helper when the
+  // engine died, fail before curing, and leave the parasite's memfd mapped
+  it('the engine killed after prepare: no parasite left, and the dump goes on from the snapshot', async () => {
+    for (let i = 0; i < 3; i++) {
+      const dir = path.join(base, `kill${i}`);
+      const r = spawnSync(path.join(root, 'test/e2e/kill-engine.sh'), [paths.criu, paths.libdir ?? '', workload('many'), dir], {
+        encoding: 'utf8',
+        timeout: 120000,
+      });
+      const kv = keyValues(r.stdout);
+      const pid = Number(kv.pid);
+      pids.push(pid);
+      const log = path.join(dir, 'img', 'dump.log');
+      const tail = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter((l) => /Error|Warn|crib/.test(l)).slice(-12).join('\n') : '');
+      assert.ok(kv.killed, `run ${i}: the engine was not killed after prepare: ${r.stderr}\n${tail()}`);
+      assert.equal(kv.criu_maps, '0', `run ${i}: CRIU's mappings are left in the target:\n${tail()}`);
+      assert.equal(kv.tracer, '0', `run ${i}: the target is still traced`);
+      assert.ok(!['T', 't'].includes(kv.state), `run ${i}: the target is left stopped (${kv.state})`);
+      assert.ok(alive(pid), `run ${i}: the target is gone`);
+      if (kv.dump === '0') {
+        // CRIU said it wrote an image: it must restore
+        process.kill(pid, 'SIGKILL');
+        await waitPidGone(pid);
+        restore({ criu: paths.criu, dir: path.join(dir, 'img'), libdir: paths.libdir });
+        assert.ok(alive(pid), `run ${i}: the restored task is not running`);
+        process.kill(pid, 'SIGKILL');
+        await waitPidGone(pid);
+      }
+    }
+  });
+});

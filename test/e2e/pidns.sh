@@ -2,7 +2,7 @@
 # pidns.sh CRIU LIBDIR COUNTER DIR [CRIU OPTIONS...]
 #
 # Run as the first process of a new pid namespace (unshare --pid --fork
-# --mount-proc), as ZDTM and containers run CRIU: starts COUNTER, dumps it
+# --mount-proc --net), as ZDTM and containers run CRIU: starts COUNTER, dumps it
 # with CRIU from inside the namespace (the options given, e.g.
 # --engine=crib --engine-verify), restores it, and prints what happened as
 # key=value lines for test/e2e/pidns.test.ts.  The workload's number here
@@ -10,6 +10,9 @@
 set -u
 criu=$1 libdir=$2 counter=$3 dir=$4
 shift 4
+
+# CRIU's kernel-feature probe connects over loopback (tcp repair)
+ip link set lo up
 
 # nothing but fds 0-2 goes to the workload: CRIU cannot dump fds of files
 # on mounts this new mount namespace does not show

@@ -12,11 +12,15 @@ import { paths, root, tmpdir, workload } from '../helpers';
 
 const OPS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo'];
 
-/** Runs test/e2e/pidns.sh in a new pid (and mount, for its /proc) namespace; its key=value lines. */
+/**
+ * Runs test/e2e/pidns.sh in a new pid namespace (and mount, for its /proc;
+ * and net, whose loopback it brings up for CRIU's feature probe, since a
+ * qemu guest of make test-kernels has none); its key=value lines.
+ */
 function inPidNs(dir: string, criuOpts: string[]): Record<string, string> {
   const r = spawnSync(
     'unshare',
-    ['--pid', '--fork', '--mount-proc', path.join(root, 'test/e2e/pidns.sh'), paths.criu, paths.libdir ?? '', workload('counter'), dir, ...criuOpts],
+    ['--pid', '--fork', '--mount-proc', '--net', path.join(root, 'test/e2e/pidns.sh'), paths.criu, paths.libdir ?? '', workload('counter'), dir, ...criuOpts],
     { encoding: 'utf8', timeout: 60000 },
   );
   assert.equal(r.status, 0, `pidns.sh: ${r.error ?? ''}${r.stderr}`);

@@ -274,6 +274,8 @@ export class BpfCollector implements Collector {
   private readonly objects = new Map<string, LoadedObject>();
   private readonly served = new Map<OpName, Served>();
   private readonly reasons = new Map<OpName, string>();
+  /** served and reasons as the constructor chose them: demote() is undone for a new caller */
+  private readonly chosen = { served: new Map<OpName, Served>(), reasons: new Map<OpName, string>() };
   private times: OpTimes = {};
   private readonly sizesCtx = new Uint8Array(REQ.size);
   /** the context of each bulk op's program: prefetch() runs them side by side */
@@ -330,6 +332,8 @@ export class BpfCollector implements Collector {
       }
       if (!this.served.has(op)) this.reasons.set(op, why.join('; '));
     }
+    this.chosen.served = new Map(this.served);
+    this.chosen.reasons = new Map(this.reasons);
   }
 
   /** The object of a source, loaded once (programs the kernel refuses switched off). */
@@ -414,6 +418,11 @@ export class BpfCollector implements Collector {
     if (!Number.isInteger(inum) || inum <= 0 || inum > 0xffffffff) throw new UsageError(`pid namespace inode must be a positive 32-bit integer, got ${inum}`);
     this.callerNs = inum;
     this.bootOffsetNs = caller.bootOffsetNs;
+    // which mechanism can find this caller's pids is learnt anew (demote)
+    this.served.clear();
+    this.reasons.clear();
+    for (const [op, s] of this.chosen.served) this.served.set(op, s);
+    for (const [op, r] of this.chosen.reasons) this.reasons.set(op, r);
   }
 
   get callerPidNs(): number {

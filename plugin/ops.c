@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "criu-log.h"
@@ -504,11 +505,57 @@ int crib_children(pid_t pid, pid_t **pids, int *nr)
 	return pid_list_op(CR_ENGINE_OP_CHILDREN, pid, pids, nr);
 }
 
+/*
+ * What CRIU can restore of a VMA record (criu/proc_parse.c, criu/mem.c,
+ * the restorer): madv holds 1 << MADV_* only for the advice VmFlags can
+ * show (sr rr dc dd mg hg nh wf), which the restorer replays with
+ * madvise(); map_flags only the MAP_* bits VmFlags can show.
+ */
+#define VMA_MADV_OK ((1ull << 1) | (1ull << 2) | (1ull << 10) | (1ull << 12) | (1ull << 14) | \
+		     (1ull << 15) | (1ull << 16) | (1ull << 18))
+#define VMA_MADV_RANDOM_SEQ ((1ull << 1) | (1ull << 2))	/* MADV_RANDOM, MADV_SEQUENTIAL: one at most */
+#define VMA_MADV_HUGE_NOHUGE ((1ull << 14) | (1ull << 15)) /* MADV_HUGEPAGE, MADV_NOHUGEPAGE: one at most */
+#define VMA_MAP_DROPPABLE 0x08
+#define VMA_MAP_OK (MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_HUGETLB | VMA_MAP_DROPPABLE)
+
+/* Why VMA @i cannot be what /proc shows, or NULL. */
+static const char *vma_bad(const Crib__VmaList *v, size_t i, uint64_t prev_end)
+{
+	uint64_t len = v->end[i] - v->start[i];
+
+	if (v->name_idx[i] >= v->n_names)
+		return "name index out of range";
+	if (v->start[i] >= v->end[i] || ((v->start[i] | v->end[i]) & CRIB_PAGE_MASK))
+		return "empty or unaligned";
+	if (v->start[i] < prev_end)
+		return "overlaps or out of order";
+	if ((v->prot[i] & ~7u) || v->shared[i] > 1 || (v->vmflags[i] & ~(CR_ENG_VMF_IO_PF | CR_ENG_VMF_SHSTK)))
+		return "prot, shared or vmflags";
+	if ((v->madv[i] & ~VMA_MADV_OK) || (v->madv[i] & VMA_MADV_RANDOM_SEQ) == VMA_MADV_RANDOM_SEQ ||
+	    (v->madv[i] & VMA_MADV_HUGE_NOHUGE) == VMA_MADV_HUGE_NOHUGE)
+		return "madv";
+	if ((v->map_flags[i] & ~VMA_MAP_OK) || (v->shared[i] && (v->map_flags[i] & VMA_MAP_DROPPABLE)))
+		return "map_flags";
+	/* /proc prints a file's offset in bytes: page aligned, and the mapping's end fits a loff_t */
+	if ((v->pgoff[i] & CRIB_PAGE_MASK) || v->pgoff[i] > (uint64_t)INT64_MAX - len)
+		return "pgoff";
+	/* dev_t: 12-bit major, 20-bit minor (MAJOR/MINOR of the kernel's dev_t) */
+	if (v->dev_maj[i] >= (1u << 12) || v->dev_min[i] >= (1u << 20))
+		return "dev";
+	/* no file (no inode, no device): offset 0, as /proc prints it; a file has a name */
+	if (!v->ino[i] && !v->dev_maj[i] && !v->dev_min[i] && v->pgoff[i])
+		return "pgoff without a file";
+	if (v->ino[i] && v->name_idx[i] == 0)
+		return "a file with no name";
+	return NULL;
+}
+
 /* Everything CRIU would trip over, checked before a byte is copied. */
 static int vma_check(const char *what, pid_t pid, const Crib__VmaList *v)
 {
 	size_t n = v->n_start, i;
 	uint64_t prev_end = 0;
+	const char *why;
 
 	if (v->pid != pid) {
 		bad_answer(what, pid, "VMA list is for pid %d", v->pid);
@@ -533,11 +580,13 @@ static int vma_check(const char *what, pid_t pid, const Crib__VmaList *v)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (v->name_idx[i] >= v->n_names || v->start[i] >= v->end[i] || v->start[i] < prev_end ||
-		    ((v->start[i] | v->end[i]) & CRIB_PAGE_MASK) || (v->prot[i] & ~7u) || v->shared[i] > 1 ||
-		    (v->vmflags[i] & ~(CR_ENG_VMF_IO_PF | CR_ENG_VMF_SHSTK))) {
-			bad_answer(what, pid, "VMA %zu (%#" PRIx64 "-%#" PRIx64 " name %u prot %#x shared %u vmflags %#x)", i,
-				   v->start[i], v->end[i], v->name_idx[i], v->prot[i], v->shared[i], v->vmflags[i]);
+		why = vma_bad(v, i, prev_end);
+		if (why) {
+			bad_answer(what, pid,
+				   "VMA %zu: %s (%#" PRIx64 "-%#" PRIx64 " pgoff %#" PRIx64 " dev %u:%u ino %" PRIu64
+				   " name %u prot %#x shared %u madv %#" PRIx64 " map_flags %#x vmflags %#x)",
+				   i, why, v->start[i], v->end[i], v->pgoff[i], v->dev_maj[i], v->dev_min[i], v->ino[i],
+				   v->name_idx[i], v->prot[i], v->shared[i], v->madv[i], v->map_flags[i], v->vmflags[i]);
 			return -EPROTO;
 		}
 		prev_end = v->end[i];

@@ -421,6 +421,139 @@ static void test_vma(void)
 	BAD_VMA(v.shared[0] = 2, "shared 2");
 	BAD_VMA(v.vmf[0] = 4, "unknown vmflags");
 	BAD_VMA(v.l.pid = 4, "list for another pid");
+	/* what madvise() and mmap() refuse at restore (a bit flipped in a good answer) */
+	BAD_VMA(v.madv[0] = 1ull << 0, "madv bit 0 (MADV_NORMAL is not a VmFlag)");
+	BAD_VMA(v.madv[0] = 1ull << 3, "madv bit 3 (MADV_WILLNEED is not a VmFlag)");
+	BAD_VMA(v.madv[0] = 1ull << 40, "madv bit 40");
+	BAD_VMA(v.madv[0] = (1ull << 1) | (1ull << 2), "MADV_RANDOM and MADV_SEQUENTIAL");
+	BAD_VMA(v.madv[0] = (1ull << 14) | (1ull << 15), "MADV_HUGEPAGE and MADV_NOHUGEPAGE");
+	BAD_VMA(v.flags[0] = 0x1, "map_flags MAP_SHARED");
+	BAD_VMA(v.flags[1] = 0x08, "MAP_DROPPABLE on a shared VMA");
+	BAD_VMA(v.ino[2] = 7; v.pgoff[2] = 0x800, "unaligned pgoff");
+	BAD_VMA(v.ino[2] = 7; v.pgoff[2] = 1ull << 63, "pgoff beyond loff_t");
+	BAD_VMA(v.pgoff[0] = 0x1000, "pgoff without a file");
+	BAD_VMA(v.ino[0] = 7, "a file with no name");
+	BAD_VMA(v.ino[2] = 7; v.maj[2] = 4096, "dev major of 13 bits");
+	BAD_VMA(v.ino[2] = 7; v.min[2] = 1u << 20, "dev minor of 21 bits");
+	/* and what CRIU does see: the advice and flags VmFlags shows */
+	vmas_init(&v, 3);
+	v.madv[0] = (1ull << 2) | (1ull << 10) | (1ull << 12) | (1ull << 14) | (1ull << 16) | (1ull << 18);
+	v.flags[0] = 0x0100 | 0x2000 | 0x4000 | 0x40000 | 0x08; /* GROWSDOWN LOCKED NORESERVE HUGETLB DROPPABLE */
+	v.ino[2] = 7, v.maj[2] = 8, v.min[2] = 1, v.pgoff[2] = 0x3000;
+	vma_answer(&v);
+	CHECK(crib_vma(3, &e, &nr) == 0 && nr == 3 && e[0].madv == v.madv[0] && e[0].map_flags == v.flags[0] &&
+		      e[2].pgoff == 0x3000 && e[2].ino == 7,
+	      "every VmFlag CRIU reads comes through");
+	free(e);
+}
+
+/*
+ * What CRIU's restore accepts of a VMA, stated from its side (the
+ * restorer's madvise() of each bit of madv, mmap() of the flags, offset
+ * and protection): a test-side oracle for the mutation test, not a copy of
+ * vma_check().
+ */
+static const char *restorable(const struct cr_eng_vma *e, int nr)
+{
+	static const int advice[] = { 1, 2, 10, 12, 14, 15, 16, 18 }; /* sr rr dc dd mg hg nh wf */
+	uint64_t known = 0, prev = 0;
+	int i, j;
+
+	for (j = 0; j < (int)(sizeof(advice) / sizeof(advice[0])); j++)
+		known |= 1ull << advice[j];
+	for (i = 0; i < nr; i++) {
+		if (e[i].madv & ~known)
+			return "madvise() of an advice CRIU never records";
+		if (e[i].map_flags & ~(0x0100u | 0x2000 | 0x4000 | 0x40000 | 0x08))
+			return "a MAP_* flag CRIU never records";
+		if (e[i].start % 4096 || e[i].end % 4096 || e[i].start >= e[i].end || e[i].start < prev)
+			return "bad range";
+		if (e[i].pgoff % 4096 || e[i].pgoff > (uint64_t)INT64_MAX - (e[i].end - e[i].start))
+			return "mmap() offset";
+		if (e[i].prot & ~7u || e[i].shared > 1)
+			return "prot";
+		if (!e[i].name)
+			return "no name";
+		prev = e[i].end;
+	}
+	return NULL;
+}
+
+/*
+ * A seeded mutation test of the decoding of answers: a good prepare answer
+ * with one to three bits flipped, many times.  Each must be refused
+ * (-EPROTO, nothing handed to CRIU) or give what CRIU can restore.
+ */
+static void test_mutations(void)
+{
+	pid_t pids[] = { 30 };
+	uint64_t ns[CR_ENGINE_OP__MAX];
+	struct vmas v;
+	struct fdt f;
+	Crib__VmaList *vl[1] = { &v.l };
+	Crib__FdTable *fl[1] = { &f.t };
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	Crib__PrepareResp p = CRIB__PREPARE_RESP__INIT;
+	struct cr_eng_vma *e;
+	uint8_t *good, *buf;
+	size_t len;
+	int round, taken = 0, refused = 0, bad = 0, nr, ret;
+	unsigned int seed = 20261204;
+
+	vmas_init(&v, 30);
+	v.madv[0] = (1ull << 12) | (1ull << 14);
+	v.ino[2] = 1234, v.maj[2] = 8, v.min[2] = 1, v.pgoff[2] = 0x5000;
+	fdt_init(&f, 30);
+	p.n_vmas = 1, p.vmas = vl;
+	p.n_fds = 1, p.fds = fl;
+	r.resp_case = CRIB__RESPONSE__RESP_PREPARE;
+	r.prepare = &p;
+	len = crib__response__get_packed_size(&r);
+	good = malloc(len);
+	buf = malloc(len);
+	crib__response__pack(&r, good);
+
+	for (round = 0; round < 20000; round++) {
+		int flips = 1 + rand_r(&seed) % 3, k;
+
+		memcpy(buf, good, len);
+		for (k = 0; k < flips; k++) {
+			size_t bit = rand_r(&seed) % (len * 8);
+
+			buf[bit / 8] ^= 1u << (bit % 8);
+		}
+		next = crib__response__unpack(NULL, len, buf);
+		if (!next)
+			continue;	/* the shim refuses what does not unpack */
+		ret = crib_prepare(pids, 1, ns);
+		if (next) {		/* not taken: a request went out? */
+			crib__response__free_unpacked(next, NULL);
+			next = NULL;
+		}
+		if (ret) {
+			refused++;
+			continue;
+		}
+		taken++;
+		calls = 0;
+		ret = crib_vma(30, &e, &nr);
+		if (ret == 0) {
+			const char *why = restorable(e, nr);
+
+			if (why && bad++ < 5)
+				fprintf(stderr, "FAIL mutation round %d: accepted a VMA list CRIU cannot restore: %s\n", round, why);
+			free(e);
+		}
+		crib_ops_reset();
+		hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);
+		crib_hello();
+	}
+	CHECK(bad == 0, "%d mutated answers accepted that CRIU cannot restore", bad);
+	CHECK(taken > 100 && refused > 100, "mutations both taken (%d) and refused (%d)", taken, refused);
+	if (!quiet)
+		fprintf(stderr, "mutations: %d taken, %d refused\n", taken, refused);
+	free(good);
+	free(buf);
 }
 
 static void test_fds(void)
@@ -560,6 +693,7 @@ int main(int argc, char **argv)
 	test_vma();
 	test_fds();
 	test_prepare();
+	test_mutations();
 	crib_ops_reset();
 
 	printf("%d passed, %d failed\n", passed, failed);

@@ -34,13 +34,33 @@ function btfHas(names: string[]): Record<string, boolean> {
   return Object.fromEntries(names.map((n) => [n, funcs.has(n)]));
 }
 
+const PRIV_HINT = 'run as root: crib and CRIU need CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON for the BPF side';
+const CAP_SYS_ADMIN = 21n;
+const CAP_PERFMON = 38n;
+const CAP_BPF = 39n;
+
+/** Whether this process may load and run the engine's programs (its effective capabilities). */
+function privileges(): { ok: boolean; detail: string } {
+  let eff: bigint;
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (!m) return { ok: false, detail: 'no CapEff in /proc/self/status' };
+    eff = BigInt(`0x${m[1]}`);
+  } catch (e) {
+    return { ok: false, detail: `cannot read /proc/self/status: ${(e as Error).message}` };
+  }
+  const has = (c: bigint): boolean => ((eff >> c) & 1n) === 1n;
+  if (has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))) return { ok: true, detail: `uid ${process.geteuid?.() ?? '?'}, CapEff ${eff.toString(16)}` };
+  return { ok: false, detail: `uid ${process.geteuid?.() ?? '?'} without CAP_SYS_ADMIN or CAP_BPF+CAP_PERFMON: ${PRIV_HINT}` };
+}
+
 export function runCheck(paths: Paths = findPaths()): CheckResult {
   const items: CheckItem[] = [];
   const kernel = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   const hasBtf = fs.existsSync('/sys/kernel/btf/vmlinux');
   items.push({ what: 'kernel BTF', ok: hasBtf, detail: hasBtf ? '/sys/kernel/btf/vmlinux' : 'missing: CO-RE programs cannot load' });
   // older kernels lack these: the seq-iterator mechanisms serve instead
-  const kf = btfHas(['bpf_task_from_pid', 'bpf_iter_task_vma_new', 'bpf_iter_num_new', 'bpf_rdonly_cast', 'bpf_loop', 'bpf_kallsyms_lookup_name']);
+  const kf = btfHas(['bpf_task_from_vpid', 'bpf_task_from_pid', 'bpf_iter_task_vma_new', 'bpf_iter_num_new', 'bpf_rdonly_cast', 'bpf_loop', 'bpf_kallsyms_lookup_name']);
   for (const [k, v] of Object.entries(kf)) {
     items.push({ what: `kfunc/helper ${k}`, ok: v, info: !v, detail: v ? 'in kernel BTF' : 'not in kernel BTF (fallbacks serve the ops that need it)' });
   }
@@ -53,19 +73,38 @@ export function runCheck(paths: Paths = findPaths()): CheckResult {
     const ok = fs.existsSync(file);
     items.push({ what, ok, detail: ok ? file : `missing at ${file}` });
   }
+  const priv = privileges();
+  items.push({ what: 'privileges', ok: priv.ok, detail: priv.detail });
   let ops: OpSupport[] = [];
   const mechanisms: CheckResult['mechanisms'] = {};
   let kfuncs: KfuncSupport | undefined;
   try {
     const c = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
+    let answered = '';
     try {
       ops = c.support();
       for (const op of OP_NAMES) mechanisms[op] = c.mechanismsFor(op);
       kfuncs = c.kfuncs();
+      // loading is not enough: one op must answer, as in a dump
+      if (ops.find((o) => o.op === 'stat')?.available) {
+        try {
+          answered = c.stat(process.pid).pid === process.pid ? '' : 'stat of this process named another pid';
+        } catch (e) {
+          answered = `stat of this process failed: ${(e as Error).message}`;
+        }
+      }
     } finally {
       c.close();
     }
-    items.push({ what: 'BPF programs', ok: true, detail: 'loaded' });
+    const served = ops.filter((o) => o.available).length;
+    if (served === 0) {
+      const why = ops.find((o) => o.reason)?.reason ?? 'no op is served';
+      items.push({ what: 'BPF programs', ok: false, detail: `none could load: ${why}${/not permitted/i.test(why) ? ` (${PRIV_HINT})` : ''}` });
+    } else if (answered) {
+      items.push({ what: 'BPF programs', ok: false, detail: answered });
+    } else {
+      items.push({ what: 'BPF programs', ok: true, detail: `loaded, ${served} of ${ops.length} ops served, stat of this process answered` });
+    }
     const have = Object.entries(kfuncs.has).filter(([, v]) => v).map(([k]) => k);
     items.push({
       what: `CRIB kfuncs (${kfuncs.method})`,

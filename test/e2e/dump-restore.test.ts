@@ -106,15 +106,19 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
         ['--engine-op', 'bogus=crib'],
         ['--engine-op', 'vma=nosuch'],
         ['--engine-op', 'vma'],
+        ['--engine-op', ''],
+        ['--engine-op', 'vma=crib,,fds=crib'],
+        ['--engine-op', 'vma=crib,'],
+        ['--engine-op', 'vma=crib,vma=procfs'],
       ]) {
-        const dir = path.join(base, `bad-${val.replace(/[^a-z]/g, '')}`);
+        const dir = path.join(base, `bad-${val.replace(/[^a-z,=]/g, '').replace(/[,=]/g, '_') || 'empty'}`);
         fs.mkdirSync(dir, { recursive: true });
         const args = ['dump', '-t', String(v.pid), '-D', dir, '-o', 'dump.log', '-L', paths.libdir ?? '', flag, val];
         const r = runCriu(paths.criu, args);
-        assert.notEqual(r.status, 0, `${flag} ${val} was accepted`);
+        assert.notEqual(r.status, 0, `${flag} '${val}' was accepted`);
         assert.deepEqual(imagesIn(dir), [], `${flag} ${val}: images were written: ${imagesIn(dir).join(' ')}`);
         const log = fs.existsSync(path.join(dir, 'dump.log')) ? fs.readFileSync(path.join(dir, 'dump.log'), 'utf8') : '';
-        assert.match(r.stderr + log, /engine/i, `${flag} ${val}: the error does not mention the engine`);
+        assert.match(r.stderr + log, /engine/i, `${flag} '${val}': the error does not mention the engine`);
       }
       assert.ok(fs.existsSync(`/proc/${v.pid}`), 'the workload did not survive the refused dumps');
     } finally {

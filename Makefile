@@ -28,7 +28,8 @@ CRIU_PLUGIN_DIR ?= /usr/lib/criu
 DEB_PACKAGES := clang llvm libbpf-dev bpftool pkg-config make gcc g++ cmake \
 	protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev python3-protobuf \
 	libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev libaio-dev uuid-dev \
-	libgnutls28-dev libnftables-dev libdrm-dev iproute2 python3-yaml xz-utils patch
+	libgnutls28-dev libnftables-dev libdrm-dev iproute2 python3-yaml xz-utils patch \
+	iptables util-linux
 
 .PHONY: test-install workloads bpffs criu-headers all deps deps-deb deps-npm criu criu-stock bpf addon plugin ts cli \
 	install uninstall test test-unit demo bench clean distclean

@@ -267,11 +267,14 @@ static bool reap(int grace_ms, int *code)
 		return false;
 	while (*shim.exit_code < 0) {
 		if (now_ms() >= deadline) {
+			if (!own)
+				break;	/* the helper did not reap it: it goes with the helper */
 			/* never kill(0): that is our whole process group */
 			if (shim.pid > 0)
 				kill(shim.pid, SIGKILL);
 			own = false;
-			break;
+			/* a moment for the helper to reap it, so that no zombie is left */
+			deadline = now_ms() + SHIM_STOP_MS;
 		}
 		usleep(2000);
 	}

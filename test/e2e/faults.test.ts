@@ -39,34 +39,52 @@ describe('e2e: faults never harm the target', function () {
     fs.rmSync(base, { recursive: true, force: true });
   });
 
+  /** Runs kill-engine.sh with the engine sent @sig once the dump log shows @when; checks the target. */
+  async function fault(label: string, sig: string, when: string, env: NodeJS.ProcessEnv = {}): Promise<Record<string, string>> {
+    const dir = path.join(base, label);
+    const r = spawnSync(path.join(root, 'test/e2e/kill-engine.sh'), [paths.criu, paths.libdir ?? '', workload('many'), dir, sig, when], {
+      encoding: 'utf8',
+      timeout: 120000,
+      env: { ...process.env, ...env },
+    });
+    const kv = keyValues(r.stdout);
+    const pid = Number(kv.pid);
+    pids.push(pid);
+    const log = path.join(dir, 'img', 'dump.log');
+    const tail = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter((l) => /Error|Warn|crib/.test(l)).slice(-12).join('\n') : '');
+    assert.ok(kv.killed, `${label}: the engine was not signalled at '${when}': ${r.stderr}\n${tail()}`);
+    assert.equal(kv.criu_maps, '0', `${label}: CRIU's mappings are left in the target:\n${tail()}`);
+    assert.equal(kv.tracer, '0', `${label}: the target is still traced`);
+    assert.ok(!['T', 't'].includes(kv.state), `${label}: the target is left stopped (${kv.state})`);
+    assert.equal(kv.engine_left, 'no', `${label}: the engine outlived the dump`);
+    assert.ok(alive(pid), `${label}: the target is gone`);
+    if (kv.dump === '0') {
+      // CRIU said it wrote an image: it must restore
+      process.kill(pid, 'SIGKILL');
+      await waitPidGone(pid);
+      restore({ criu: paths.criu, dir: path.join(dir, 'img'), libdir: paths.libdir });
+      assert.ok(alive(pid), `${label}: the restored task is not running`);
+      process.kill(pid, 'SIGKILL');
+      await waitPidGone(pid);
+    }
+    return kv;
+  }
+
   // compel's wait4(-1, __WALL) used to reap the engine's helper when the
   // engine died, fail before curing, and leave the parasite's memfd mapped
   it('the engine killed after prepare: no parasite left, and the dump goes on from the snapshot', async () => {
     for (let i = 0; i < 3; i++) {
-      const dir = path.join(base, `kill${i}`);
-      const r = spawnSync(path.join(root, 'test/e2e/kill-engine.sh'), [paths.criu, paths.libdir ?? '', workload('many'), dir], {
-        encoding: 'utf8',
-        timeout: 120000,
-      });
-      const kv = keyValues(r.stdout);
-      const pid = Number(kv.pid);
-      pids.push(pid);
-      const log = path.join(dir, 'img', 'dump.log');
-      const tail = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter((l) => /Error|Warn|crib/.test(l)).slice(-12).join('\n') : '');
-      assert.ok(kv.killed, `run ${i}: the engine was not killed after prepare: ${r.stderr}\n${tail()}`);
-      assert.equal(kv.criu_maps, '0', `run ${i}: CRIU's mappings are left in the target:\n${tail()}`);
-      assert.equal(kv.tracer, '0', `run ${i}: the target is still traced`);
-      assert.ok(!['T', 't'].includes(kv.state), `run ${i}: the target is left stopped (${kv.state})`);
-      assert.ok(alive(pid), `run ${i}: the target is gone`);
-      if (kv.dump === '0') {
-        // CRIU said it wrote an image: it must restore
-        process.kill(pid, 'SIGKILL');
-        await waitPidGone(pid);
-        restore({ criu: paths.criu, dir: path.join(dir, 'img'), libdir: paths.libdir });
-        assert.ok(alive(pid), `run ${i}: the restored task is not running`);
-        process.kill(pid, 'SIGKILL');
-        await waitPidGone(pid);
-      }
+      const kv = await fault(`kill-prepared-${i}`, 'KILL', 'prepared');
+      assert.equal(kv.dump, '0', 'the snapshot was complete: the dump should go on');
     }
+  });
+
+  it('the engine killed as the tasks are seized: the dump fails cleanly', async () => {
+    await fault('kill-ready', 'KILL', 'ready');
+  });
+
+  it('the engine stalled (SIGSTOP): the dump ends within CRIB_TIMEOUT_MS, the engine is killed', async () => {
+    await fault('stop-ready', 'STOP', 'ready', { CRIB_TIMEOUT_MS: '1500' });
+    await fault('stop-prepared', 'STOP', 'prepared', { CRIB_TIMEOUT_MS: '1500' });
   });
 });

@@ -51,14 +51,20 @@ def read_list(path):
 
 def first_error(text):
     """The first line of the output that says why the test failed."""
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for line in lines:
         if 'Error (' in line and not any(h.search(line) for h in HARMLESS):
             return re.sub(r"^b?['\"]?\(\s*[\d.]+\)\s*", '', line).rstrip("'\"").strip()
+    for line in lines:
+        # the test's own complaint (zdtm's test library)
+        m = re.search(r'\bERR: (.*)', line)
+        if m:
+            return 'test: ' + m.group(1).strip()
     m = re.search(r'Test (\S+) FAIL at (.*?) #', text)
     if m:
         return 'FAIL at ' + m.group(2).strip()
-    for line in reversed(text.splitlines()):
-        if line.strip():
+    for line in reversed(lines):
+        if line.strip() and not re.fullmatch(r'[#=\s]*(FAIL|PASS)?[#=\s]*', line):
             return line.strip()[:160]
     return 'no output'
 

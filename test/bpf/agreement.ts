@@ -1,14 +1,25 @@
-// What the collector agreement tests share (test/bpf/collector.test.ts):
+// What the collector tests share (test/bpf/collector.test.ts, pidns.test.ts):
 // frozen workloads and the differences between a collector's tables and
 // /proc, whatever mechanism serves each op.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { VmaTableWithRaw } from '../../engine-ts/src/bpf/records';
-import { Collector } from '../../engine-ts/src/bpf/types';
+import { Collector, OpName } from '../../engine-ts/src/bpf/types';
 import { waitFor } from '../../engine-ts/src/criu/run';
 import { paths, tmpdir } from '../helpers';
 import { criuVmFlags, readFds, readSmaps, readStat, readThreads, VM_MNEMONICS } from './proc';
+
+/** One call of each op of a collector. */
+export const callOp: Record<OpName, (c: Collector, pid: number) => unknown> = {
+  stat: (c, p) => c.stat(p),
+  status: (c, p) => c.status(p),
+  threads: (c, p) => c.threads(p),
+  children: (c, p) => c.children(p),
+  vma: (c, p) => c.vmas(p),
+  fds: (c, p) => c.fds(p),
+  fdinfo: (c, p) => c.fds(p),
+};
 
 export const O_CLOEXEC = 0o2000000;
 

@@ -22,7 +22,7 @@ import { MechanismChoice, parseMechanisms } from '../../engine-ts/src/bpf/mechan
 import { OP_NAMES, OpName } from '../../engine-ts/src/bpf/types';
 import { NoSuchTaskError, UnsupportedError, UsageError } from '../../engine-ts/src/errors';
 import { paths } from '../helpers';
-import { fdDiffs, O_CLOEXEC, startWorkload, stateOf, vmaDiffs, Workload } from './agreement';
+import { callOp, fdDiffs, O_CLOEXEC, startWorkload, stateOf, vmaDiffs, Workload } from './agreement';
 import { readChildren, readStat, readStatus, readThreads } from './proc';
 
 /** Each op forced to the mechanism of SOURCES chosen by pick. */
@@ -58,15 +58,7 @@ function kernelHas(name: string): boolean {
 }
 
 /** One call of each op, for checking the UnsupportedError of an op not served. */
-const CALL: Record<OpName, (c: BpfCollector, pid: number) => unknown> = {
-  stat: (c, p) => c.stat(p),
-  status: (c, p) => c.status(p),
-  threads: (c, p) => c.threads(p),
-  children: (c, p) => c.children(p),
-  vma: (c, p) => c.vmas(p),
-  fds: (c, p) => c.fds(p),
-  fdinfo: (c, p) => c.fds(p),
-};
+const CALL = callOp;
 
 /**
  * Skips the running test unless every op in `ops` is served; before that,

@@ -9,22 +9,13 @@
 import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import { BpfCollector, createCollector, SOURCES } from '../../engine-ts/src/bpf/collector';
+import { createCollector, SOURCES } from '../../engine-ts/src/bpf/collector';
 import { ownPidNs } from '../../engine-ts/src/bpf/pidns';
 import { INIT_PID_NS_INUM } from '../../engine-ts/src/bpf/records';
 import { OP_NAMES, OpName } from '../../engine-ts/src/bpf/types';
 import { NoSuchTaskError, UnsupportedError, UsageError } from '../../engine-ts/src/errors';
 import { paths } from '../helpers';
-
-const ask: Record<OpName, (c: BpfCollector, pid: number) => unknown> = {
-  stat: (c, p) => c.stat(p),
-  status: (c, p) => c.status(p),
-  threads: (c, p) => c.threads(p),
-  children: (c, p) => c.children(p),
-  vma: (c, p) => c.vmas(p),
-  fds: (c, p) => c.fds(p),
-  fdinfo: (c, p) => c.fds(p),
-};
+import { callOp } from './agreement';
 
 function childrenOf(pid: number): number[] {
   return fs
@@ -75,7 +66,7 @@ describe('bpf collector: pids of the caller\'s pid namespace', function () {
           for (const pid of [1, 2, 3, 999999]) {
             let answer: unknown;
             try {
-              answer = ask[op](c, pid);
+              answer = callOp[op](c, pid);
             } catch (e) {
               assert.ok(e instanceof NoSuchTaskError || e instanceof UnsupportedError, `${op} ${pid}: ${(e as Error).message}`);
               continue;

@@ -6,16 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { restore, waitPidGone } from '../../engine-ts/src/criu/run';
-import { paths, root, tmpdir, workload } from '../helpers';
-
-function keyValues(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^(\w+)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2];
-  }
-  return out;
-}
+import { keyValues, paths, root, tmpdir, workload } from '../helpers';
 
 function alive(pid: number): boolean {
   try {

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { imageDir, readEngineStats } from '../../engine-ts/src/criu/images';
 import { loadCriuProtos } from '../../engine-ts/src/images/reader';
-import { paths, root, tmpdir, workload } from '../helpers';
+import { keyValues, paths, root, tmpdir, workload } from '../helpers';
 
 const OPS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo'];
 
@@ -24,12 +24,7 @@ function inPidNs(dir: string, criuOpts: string[]): Record<string, string> {
     { encoding: 'utf8', timeout: 60000 },
   );
   assert.equal(r.status, 0, `pidns.sh: ${r.error ?? ''}${r.stderr}`);
-  const out: Record<string, string> = {};
-  for (const line of r.stdout.split('\n')) {
-    const m = /^(\w+)=(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2];
-  }
-  return out;
+  return keyValues(r.stdout);
 }
 
 function log(dir: string, name: string): string {

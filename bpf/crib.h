@@ -68,6 +68,8 @@ struct crib_req {
 #define CRIB_INIT_PID_NS_INUM 0xEFFFFFFCu
 /* MAX_PID_NS_LEVEL (kernel/pid_namespace.c): the deepest level is 32 */
 #define CRIB_MAX_PID_NS_LEVEL 32
+/* How many pid namespaces a task may be nested below its caller's (crib_bpf.h) */
+#define CRIB_NS_SEARCH 4
 
 /*
  * vma: the mm has the x86 vsyscall gate area.  /proc lists it after the

@@ -143,7 +143,8 @@ static __always_inline int crib_task_check(struct task_struct *task, __s32 nr, _
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
 	int level = crib_ns_level(pid, inum);
 
-	if (level < 0 || crib_pid_nr(pid, level, inum) != nr)
+	/* crib_ns_level() found the namespace at that level: only the number is left */
+	if (level < 0 || BPF_CORE_READ(crib_upid(pid, level), nr) != nr)
 		return -ESRCH;
 	return level;
 }

@@ -287,6 +287,8 @@ export class BpfCollector implements Collector {
   private readonly gate = readGateVma();
   private readonly addon: NativeAddon;
   private readonly objDir: string;
+  /** ops forced to one mechanism (CollectorOptions.mechanisms, $CRIB_MECHANISM) */
+  private readonly forced: MechanismChoice;
   private kfuncSupport?: KfuncSupport;
   /** the engine's pid namespace: where the kernel resolves the tids the seq iterators attach to */
   private readonly ownNs = ownPidNs();
@@ -315,22 +317,14 @@ export class BpfCollector implements Collector {
     this.addon = loadAddon(opts.addonPath);
     this.objDir = opts.objDir;
     this.callerNs = opts.pidNs ?? this.ownNs ?? INIT_PID_NS_INUM;
-    const forced = opts.mechanisms ?? parseMechanisms(process.env.CRIB_MECHANISM);
+    this.forced = opts.mechanisms ?? parseMechanisms(process.env.CRIB_MECHANISM);
     for (const op of OP_NAMES) {
+      const want = this.forced[op];
       const why: string[] = [];
-      const want = forced[op];
-      const sources = want ? SOURCES[op].filter((s) => s.mechanism === want) : SOURCES[op];
-      if (want && sources.length === 0) why.push(`mechanism ${want} was asked for (CRIB_MECHANISM) but ${op} has only ${SOURCES[op].map((s) => s.mechanism).join(', ')}`);
-      for (const src of sources) {
-        const r = this.tryServe(src);
-        if (typeof r === 'string') {
-          why.push(`${src.mechanism}: ${r}`);
-          continue;
-        }
-        this.served.set(op, r);
-        break;
+      if (want && !SOURCES[op].some((s) => s.mechanism === want)) {
+        why.push(`mechanism ${want} was asked for (CRIB_MECHANISM) but ${op} has only ${SOURCES[op].map((s) => s.mechanism).join(', ')}`);
       }
-      if (!this.served.has(op)) this.reasons.set(op, why.join('; '));
+      this.serveFirst(op, SOURCES[op], why);
     }
     this.chosen.served = new Map(this.served);
     this.chosen.reasons = new Map(this.reasons);
@@ -594,25 +588,33 @@ export class BpfCollector implements Collector {
     }
   }
 
-  /** @op's next mechanism after the serving one that loads here; false when there is none. */
-  private demote(op: OpName, why: string): boolean {
-    const cur = this.served.get(op);
-    if (!cur) return false;
-    const forced = parseMechanisms(process.env.CRIB_MECHANISM)[op];
-    const rest = SOURCES[op].slice(SOURCES[op].indexOf(cur.source) + 1).filter((src) => !forced || src.mechanism === forced);
-    const reasons = [`${cur.source.mechanism}: ${why}`];
-    for (const src of rest) {
+  /**
+   * Serves @op by the first of @sources (those the forced mechanism allows)
+   * that can here; else leaves it unserved, with @why and each source's
+   * reason.  True when one serves.
+   */
+  private serveFirst(op: OpName, sources: Source[], why: string[]): boolean {
+    const want = this.forced[op];
+    for (const src of sources.filter((s) => !want || s.mechanism === want)) {
       const r = this.tryServe(src);
       if (typeof r === 'string') {
-        reasons.push(`${src.mechanism}: ${r}`);
+        why.push(`${src.mechanism}: ${r}`);
         continue;
       }
       this.served.set(op, r);
       return true;
     }
     this.served.delete(op);
-    this.reasons.set(op, reasons.join('; '));
+    this.reasons.set(op, why.join('; '));
     return false;
+  }
+
+  /** @op's next mechanism after the serving one that loads here; false when there is none. */
+  private demote(op: OpName, why: string): boolean {
+    const cur = this.served.get(op);
+    if (!cur) return false;
+    const rest = SOURCES[op].slice(SOURCES[op].indexOf(cur.source) + 1);
+    return this.serveFirst(op, rest, [`${cur.source.mechanism}: ${why}`]);
   }
 
   /**

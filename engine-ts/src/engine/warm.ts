@@ -18,9 +18,7 @@ export function warmUp(server: EngineServer, proto: CribProto, rounds = 40): voi
   server.handle(frame({ hello: { abiVersion: ABI_VERSION, pidNs } }));
   for (let i = 0; i < rounds; i++) {
     for (const kind of KINDS) {
-      const body = kind === 'prepare' ? { pids: [pid] } : { pid };
-      const req = proto.Request.encode(proto.Request.fromObject({ id: 0, [kind]: body })).finish();
-      server.handle(req);
+      server.handle(frame({ [kind]: kind === 'prepare' ? { pids: [pid] } : { pid } }));
       server.release();
     }
   }

@@ -34,7 +34,7 @@ function btfHas(names: string[]): Record<string, boolean> {
   return Object.fromEntries(names.map((n) => [n, funcs.has(n)]));
 }
 
-const PRIV_HINT = 'run as root: crib and CRIU need CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON for the BPF side';
+const PRIV_HINT = 'crib and CRIU need root: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON for the BPF side';
 const CAP_SYS_ADMIN = 21n;
 const CAP_PERFMON = 38n;
 const CAP_BPF = 39n;

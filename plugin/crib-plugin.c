@@ -39,6 +39,8 @@ DECLARE_PLUGIN_HOOK_ARGS(CR_PLUGIN_HOOK__GET_ENGINE, const char *name, const str
 
 static bool plugin_disabled;
 static char launcher[PATH_MAX];
+/* why the co-process cannot start here, empty when it can */
+static char no_coprocess[PATH_MAX + 64];
 
 /* $CRIB_ENGINE, else crib-engine next to this crib.so. */
 static int find_launcher(char *buf, size_t size)
@@ -83,26 +85,24 @@ static bool node_in_path(void)
 /* Cheap checks only: CRIU loads plugins for every command, not just dump. */
 static int crib_plugin_init(int stage)
 {
-	char missing[PATH_MAX + 64] = "";
-
 	plugin_disabled = true;
 	if (stage == CR_PLUGIN_STAGE__RESTORE)
 		return 0; /* the engine reads a live tree: nothing to do on restore */
 
-	if (access(CRIB_BTF, R_OK))
-		snprintf(missing, sizeof(missing), "kernel BTF (%s)", CRIB_BTF);
-	else if (find_launcher(launcher, sizeof(launcher)))
-		snprintf(missing, sizeof(missing), "the engine launcher (set CRIB_ENGINE or install %s next to crib.so)",
-			 CRIB_LAUNCHER);
-	else if (access(launcher, X_OK))
-		snprintf(missing, sizeof(missing), "the engine launcher %s", launcher);
-	else if (!node_in_path())
-		snprintf(missing, sizeof(missing), "node in PATH");
-	if (missing[0]) {
-		pr_warn("engine disabled: %s is missing or not executable; --engine=crib cannot be used\n", missing);
+	if (access(CRIB_BTF, R_OK)) {
+		pr_warn("engine disabled: kernel BTF (%s) is missing; --engine=crib cannot be used\n", CRIB_BTF);
 		return 0;
 	}
 	plugin_disabled = false;
+	/* without these, only an engine service can serve (engine_init) */
+	no_coprocess[0] = '\0';
+	if (find_launcher(launcher, sizeof(launcher)))
+		snprintf(no_coprocess, sizeof(no_coprocess), "the engine launcher (set CRIB_ENGINE or install %s next to crib.so)",
+			 CRIB_LAUNCHER);
+	else if (access(launcher, X_OK))
+		snprintf(no_coprocess, sizeof(no_coprocess), "the engine launcher %s", launcher);
+	else if (!node_in_path())
+		snprintf(no_coprocess, sizeof(no_coprocess), "node in PATH");
 	return 0;
 }
 
@@ -123,15 +123,71 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+#define CRIB_SOCKET_DEFAULT "/run/crib/crib.sock"
+#define CRIB_CONNECT_MS 100
+
+/*
+ * The engine service (crib serve) at $CRIB_SOCKET, else at the default
+ * path; CRIB_SOCKET=none (or empty) skips it.  0 when a session with it
+ * serves this dump; otherwise the reason is logged and the co-process
+ * takes over.
+ */
+static int use_service(void)
+{
+	const char *path = getenv("CRIB_SOCKET");
+	const char *why = NULL;
+	int64_t t0 = now_us(), t1, t2;
+	int ret;
+
+	if (path && (!*path || !strcmp(path, "none")))
+		return -ENOENT;
+	if (!path)
+		path = CRIB_SOCKET_DEFAULT;
+	ret = shim_connect(path, CRIB_CONNECT_MS);
+	if (ret) {
+		pr_info("init: no engine service at %s (%s); starting the co-process\n", path, strerror(-ret));
+		return ret;
+	}
+	t1 = now_us();
+	ret = crib_hello();
+	if (!ret && !crib_ops_served(&why)) {
+		pr_warn("init: the engine service at %s serves no op for this CRIU (%s); starting the co-process\n",
+			path, why ?: "no reason given");
+		ret = -ENOTSUP;
+	} else if (ret) {
+		pr_warn("init: the engine service at %s did not say hello: %s; starting the co-process\n", path,
+			strerror(-ret));
+	}
+	if (ret) {
+		shim_stop();
+		crib_ops_reset();
+		return ret;
+	}
+	crib_ops_reserve();
+	t2 = now_us();
+	shim_warm_memory();
+	crib_ops_reserve();
+	pr_info("engine service at %s (pid %d) ready in %.3f ms: connect %.3f, hello %.3f, buffers %.3f\n", path, shim_pid(),
+		(now_us() - t0) / 1000.0, (t1 - t0) / 1000.0, (t2 - t1) / 1000.0, (now_us() - t2) / 1000.0);
+	return 0;
+}
+
 static int engine_init(void)
 {
 	char *argv[] = { launcher, "--fd", "3", NULL };
-	int64_t t0 = now_us();
+	int64_t t0;
 	pid_t epid;
 	int ret;
 
 	if (plugin_disabled)
 		return -ENOTSUP;
+	if (!use_service())
+		return 0;
+	if (no_coprocess[0]) {
+		pr_err("init: can't start the engine co-process: %s is missing or not executable\n", no_coprocess);
+		return -ENOTSUP;
+	}
+	t0 = now_us();
 	ret = shim_start(argv);
 	if (ret) {
 		pr_err("init: can't start the engine %s: %s\n", launcher, strerror(-ret));

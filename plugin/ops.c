@@ -38,6 +38,8 @@ static const char *const op_names[CR_ENGINE_OP__MAX] = {
 
 static bool engine_up;
 static bool op_avail[CR_ENGINE_OP__MAX];
+/* why the first unavailable op is, as the engine said (crib_ops_served) */
+static char first_reason[256];
 
 /* What prepare() learnt about one pid; vma/fds point into snap_resp. */
 struct snap_ent {
@@ -151,6 +153,7 @@ void crib_ops_reset(void)
 	fdc_drop();
 	engine_up = false;
 	memset(op_avail, 0, sizeof(op_avail));
+	first_reason[0] = '\0';
 }
 
 /*
@@ -266,6 +269,17 @@ static int boottime_offset(int64_t *ns)
 	return ret;
 }
 
+int crib_ops_served(const char **why)
+{
+	int i, n = 0;
+
+	for (i = 0; i < CR_ENGINE_OP__MAX; i++)
+		n += op_avail[i];
+	if (why)
+		*why = n ? NULL : first_reason;
+	return n;
+}
+
 int crib_hello(void)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
@@ -296,6 +310,15 @@ int crib_hello(void)
 		return ret;
 	}
 	hello.has_boottime_offset_ns = true;
+	/* a service takes its own copy of our shared buffer (a co-process inherited it) */
+	if (shim_is_service()) {
+		int fd = shim_shared_fd(&hello.shm_size);
+
+		if (fd >= 0) {
+			hello.has_shm_fd = hello.has_shm_size = true;
+			hello.shm_fd = fd;
+		}
+	}
 	req.req_case = CRIB__REQUEST__REQ_HELLO;
 	req.hello = &hello;
 	ret = call("hello", epid, &req, CRIB__RESPONSE__RESP_HELLO, &resp);
@@ -319,12 +342,17 @@ int crib_hello(void)
 			goto out;
 		}
 		op_avail[o->op] = o->available;
+		if (!o->available && !first_reason[0])
+			snprintf(first_reason, sizeof(first_reason), "%s", o->reason ?: "engine says unavailable");
 		if (o->available)
 			pr_info("op %s: %s\n", op_names[o->op], o->mechanism ?: "engine");
 		else
 			pr_info("op %s: procfs serves it (%s)\n", op_names[o->op], o->reason ?: "engine says unavailable");
 	}
-	pr_info("engine pid %d: %s, ABI %u\n", epid, h->engine_version, h->abi_version);
+	if (h->service)
+		pr_info("engine: %s (%s, ABI %u)\n", h->service, h->engine_version, h->abi_version);
+	else
+		pr_info("engine pid %d: %s, ABI %u\n", epid, h->engine_version, h->abi_version);
 	engine_up = true;
 out:
 	shim_free(resp);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "criu-log.h"
@@ -37,6 +39,7 @@ static struct {
 	size_t rcap;
 	int shm_fd;	/* the shared answer buffer (memfd), -1 when none */
 	uint8_t *shm;
+	bool service;	/* sk is a session of crib serve: nothing of ours to reap */
 } shim = { .sk = -1, .shm_fd = -1 };
 
 /*
@@ -56,9 +59,23 @@ static struct {
 	long live;	/* allocations handed out and not yet freed */
 } arena;
 
+/*
+ * With a service there is no engine start-up to hide the touching of
+ * these pages behind: a thread does it while CRIU goes on (seizing the
+ * tree), and they are used only once it is joined, before the first
+ * answer too big for the small buffer.  Until then answers are unpacked
+ * with malloc() into small_buf.
+ */
+#define SHIM_SMALL_FRAME (64u << 10)
+static struct {
+	pthread_t thread;
+	bool running;	/* the thread may be touching arena and rbuf: hands off */
+} memory;
+static uint8_t small_buf[SHIM_SMALL_FRAME];
+
 static bool in_arena(const void *p)
 {
-	return arena.base && (const uint8_t *)p >= arena.base && (const uint8_t *)p < arena.base + SHIM_ARENA_SIZE;
+	return !memory.running && arena.base && (const uint8_t *)p >= arena.base && (const uint8_t *)p < arena.base + SHIM_ARENA_SIZE;
 }
 
 static void *arena_alloc(void *data, size_t size)
@@ -66,7 +83,7 @@ static void *arena_alloc(void *data, size_t size)
 	size_t n = (size + 15) & ~(size_t)15;
 	void *p;
 
-	if (!arena.base || arena.used + n > SHIM_ARENA_SIZE)
+	if (memory.running || !arena.base || arena.used + n > SHIM_ARENA_SIZE)
 		return malloc(size ?: 1);
 	p = arena.base + arena.used;
 	arena.used += n;
@@ -94,7 +111,7 @@ static ProtobufCAllocator shim_alloc = {
 static int lift(int fd);
 
 /* The buffer shared with the engine: before the helper is cloned, which passes it on. */
-static void shim_shared_memory(void)
+static void shim_shared_memory(bool populate)
 {
 	int fd;
 	void *p = MAP_FAILED;
@@ -104,7 +121,7 @@ static void shim_shared_memory(void)
 	/* without it answers come over the socket: slower, not wrong */
 	fd = lift(memfd_create("crib-answers", MFD_CLOEXEC));
 	if (fd >= 0 && !ftruncate(fd, SHIM_SHM_SIZE))
-		p = mmap(NULL, SHIM_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+		p = mmap(NULL, SHIM_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
 	if (p != MAP_FAILED) {
 		shim.shm_fd = fd;
 		shim.shm = p;
@@ -136,6 +153,31 @@ static void shim_private_memory(void)
 			shim.rcap = SHIM_RBUF_SIZE;
 		}
 	}
+}
+
+static void *private_memory_main(void *arg)
+{
+	shim_private_memory();
+	return NULL;
+}
+
+/* shim_private_memory() on a thread (see memory above); done now when no thread starts. */
+static void private_memory_async(void)
+{
+	if (memory.running || (arena.base && shim.rbuf))
+		return;
+	if (pthread_create(&memory.thread, NULL, private_memory_main, NULL))
+		shim_private_memory();
+	else
+		memory.running = true;
+}
+
+static void private_memory_join(void)
+{
+	if (!memory.running)
+		return;
+	pthread_join(memory.thread, NULL);
+	memory.running = false;
 }
 
 /*
@@ -295,6 +337,14 @@ static void shim_kill(void)
 	pid_t pid = shim.pid;
 	int code;
 
+	if (shim.service) {
+		/* not ours to kill: hang up, which ends the session */
+		private_memory_join();
+		close(shim.sk);
+		shim.sk = -1;
+		shim.service = false;
+		return;
+	}
 	close(shim.sk);
 	shim.sk = -1;
 	/* An engine that is exiting by itself gets a moment to say why. */
@@ -329,16 +379,23 @@ static int read_full(int fd, void *buf, size_t len)
 	return n;
 }
 
+static int timeout_from_env(void)
+{
+	const char *env = getenv("CRIB_TIMEOUT_MS");
+
+	return env && atoi(env) > 0 ? atoi(env) : SHIM_TIMEOUT_MS;
+}
+
 int shim_start(char *const argv_in[])
 {
 	int sv[2] = { -1, -1 }, pfd[2] = { -1, -1 }, devnull, err, ret, n = 0;
 	pid_t criu = getpid(), helper, engine = -1;
 	char shm_fd[16], shm_size[24], *argv[24];
-	const char *env;
 
 	if (shim.sk >= 0)
 		return -EBUSY;
-	shim_shared_memory();
+	shim.service = false;
+	shim_shared_memory(true);
 
 	/* the caller's arguments, then where the shared answer buffer is */
 	while (argv_in[n] && n < 16) {
@@ -355,8 +412,7 @@ int shim_start(char *const argv_in[])
 	}
 	argv[n] = NULL;
 
-	env = getenv("CRIB_TIMEOUT_MS");
-	shim.timeout_ms = env && atoi(env) > 0 ? atoi(env) : SHIM_TIMEOUT_MS;
+	shim.timeout_ms = timeout_from_env();
 
 	devnull = lift(open("/dev/null", O_RDWR | O_CLOEXEC));
 	if (devnull < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || pipe2(pfd, O_CLOEXEC)) {
@@ -433,6 +489,86 @@ out:
 	if (pfd[1] >= 0)
 		close(pfd[1]);
 	return ret;
+}
+
+int shim_connect(const char *path, int timeout_ms)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct pollfd p;
+	int sk, ret, err;
+
+	if (shim.sk >= 0)
+		return -EBUSY;
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, path);
+	sk = lift(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+	if (sk < 0)
+		return -errno;
+	ret = connect(sk, (struct sockaddr *)&addr, sizeof(addr));
+	if (ret && errno == EAGAIN) {
+		/* the backlog is full: a busy service, worth a short wait */
+		p = (struct pollfd){ .fd = sk, .events = POLLOUT };
+		ret = poll(&p, 1, timeout_ms);
+		if (ret == 1) {
+			len = sizeof(err);
+			ret = getsockopt(sk, SOL_SOCKET, SO_ERROR, &err, &len) ?: (err ? (errno = err, -1) : 0);
+		} else {
+			errno = ret ? errno : ETIMEDOUT;
+			ret = -1;
+		}
+	}
+	if (ret) {
+		ret = -errno;
+		goto err;
+	}
+	/* Only root's service is one we hand our pids and our memory to. */
+	len = sizeof(cred);
+	if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		ret = -errno;
+		goto err;
+	}
+	if (cred.uid != 0) {
+		pr_err("engine service at %s runs as uid %u, not root: not used\n", path, cred.uid);
+		ret = -EPERM;
+		goto err;
+	}
+	/*
+	 * Not populated: the service writes into it only what it answers
+	 * (populating 16 MiB took ~4 ms, more than a small dump's ops).
+	 */
+	shim_shared_memory(false);
+	big_buffers(sk);
+	shim.sk = sk;
+	shim.service = true;
+	shim.pid = cred.pid;
+	shim.helper = 0;
+	shim.owner = getpid();
+	shim.seq = 0;
+	shim.timeout_ms = timeout_from_env();
+	return 0;
+err:
+	close(sk);
+	return ret;
+}
+
+void shim_warm_memory(void)
+{
+	if (shim.service)
+		private_memory_async();
+}
+
+bool shim_is_service(void)
+{
+	return shim.sk >= 0 && shim.service;
+}
+
+int shim_shared_fd(uint32_t *size)
+{
+	*size = shim.shm ? SHIM_SHM_SIZE : 0;
+	return shim.shm ? shim.shm_fd : -1;
 }
 
 static int wait_sk(short events, int64_t deadline)
@@ -512,10 +648,17 @@ static int exchange(Crib__Request *req, Crib__Response **resp, int timeout_ms)
 		len &= ~SHIM_FRAME_IN_SHARED;
 		if (!shim.shm || len > SHIM_SHM_SIZE - 4)
 			return -EPROTO;
+		private_memory_join();
 		buf = shim.shm + 4;
+	} else if (len <= SHIM_SMALL_FRAME && memory.running) {
+		ret = xfer(false, small_buf, len, deadline);
+		if (ret)
+			return ret;
+		buf = small_buf;
 	} else {
 		if (len > SHIM_MAX_FRAME)
 			return -EPROTO;
+		private_memory_join();
 		if (len > shim.rcap) {
 			buf = realloc(shim.rbuf, len);
 			if (!buf)
@@ -551,8 +694,9 @@ int shim_call(Crib__Request *req, Crib__Response **resp)
 
 	ret = exchange(req, resp, shim.timeout_ms);
 	if (ret) {
-		pr_err("engine pid %d: request %u: %s; stopping the engine\n", shim.pid, req->id,
-		       ret == -EPROTO ? "malformed answer frame" : strerror(-ret));
+		pr_err("engine %spid %d: request %u: %s; %s\n", shim.service ? "service " : "", shim.pid, req->id,
+		       ret == -EPROTO ? "malformed answer frame" : strerror(-ret),
+		       shim.service ? "leaving the session" : "stopping the engine");
 		shim_kill();
 	}
 	return ret;
@@ -575,6 +719,18 @@ void shim_stop(void)
 
 	req.req_case = CRIB__REQUEST__REQ_SHUTDOWN;
 	req.shutdown = &none;
+	if (shim.service) {
+		/* the session ends; the service and its programs stay for the next dump */
+		private_memory_join();
+		if (exchange(&req, &resp, SHIM_STOP_MS) == 0)
+			shim_free(resp);
+		else
+			pr_warn("engine service pid %d did not answer the end of the session\n", shim.pid);
+		close(shim.sk);
+		shim.sk = -1;
+		shim.service = false;
+		return;
+	}
 	if (exchange(&req, &resp, SHIM_STOP_MS) == 0) {
 		shim_free(resp);
 		close(shim.sk);

@@ -2,7 +2,9 @@
 /*
  * shim: the transport between crib.so and the engine co-process.
  *
- * One engine per CRIU process, on a socketpair.  Each frame is a u32
+ * One engine per CRIU process: a co-process on a socketpair (shim_start),
+ * or a session of an engine service on its unix socket (shim_connect).
+ * Each frame is a u32
  * little-endian length and one packed crib.Request / crib.Response
  * (proto/crib.proto).  Calls are synchronous and time out (CRIB_TIMEOUT_MS,
  * default 30 s); an engine that times out, dies or breaks the framing is
@@ -11,6 +13,8 @@
 #ifndef __CRIB_SHIM_H__
 #define __CRIB_SHIM_H__
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "crib.pb-c.h"
@@ -31,6 +35,26 @@
 int shim_start(char *const argv[]);
 
 /*
+ * Connect to an engine service (crib serve) listening on @path, within
+ * @timeout_ms.  0, or a negative errno: -ENOENT/-ECONNREFUSED when none
+ * listens, -EPERM when what listens does not run as root.  Nothing is
+ * started; shim_stop() ends the session and leaves the service running.
+ */
+int shim_connect(const char *path, int timeout_ms);
+
+/*
+ * A service session: touch the memory big answers are unpacked into, on a
+ * thread, from now on (a co-process's start-up hides it; see shim.c).
+ */
+void shim_warm_memory(void);
+
+/* Whether the engine is a service (shim_connect), not our co-process. */
+bool shim_is_service(void);
+
+/* The shared answer buffer's fd in our table and its size; -1 when there is none. */
+int shim_shared_fd(uint32_t *size);
+
+/*
  * Send @req (its id is set here), wait for the answer with the same id.
  * Returns 0 and a Response to release with shim_free(),
  * or a negative errno: -ENOTSUP from a forked child of the owner, -EPIPE
@@ -41,10 +65,13 @@ int shim_call(Crib__Request *req, Crib__Response **resp);
 /* Release an answer of shim_call(). */
 void shim_free(Crib__Response *resp);
 
-/* Ask the engine to exit, then reap it (SIGKILL after a grace period). */
+/*
+ * Co-process: ask the engine to exit, then reap it (SIGKILL after a grace
+ * period).  Service: end the session and hang up.
+ */
 void shim_stop(void);
 
-/* The engine's pid, 0 when none runs. */
+/* The engine's pid (a service's as our pid namespace sees it, 0 if it cannot), 0 when none runs. */
 pid_t shim_pid(void);
 
 #endif /* __CRIB_SHIM_H__ */

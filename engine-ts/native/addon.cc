@@ -275,7 +275,7 @@ Napi::Value LibbpfVersion(const Napi::CallbackInfo &info)
 	return Napi::String::New(info.Env(), crib_libbpf_version());
 }
 
-/* mapShared(fd, size): the plugin's shared answer buffer, read-write, for the process's life */
+/* mapShared(fd, size[, populate = true]): the plugin's shared answer buffer, read-write */
 Napi::Value MapShared(const Napi::CallbackInfo &info)
 {
 	Napi::Env env = info.Env();
@@ -287,10 +287,62 @@ Napi::Value MapShared(const Napi::CallbackInfo &info)
 	if (fd < 0 || fd > INT32_MAX || size <= 0 || size > (int64_t)1 << 32)
 		throw Napi::RangeError::New(env, "mapShared(fd, size): fd or size out of range");
 	void *addr = nullptr;
-	int err = crib_shm_map((int)fd, (size_t)size, &addr);
+	bool populate = info.Length() < 3 || info[2].ToBoolean();
+	int err = crib_shm_map((int)fd, (size_t)size, populate, &addr);
 	if (err)
 		throw MakeError(env, "map the shared answer buffer", err, nullptr);
 	return Napi::ArrayBuffer::New(env, addr, (size_t)size);
+}
+
+/* unmapShared(buf): unmaps a mapShared() buffer and detaches it */
+Napi::Value UnmapShared(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	if (info.Length() < 1 || !info[0].IsArrayBuffer())
+		throw Napi::TypeError::New(env, "unmapShared(buf): an ArrayBuffer from mapShared() expected");
+	Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+	if (ab.IsDetached())
+		return env.Undefined();
+	int err = crib_shm_unmap(ab.Data(), ab.ByteLength());
+	if (err)
+		throw MakeError(env, "unmap the shared answer buffer", err, nullptr);
+	ab.Detach();
+	return env.Undefined();
+}
+
+/* peer(fd): who is on the other end of a connected unix socket (crib_sock_peer()) */
+Napi::Value Peer(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	struct crib_peer p;
+
+	if (info.Length() < 1 || !info[0].IsNumber())
+		throw Napi::TypeError::New(env, "peer(fd): a socket fd expected");
+	int err = crib_sock_peer(info[0].As<Napi::Number>().Int32Value(), &p);
+	if (err)
+		throw MakeError(env, "the socket's peer", err, nullptr);
+	Napi::Object o = Napi::Object::New(env);
+	o.Set("pid", p.pid);
+	o.Set("uid", p.uid);
+	o.Set("gid", p.gid);
+	o.Set("pidfd", p.pidfd);
+	o.Set("pidNs", Napi::Number::New(env, (double)p.pid_ns));
+	o.Set("exact", Napi::Boolean::New(env, p.exact));
+	return o;
+}
+
+/* pidfdGetfd(pidfd, fd): a copy of another process's fd */
+Napi::Value PidfdGetfd(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+		throw Napi::TypeError::New(env, "pidfdGetfd(pidfd, fd): two numbers expected");
+	int fd = crib_pidfd_getfd(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value());
+	if (fd < 0)
+		throw MakeError(env, "pidfd_getfd", fd, nullptr);
+	return Napi::Number::New(env, fd);
 }
 
 /*
@@ -349,6 +401,9 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("BpfObject", BpfObject::Init(env));
 	exports.Set("mapShared", Napi::Function::New(env, MapShared));
+	exports.Set("unmapShared", Napi::Function::New(env, UnmapShared));
+	exports.Set("peer", Napi::Function::New(env, Peer));
+	exports.Set("pidfdGetfd", Napi::Function::New(env, PidfdGetfd));
 	exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
 	exports.Set("firstUnordered", Napi::Function::New(env, FirstUnordered));
 	exports.Set("runAll", Napi::Function::New(env, RunAll));

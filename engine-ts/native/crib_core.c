@@ -2,6 +2,7 @@
 /*
  * crib_core.c: see crib_core.h.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,10 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -432,7 +437,7 @@ long crib_first_unordered(const int32_t *a, size_t n)
 	return -1;
 }
 
-int crib_shm_map(int fd, size_t size, void **addr)
+int crib_shm_map(int fd, size_t size, int populate, void **addr)
 {
 	struct stat st;
 	void *p;
@@ -444,9 +449,89 @@ int crib_shm_map(int fd, size_t size, void **addr)
 	/* never map past the file: a shorter one would SIGBUS on touch */
 	if ((uint64_t)st.st_size < size)
 		return -ERANGE;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | (populate ? MAP_POPULATE : 0), fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	*addr = p;
 	return 0;
+}
+
+int crib_shm_unmap(void *addr, size_t size)
+{
+	return munmap(addr, size) ? -errno : 0;
+}
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+#ifndef PIDFD_GET_PID_NAMESPACE
+#define PIDFD_GET_PID_NAMESPACE _IO(0xFF, 5)
+#endif
+
+static int pidfd_ns_inum(int pidfd, pid_t pid, uint64_t *inum)
+{
+	char path[64];
+	struct stat st;
+	int nsfd, err;
+
+	nsfd = ioctl(pidfd, PIDFD_GET_PID_NAMESPACE, 0);
+	if (nsfd >= 0) {
+		err = fstat(nsfd, &st) ? -errno : 0;
+		close(nsfd);
+		if (!err)
+			*inum = st.st_ino;
+		return err;
+	}
+	/* before 6.11: by pid, then make sure the pidfd's task still runs (so the pid was its) */
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
+	if (stat(path, &st))
+		return -errno;
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
+		return -errno;
+	*inum = st.st_ino;
+	return 0;
+}
+
+int crib_sock_peer(int sk, struct crib_peer *peer)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int pidfd, err;
+
+	memset(peer, 0, sizeof(*peer));
+	peer->pidfd = -1;
+	if (getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return -errno;
+	peer->pid = cred.pid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
+	if (cred.pid <= 0)
+		return -ESRCH; /* the peer's process is not in our pid namespace */
+	len = sizeof(pidfd);
+	if (!getsockopt(sk, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len)) {
+		peer->exact = 1;
+	} else {
+		pidfd = syscall(SYS_pidfd_open, cred.pid, 0);
+		if (pidfd < 0)
+			return -errno;
+	}
+	if (fcntl(pidfd, F_SETFD, FD_CLOEXEC)) {
+		err = -errno;
+		close(pidfd);
+		return err;
+	}
+	err = pidfd_ns_inum(pidfd, cred.pid, &peer->pid_ns);
+	if (err) {
+		close(pidfd);
+		return err;
+	}
+	peer->pidfd = pidfd;
+	return 0;
+}
+
+int crib_pidfd_getfd(int pidfd, int fd)
+{
+	int ret = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+
+	return ret < 0 ? -errno : ret;
 }

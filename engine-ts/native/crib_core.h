@@ -116,10 +116,35 @@ void crib_obj_close(struct crib_obj *obj);
 
 /*
  * Map @size bytes of the shared memory file @fd read-write (the plugin's
- * bulk-answer buffer).  0 and *addr, or a negative errno.  The mapping
- * lives as long as the process.
+ * bulk-answer buffer), its pages faulted in now when @populate.  0 and
+ * *addr, or a negative errno.
  */
-int crib_shm_map(int fd, size_t size, void **addr);
+int crib_shm_map(int fd, size_t size, int populate, void **addr);
+
+/* Undo crib_shm_map() (a service unmaps each session's buffer when it ends). */
+int crib_shm_unmap(void *addr, size_t size);
+
+/*
+ * The peer of a connected unix socket, from the kernel, never from what it
+ * sent: its credentials at connect() (SO_PEERCRED, in this process's pid
+ * and user namespaces), a pidfd of it (SO_PEERPIDFD, 6.5+; else
+ * pidfd_open() of that pid, checked to be alive after the namespace is
+ * read) and the inode of its pid namespace (PIDFD_GET_PID_NAMESPACE, 6.11+;
+ * else /proc/PID/ns/pid).  The caller closes pidfd.
+ */
+struct crib_peer {
+	int32_t pid;
+	uint32_t uid;
+	uint32_t gid;
+	int pidfd;
+	uint64_t pid_ns;
+	/* how pidfd was had: 1 SO_PEERPIDFD, 0 pidfd_open() */
+	int exact;
+};
+int crib_sock_peer(int sk, struct crib_peer *peer);
+
+/* A copy of fd @fd of the process @pidfd refers to (pidfd_getfd(2)), CLOEXEC. */
+int crib_pidfd_getfd(int pidfd, int fd);
 
 /*
  * The first i with a[i] <= a[i - 1], or with a[0] < 0; -1 when @a is

@@ -57,6 +57,18 @@ pid_t shim_pid(void)
 	return 4242;
 }
 
+/* a co-process: hello names no shared buffer */
+bool shim_is_service(void)
+{
+	return false;
+}
+
+int shim_shared_fd(uint32_t *size)
+{
+	*size = 0;
+	return -1;
+}
+
 /* answers here are unpacked with protobuf-c's default allocator */
 void shim_free(Crib__Response *resp)
 {

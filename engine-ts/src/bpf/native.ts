@@ -13,6 +13,19 @@ export interface MapInfo {
   fd: number;
 }
 
+/** Who connected: numbers from the kernel, in this process's pid and user namespaces. */
+export interface SocketPeer {
+  pid: number;
+  uid: number;
+  gid: number;
+  /** a pidfd of the peer process (close it) */
+  pidfd: number;
+  /** inode of the peer's pid namespace */
+  pidNs: number;
+  /** the pidfd came with the connection (SO_PEERPIDFD), not from a later pidfd_open() */
+  exact: boolean;
+}
+
 /** One BPF object file: open at construction, load once, run, close. */
 export interface NativeBpfObject {
   /** program names in section order */
@@ -38,8 +51,14 @@ export interface NativeBpfObject {
 export interface NativeAddon {
   BpfObject: new (path: string) => NativeBpfObject;
   libbpfVersion(): string;
-  /** the plugin's shared answer buffer (a memfd), mapped read-write for the process's life */
-  mapShared(fd: number, size: number): ArrayBuffer;
+  /** the plugin's shared answer buffer (a memfd), mapped read-write; faulted in now unless populate is false */
+  mapShared(fd: number, size: number, populate?: boolean): ArrayBuffer;
+  /** undoes mapShared(): unmaps the buffer and detaches it */
+  unmapShared(buf: ArrayBuffer): void;
+  /** the peer of a connected unix socket, from the kernel (SO_PEERCRED, SO_PEERPIDFD) */
+  peer(fd: number): SocketPeer;
+  /** a copy (CLOEXEC) of fd @fd of the process @pidfd refers to */
+  pidfdGetfd(pidfd: number, fd: number): number;
   /** records.ts firstUnordered(), in C */
   firstUnordered(a: Int32Array): number;
   /** run the programs at once, one thread each: [retval, err (0 or -errno), ns] per program */

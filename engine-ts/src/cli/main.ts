@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 // crib: A/B runs of CRIU's procfs engine against the crib engine, kernel
 // checks, the demo and the benchmark.
+// Each command's module is loaded when it runs: `crib serve` starts
+// faster without the others.
 import { CribError, UsageError } from '../errors';
-import { formatAb, runAb } from './ab';
-import { formatBench, runBench } from './bench';
-import { checkPassed, formatCheck, runCheck } from './check';
-import { runDemo } from './demo';
 
 const HELP = `usage: crib COMMAND [OPTIONS]
 
@@ -19,6 +17,9 @@ commands:
       --settle MS           time a started workload gets to set up (default 500)
       --engine-op LIST      compare --engine=procfs --engine-op LIST instead of --engine=crib
   demo                      dump a live workload with --engine=crib, restore it, print the A/B table
+  serve [--socket PATH] [--detach] [--log FILE]
+                            the engine as a service: loads the BPF programs once, serves every
+                            CRIU whose crib.so connects (see crib serve --help)
   bench [--vmas N] [--fds N] [--runs N] [--verify-runs N] [--json]
                             per-op figures (medians of --verify-runs --engine-verify dumps, default 5)
                             and whole-dump figures (default 10000 VMAs, 10000 fds, 3 runs)
@@ -50,6 +51,14 @@ function onlyOptions(cmd: string, rest: string[], allowed: string[]): void {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === 'serve') {
+    const { runServe, SERVE_HELP } = await import('../engine/serve');
+    if (rest.some((a) => a === '--help' || a === '-h')) {
+      process.stdout.write(`${SERVE_HELP}\n`);
+      return 0;
+    }
+    return runServe(rest);
+  }
   if (cmd !== undefined && ownOptions(rest).some((a) => a === '--help' || a === '-h')) {
     process.stdout.write(`${HELP}\n`);
     return 0;
@@ -63,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
       return cmd === undefined ? 2 : 0;
     case 'check': {
       onlyOptions('check', rest, ['--json']);
+      const { checkPassed, formatCheck, runCheck } = await import('./check');
       const r = runCheck();
       process.stdout.write(rest.includes('--json') ? `${JSON.stringify(r, null, 2)}\n` : `${formatCheck(r)}\n`);
       return checkPassed(r) ? 0 : 1;
@@ -88,13 +98,14 @@ async function main(argv: string[]): Promise<number> {
         else if (a === '--engine-op') engineOps = rest[++i];
         else throw new UsageError(`crib ab: unknown option '${a}' (see crib help)`);
       }
+      const { formatAb, runAb } = await import('./ab');
       const r = await runAb({ pid, command, json, dir, freeze, settleMs, engineOps, log: json ? () => undefined : log });
       process.stdout.write(json ? `${JSON.stringify({ ops: r.ops, differences: r.differences, dump_ms: r.dump_ms })}\n` : `${formatAb(r)}\n`);
       return r.differences.length ? 1 : 0;
     }
     case 'demo':
       onlyOptions('demo', rest, []);
-      await runDemo(log);
+      await (await import('./demo')).runDemo(log);
       return 0;
     case 'bench': {
       let vmas = 10000;
@@ -111,6 +122,7 @@ async function main(argv: string[]): Promise<number> {
         else if (a === '--json') json = true;
         else throw new UsageError(`crib bench: unknown option '${a}' (see crib help)`);
       }
+      const { formatBench, runBench } = await import('./bench');
       const r = await runBench({ vmas, fds, runs, verifyRuns, json, log });
       process.stdout.write(json ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\n`);
       return 0;

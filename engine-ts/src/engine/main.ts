@@ -64,7 +64,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
 type CreateCollector = (o: { objDir: string; addonPath: string }) => Collector;
 
 /** The BPF collector; CRIB_COLLECTOR names another module (tests). */
-function loadCollector(args: EngineArgs, debug: Debug): { collector?: Collector; error?: string } {
+export function loadCollector(args: Pick<EngineArgs, 'objDir' | 'addonPath'>, debug: Debug): { collector?: Collector; error?: string } {
   const mod = process.env.CRIB_COLLECTOR ? path.resolve(process.env.CRIB_COLLECTOR) : '../bpf/collector';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -81,7 +81,7 @@ function loadCollector(args: EngineArgs, debug: Debug): { collector?: Collector;
  * A full collection once start-up is over, so the warm-up's garbage is not
  * collected in the middle of the dump's first snapshot.
  */
-function collectGarbage(): void {
+export function collectGarbage(): void {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as (() => void) | undefined;
   if (typeof gc === 'function') gc();

@@ -2,7 +2,7 @@
 // one crib.Response out, served by a Collector.  Never throws: a bad
 // request or a failing collector becomes an error answer.
 import * as protobuf from 'protobufjs';
-import { Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
+import { Caller, Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
 import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
 import { encodeResponse, LEN, Payload, Reply, Sink, tag, writeFdTable, writePrepareTail, writeResponseHead, writeVmaList } from './encode';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
@@ -14,7 +14,7 @@ export const ENGINE_VERSION = 'crib-engine 0.1.0';
 interface RequestObject {
   id?: number;
   req?: string;
-  hello?: { abiVersion: number; pidNs?: number; boottimeOffsetNs?: number | { toString(): string } };
+  hello?: { abiVersion: number; pidNs?: number; boottimeOffsetNs?: number | { toString(): string }; shmFd?: number; shmSize?: number };
   prepare?: { pids?: number[] };
   stat?: { pid: number };
   status?: { pid: number };
@@ -35,6 +35,22 @@ export interface Answer {
 }
 
 export type Debug = (msg: string) => void;
+
+/**
+ * What an engine service (service.ts) knows of a session from the
+ * connection itself: the hello's own pid_ns and boottime offset are then
+ * ignored, so a caller cannot name a namespace it is not in.
+ */
+export interface SessionBinding {
+  /** the connection's peer: its pid namespace and boottime offset */
+  caller: Caller;
+  /** the service's own pid namespace, where its lookups resolve pids */
+  ownNs: number | undefined;
+  /** what HelloResp.service says, e.g. "crib serve pid 812, session 3" */
+  service: string;
+  /** maps the plugin's shared answer buffer (HelloReq.shm_fd, its fd number) */
+  attachShared?(fd: number, size: number): Uint8Array | undefined;
+}
 
 /** Request.id (field 1) of a frame that does not decode as a whole, else 0. */
 function peekId(frame: Uint8Array): number {
@@ -102,9 +118,13 @@ function statusResp(s: TaskStatus): { [k: string]: unknown } {
 }
 
 export class EngineServer {
-  private readonly wire = new WireWriter();
+  private readonly wire: WireWriter;
+  /** this session's buffer shared with the plugin (useShared) */
+  private shared?: Uint8Array;
   /** the caller's pid namespace (HelloReq.pid_ns): no op is served before it is known */
   private callerNs?: number;
+  /** the caller as given to the collector, for resume() */
+  private caller?: Caller;
 
   constructor(
     private readonly proto: CribProto,
@@ -112,7 +132,22 @@ export class EngineServer {
     private readonly collector: Collector | undefined,
     private readonly startError: string = 'the BPF collector did not start',
     private readonly debug: Debug = () => undefined,
-  ) {}
+    /** set by a service: the session's caller comes from the connection */
+    private readonly binding?: SessionBinding,
+    /** a writer shared with other sessions (a service's: one request at a time), else one of our own */
+    wire?: WireWriter,
+  ) {
+    this.wire = wire ?? new WireWriter();
+  }
+
+  /**
+   * The collector serves this session's caller again (a service calls it
+   * when it switches between sessions that share one collector).
+   */
+  resume(): void {
+    if (this.caller) this.collector?.setCaller?.(this.caller);
+    this.wire.useShared(this.shared);
+  }
 
   /** Answers one request frame. */
   handle(frame: Uint8Array): Answer {
@@ -158,12 +193,13 @@ export class EngineServer {
   /** Forget the caller (after the warm-up, which is its own caller). */
   endSession(): void {
     this.callerNs = undefined;
+    this.caller = undefined;
   }
 
   private dispatch(id: number, req: RequestObject): Answer {
     switch (req.req) {
       case 'hello':
-        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!.abiVersion, req.hello!.pidNs, BigInt(String(req.hello!.boottimeOffsetNs ?? 0))) });
+        return this.ok(id, { kind: 'hello', value: this.hello(req.hello!) });
       case 'prepare':
         return this.prepare(id, req.prepare!.pids ?? []);
       case 'stat':
@@ -189,16 +225,33 @@ export class EngineServer {
     }
   }
 
-  private hello(abiVersion: number, pidNs: number | undefined, bootOffsetNs: bigint): { [k: string]: unknown } {
+  private hello(h: NonNullable<RequestObject['hello']>): { [k: string]: unknown } {
+    const abiVersion = h.abiVersion;
     if (abiVersion !== ABI_VERSION) this.debug(`hello: plugin speaks ABI ${abiVersion}, engine serves ${ABI_VERSION}`);
+    let pidNs = h.pidNs;
+    let bootOffsetNs = BigInt(String(h.boottimeOffsetNs ?? 0));
     let why = this.startError;
+    const b = this.binding;
+    if (b) {
+      if (pidNs && pidNs !== b.caller.pidNs) this.debug(`hello: names pid:[${pidNs}], the connection is from pid:[${b.caller.pidNs}]; using the connection's`);
+      pidNs = b.caller.pidNs;
+      bootOffsetNs = b.caller.bootOffsetNs;
+    }
+    this.callerNs = undefined;
+    this.caller = undefined;
     if (!pidNs) {
       why = 'the caller did not name its pid namespace in hello';
-      this.callerNs = undefined;
+    } else if (b && b.ownNs !== pidNs) {
+      why = `the service runs in pid:[${b.ownNs ?? '?'}] and this CRIU in pid:[${pidNs}]: its lookups cannot find this CRIU's pids`;
     } else if (this.collector) {
-      this.collector.setCaller?.({ pidNs, bootOffsetNs });
+      this.caller = { pidNs, bootOffsetNs };
+      this.collector.setCaller?.(this.caller);
       this.callerNs = pidNs;
       this.debug(`hello: caller's pid namespace is pid:[${pidNs}], boottime offset ${bootOffsetNs} ns`);
+    }
+    if (b?.attachShared && h.shmFd !== undefined && h.shmSize) {
+      const shared = b.attachShared(h.shmFd, h.shmSize);
+      if (shared) this.useShared(shared);
     }
     const ops: OpSupport[] = this.collector && this.callerNs !== undefined
       ? this.collector.support()
@@ -207,6 +260,7 @@ export class EngineServer {
       abiVersion: ABI_VERSION,
       engineVersion: ENGINE_VERSION,
       ops: ops.map((o) => ({ op: opNumber(o.op), available: o.available, mechanism: o.mechanism, reason: o.reason })),
+      ...(b ? { service: b.service } : {}),
     };
   }
 
@@ -293,7 +347,8 @@ export class EngineServer {
   }
 
   /** Bulk answers go to this buffer shared with the plugin (see wire.ts). */
-  useShared(shared: Uint8Array): void {
+  useShared(shared: Uint8Array | undefined): void {
+    this.shared = shared;
     this.wire.useShared(shared);
   }
 

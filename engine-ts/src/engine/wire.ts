@@ -38,7 +38,7 @@ export class WireWriter {
    * Frames go to @shared from now on, as long as they fit: the plugin
    * reads them there, and the socket carries only their header.
    */
-  useShared(shared: Uint8Array): void {
+  useShared(shared: Uint8Array | undefined): void {
     this.shared = shared;
   }
 

@@ -148,3 +148,47 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 100
     await sleep(20);
   }
 }
+
+export interface Service {
+  pid: number;
+  socket: string;
+  log: string;
+  exited: Promise<number | null>;
+  /** SIGTERM, then wait for it to exit */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `crib serve` on @socket (logging to @log) and waits until it says
+ * ready.  @crib is the crib launcher.
+ */
+export async function startService(crib: string, socket: string, log: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 20000): Promise<Service> {
+  const before = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').length : 0;
+  const child = spawn(crib, ['serve', '--socket', socket, '--log', log], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const ready = () => fs.existsSync(log) && /ready on/.test(fs.readFileSync(log, 'utf8').slice(before));
+  const end = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (gone || Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new CribError('ESERVE', `crib serve did not get ready: ${stderr}${fs.existsSync(log) ? fs.readFileSync(log, 'utf8').slice(before) : ''}`);
+    }
+    await sleep(20);
+  }
+  return {
+    pid: child.pid!,
+    socket,
+    log,
+    exited,
+    async stop(): Promise<void> {
+      if (!gone) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

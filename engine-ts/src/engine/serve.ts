@@ -143,7 +143,7 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
     collectGarbage();
   }
   const tReady = performance.now();
-  const service = new EngineService({ proto, collector, startError: error, addon, log, debug, ownNs: ownPidNs() });
+  const service = new EngineService({ proto, collector, startError: error, addon, log, debug, ownNs: ownPidNs(), collectGarbage });
   service.attach(server);
   const where = env.LISTEN_FDS ? 'the socket systemd passed' : a.socket;
   log(
@@ -163,6 +163,14 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
         resolve(0);
       });
     };
+    // the figures `crib bench` and the tests follow
+    process.on('SIGUSR1', () => {
+      const m = process.memoryUsage();
+      log(
+        `status: ${service.active.length} sessions open, ${service.counts.sessions} served, ${service.counts.requests} requests, ` +
+          `${service.counts.refused} refused; rss ${(m.rss >> 10)} kB, heap ${(m.heapUsed >> 10)}/${(m.heapTotal >> 10)} kB, external ${(m.external >> 10)} kB`,
+      );
+    });
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

@@ -23,6 +23,9 @@ export const DEFAULT_SOCKET = '/run/crib/crib.sock';
 /** The shared buffer a plugin may name: the co-process's size, with room. */
 const MAX_SHARED = 256 << 20;
 
+/** Idle this long after the last session, the service collects its garbage. */
+const IDLE_GC_MS = 500;
+
 export interface ServiceOptions {
   proto: CribProto;
   collector: Collector | undefined;
@@ -34,6 +37,8 @@ export interface ServiceOptions {
   debug?: Debug;
   /** the service's own pid namespace */
   ownNs: number | undefined;
+  /** a full garbage collection, run when the service falls idle (main.ts collectGarbage) */
+  collectGarbage?: () => void;
 }
 
 export interface SessionInfo {
@@ -79,6 +84,7 @@ export class EngineService {
    * writer's buffer costs a megabyte of page faults per session.
    */
   private readonly wire = new WireWriter();
+  private idleTimer?: NodeJS.Timeout;
   /** totals, for the log and for tests */
   readonly counts = { sessions: 0, refused: 0, requests: 0 };
 
@@ -221,10 +227,27 @@ export class EngineService {
     }
     if (!s.sock.destroyed && why !== 'shutdown') s.sock.destroy();
     this.o.log(`session ${s.id}: pid ${s.peer.pid}: ended (${why}) after ${s.requests} requests`);
+    this.whenIdle();
+  }
+
+  /**
+   * V8 grows its heap rather than collect while allocation goes on; once
+   * no session is open for a moment, a full collection keeps the
+   * service's memory flat from dump to dump, and no dump waits for it.
+   */
+  private whenIdle(): void {
+    if (!this.o.collectGarbage || this.sessions.size > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      // busy: the next session to end tries again
+      if (this.sessions.size === 0) this.o.collectGarbage?.();
+    }, IDLE_GC_MS);
+    this.idleTimer.unref();
   }
 
   /** Stop listening and end every session. */
   close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     for (const s of [...this.sessions.values()]) this.end(s, 'service stopping');
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }

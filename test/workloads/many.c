@@ -1,12 +1,15 @@
 // A workload with many VMAs and many fds, for tests and benchmarks.
 //
-// usage: many [-v NVMAS] [-f NFDS] [-r READY_FILE] [-b]
+// usage: many [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b]
 //
 // -b: bytes that are not UTF-8 in its comm and in the name of a mapped
 // (then deleted) file.
-// VMAs: one anonymous region whose pages alternate between two protections,
-// so every page is a VMA of its own; each page is touched so that smaps has
-// something to count.  fds: /dev/null, a regular file at varied offsets and
+// VMAs: one region whose pages alternate between two protections, so every
+// page is a VMA of its own; each page is touched so that smaps has
+// something to count.  -k: private anonymous memory (the default), shared
+// anonymous memory (a file to the kernel), or a shared mapping of a file
+// made next to READY_FILE (in /tmp without one), left for the caller to
+// remove: CRIU would have to copy a deleted one into the image.  fds: /dev/null, a regular file at varied offsets and
 // flags, pipe ends and sockets (a few hundred of each), until NFDS are open.  When all is set up it
 // writes its pid to READY_FILE (if given) and sleeps.
 #define _GNU_SOURCE
@@ -20,14 +23,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int make_vmas(long n)
+static int make_vmas(long n, const char *kind, const char *ready)
 {
 	long page = sysconf(_SC_PAGESIZE), i;
+	const char *slash = ready ? strrchr(ready, '/') : NULL;
+	char path[4096];
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
 	char *base;
 
 	if (n <= 0)
 		return 0;
-	base = mmap(NULL, n * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!strcmp(kind, "shared")) {
+		flags = MAP_SHARED | MAP_ANONYMOUS;
+	} else if (!strcmp(kind, "file")) {
+		flags = MAP_SHARED;
+		snprintf(path, sizeof(path), "%.*s/crib-many-map-XXXXXX", slash ? (int)(slash - ready) : 4,
+			 slash ? ready : "/tmp");
+		fd = mkstemp(path);
+		if (fd < 0 || ftruncate(fd, n * page)) {
+			perror("map file");
+			return -1;
+		}
+	} else if (strcmp(kind, "anon")) {
+		fprintf(stderr, "-k: anon, shared or file, not %s\n", kind);
+		return -1;
+	}
+	base = mmap(NULL, n * page, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (fd >= 0)
+		close(fd);
 	if (base == MAP_FAILED) {
 		perror("mmap");
 		return -1;
@@ -110,19 +133,20 @@ static int make_fds(long n, const char *scratch)
 int main(int argc, char **argv)
 {
 	long nvmas = 0, nfds = 0;
-	const char *ready = NULL;
+	const char *ready = NULL, *kind = "anon";
 	char plain[] = "/tmp/crib-many-XXXXXX", bytes[] = "/tmp/crib-many-\xff\x80\xc3\xa9-XXXXXX";
 	char *scratch = plain;
 	int opt, fd, odd = 0;
 
-	while ((opt = getopt(argc, argv, "v:f:r:b")) != -1) {
+	while ((opt = getopt(argc, argv, "v:k:f:r:b")) != -1) {
 		switch (opt) {
 		case 'v': nvmas = atol(optarg); break;
+		case 'k': kind = optarg; break;
 		case 'f': nfds = atol(optarg); break;
 		case 'r': ready = optarg; break;
 		case 'b': odd = 1; break;
 		default:
-			fprintf(stderr, "usage: %s [-v NVMAS] [-f NFDS] [-r READY_FILE] [-b]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -140,7 +164,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(fd);
-	if (make_vmas(nvmas) || make_fds(nfds, scratch))
+	if (make_vmas(nvmas, kind, ready) || make_fds(nfds, scratch))
 		return 1;
 	unlink(scratch);
 	if (ready) {

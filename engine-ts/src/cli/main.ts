@@ -20,9 +20,12 @@ commands:
   serve [--socket PATH] [--detach] [--log FILE]
                             the engine as a service: loads the BPF programs once, serves every
                             CRIU whose crib.so connects (see crib serve --help)
-  bench [--vmas N] [--fds N] [--runs N] [--verify-runs N] [--json]
-                            per-op figures (medians of --verify-runs --engine-verify dumps, default 5)
-                            and whole-dump figures (default 10000 VMAs, 10000 fds, 3 runs)
+  bench [--vmas N] [--fds N] [--runs N] [--verify-runs N] [--json] [--out DIR]
+                            per-op figures (medians of --verify-runs --engine-verify dumps, default 5),
+                            whole dump and frozen time of stock CRIU, the crib co-process and the
+                            crib service on four workloads (--runs each, default 5), the service's
+                            connect and start-up times; also as DIR/bench.json and DIR/bench.svg
+                            (default build/bench)
   help, COMMAND --help      this text
 
 ab exits 1 when the images differ in the fields the engine served.`;
@@ -108,11 +111,13 @@ async function main(argv: string[]): Promise<number> {
       await (await import('./demo')).runDemo(log);
       return 0;
     case 'bench': {
+      const { defaultOut, formatBench, runBench } = await import('./bench');
       let vmas = 10000;
       let fds = 10000;
-      let runs = 3;
+      let runs = 5;
       let verifyRuns = 5;
       let json = false;
+      let out = defaultOut();
       for (let i = 0; i < rest.length; i++) {
         const a = rest[i];
         if (a === '--vmas') vmas = intArg(rest[++i], '--vmas');
@@ -120,11 +125,12 @@ async function main(argv: string[]): Promise<number> {
         else if (a === '--runs') runs = Math.max(1, intArg(rest[++i], '--runs'));
         else if (a === '--verify-runs') verifyRuns = Math.max(1, intArg(rest[++i], '--verify-runs'));
         else if (a === '--json') json = true;
+        else if (a === '--out') out = rest[++i] ?? '';
         else throw new UsageError(`crib bench: unknown option '${a}' (see crib help)`);
       }
-      const { formatBench, runBench } = await import('./bench');
-      const r = await runBench({ vmas, fds, runs, verifyRuns, json, log });
-      process.stdout.write(json ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\n`);
+      if (!out) throw new UsageError('crib bench: --out needs a directory');
+      const r = await runBench({ vmas, fds, runs, verifyRuns, json, out, log });
+      process.stdout.write(json ? `${JSON.stringify(r)}\n` : `${formatBench(r)}\nwritten: ${out}/bench.json, ${out}/bench.svg\n`);
       return 0;
     }
     default:

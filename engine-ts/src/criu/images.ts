@@ -21,7 +21,7 @@ function num(v: unknown): number {
 }
 
 /** Per-op statistics of a dump made by the patched CRIU. */
-export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: number } {
+export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: number; frozenUs: number } {
   const st = img.one('stats-dump', 'stats_entry');
   const dump = (st.dump ?? {}) as Entry;
   const ops = ((dump.engine_ops ?? []) as Entry[]).map((e) => ({
@@ -34,7 +34,8 @@ export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: n
     verifyProcfsNs: num(e.verify_procfs_ns),
     verifyMismatches: num(e.verify_mismatches),
   }));
-  return { ops, initNs: num(dump.engine_init_ns) };
+  // frozen_time: from freezing the tree to unfreezing it, in microseconds (stock CRIU's too)
+  return { ops, initNs: num(dump.engine_init_ns), frozenUs: num(dump.frozen_time) };
 }
 
 export interface Difference {

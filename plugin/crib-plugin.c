@@ -165,7 +165,6 @@ static int use_service(void)
 	}
 	crib_ops_reserve();
 	t2 = now_us();
-	shim_warm_memory();
 	crib_ops_reserve();
 	pr_info("engine service at %s (pid %d) ready in %.3f ms: connect %.3f, hello %.3f, buffers %.3f\n", path, shim_pid(),
 		(now_us() - t0) / 1000.0, (t1 - t0) / 1000.0, (t2 - t1) / 1000.0, (now_us() - t2) / 1000.0);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,23 +58,9 @@ static struct {
 	long live;	/* allocations handed out and not yet freed */
 } arena;
 
-/*
- * With a service there is no engine start-up to hide the touching of
- * these pages behind: a thread does it while CRIU goes on (seizing the
- * tree), and they are used only once it is joined, before the first
- * answer too big for the small buffer.  Until then answers are unpacked
- * with malloc() into small_buf.
- */
-#define SHIM_SMALL_FRAME (64u << 10)
-static struct {
-	pthread_t thread;
-	bool running;	/* the thread may be touching arena and rbuf: hands off */
-} memory;
-static uint8_t small_buf[SHIM_SMALL_FRAME];
-
 static bool in_arena(const void *p)
 {
-	return !memory.running && arena.base && (const uint8_t *)p >= arena.base && (const uint8_t *)p < arena.base + SHIM_ARENA_SIZE;
+	return arena.base && (const uint8_t *)p >= arena.base && (const uint8_t *)p < arena.base + SHIM_ARENA_SIZE;
 }
 
 static void *arena_alloc(void *data, size_t size)
@@ -83,7 +68,7 @@ static void *arena_alloc(void *data, size_t size)
 	size_t n = (size + 15) & ~(size_t)15;
 	void *p;
 
-	if (memory.running || !arena.base || arena.used + n > SHIM_ARENA_SIZE)
+	if (!arena.base || arena.used + n > SHIM_ARENA_SIZE)
 		return malloc(size ?: 1);
 	p = arena.base + arena.used;
 	arena.used += n;
@@ -153,31 +138,6 @@ static void shim_private_memory(void)
 			shim.rcap = SHIM_RBUF_SIZE;
 		}
 	}
-}
-
-static void *private_memory_main(void *arg)
-{
-	shim_private_memory();
-	return NULL;
-}
-
-/* shim_private_memory() on a thread (see memory above); done now when no thread starts. */
-static void private_memory_async(void)
-{
-	if (memory.running || (arena.base && shim.rbuf))
-		return;
-	if (pthread_create(&memory.thread, NULL, private_memory_main, NULL))
-		shim_private_memory();
-	else
-		memory.running = true;
-}
-
-static void private_memory_join(void)
-{
-	if (!memory.running)
-		return;
-	pthread_join(memory.thread, NULL);
-	memory.running = false;
 }
 
 /*
@@ -339,7 +299,6 @@ static void shim_kill(void)
 
 	if (shim.service) {
 		/* not ours to kill: hang up, which ends the session */
-		private_memory_join();
 		close(shim.sk);
 		shim.sk = -1;
 		shim.service = false;
@@ -536,8 +495,10 @@ int shim_connect(const char *path, int timeout_ms)
 		goto err;
 	}
 	/*
-	 * Not populated: the service writes into it only what it answers
-	 * (populating 16 MiB took ~4 ms, more than a small dump's ops).
+	 * Not populated, and no arena touched in advance (shim_private_memory):
+	 * with no engine start-up to hide it behind, touching 26 MiB cost a
+	 * small dump ~10 ms, and a thread doing it held CRIU's mmap lock for
+	 * as long.  Only what is answered gets faulted in.
 	 */
 	shim_shared_memory(false);
 	big_buffers(sk);
@@ -552,12 +513,6 @@ int shim_connect(const char *path, int timeout_ms)
 err:
 	close(sk);
 	return ret;
-}
-
-void shim_warm_memory(void)
-{
-	if (shim.service)
-		private_memory_async();
 }
 
 bool shim_is_service(void)
@@ -648,17 +603,10 @@ static int exchange(Crib__Request *req, Crib__Response **resp, int timeout_ms)
 		len &= ~SHIM_FRAME_IN_SHARED;
 		if (!shim.shm || len > SHIM_SHM_SIZE - 4)
 			return -EPROTO;
-		private_memory_join();
 		buf = shim.shm + 4;
-	} else if (len <= SHIM_SMALL_FRAME && memory.running) {
-		ret = xfer(false, small_buf, len, deadline);
-		if (ret)
-			return ret;
-		buf = small_buf;
 	} else {
 		if (len > SHIM_MAX_FRAME)
 			return -EPROTO;
-		private_memory_join();
 		if (len > shim.rcap) {
 			buf = realloc(shim.rbuf, len);
 			if (!buf)
@@ -721,7 +669,6 @@ void shim_stop(void)
 	req.shutdown = &none;
 	if (shim.service) {
 		/* the session ends; the service and its programs stay for the next dump */
-		private_memory_join();
 		if (exchange(&req, &resp, SHIM_STOP_MS) == 0)
 			shim_free(resp);
 		else

@@ -42,12 +42,6 @@ int shim_start(char *const argv[]);
  */
 int shim_connect(const char *path, int timeout_ms);
 
-/*
- * A service session: touch the memory big answers are unpacked into, on a
- * thread, from now on (a co-process's start-up hides it; see shim.c).
- */
-void shim_warm_memory(void);
-
 /* Whether the engine is a service (shim_connect), not our co-process. */
 bool shim_is_service(void);
 

@@ -97,3 +97,18 @@ export function kfuncsFromBtf(file = '/sys/kernel/btf/vmlinux'): Record<CribKfun
   for (const k of CRIB_KFUNCS) has[k] = funcs.has(k);
   return has;
 }
+
+/**
+ * True when the kernel BTF names none of CRIB_KFUNCS: not one is in its
+ * string section.  False when it does, or cannot be read (then ask the
+ * probe program).
+ */
+export function kfuncNamesAbsent(file = '/sys/kernel/btf/vmlinux'): boolean {
+  let btf: Buffer;
+  try {
+    btf = fs.readFileSync(file);
+  } catch {
+    return false;
+  }
+  return CRIB_KFUNCS.every((k) => btf.indexOf(`\0${k}\0`) < 0);
+}

@@ -16,7 +16,7 @@ import { collectGarbage, loadCollector } from './main';
 import { loadProto } from './proto';
 import { EngineServer } from './server';
 import { activatedSocket, DEFAULT_SOCKET, EngineService, listenUnix } from './service';
-import { warmUp } from './warm';
+import { warmRounds } from './warm';
 
 export const SERVE_HELP = `usage: crib serve [OPTIONS]
 
@@ -114,6 +114,29 @@ function detach(argv: string[]): Promise<number> {
   });
 }
 
+/**
+ * The JIT warm-up, after ready: one round per turn of the event loop, so
+ * a dump that connects meanwhile waits ~1 ms at most; then a full
+ * garbage collection, when no session is open.
+ */
+function warmInBackground(service: EngineService, server: EngineServer, proto: ReturnType<typeof loadProto>, collector: { takeTimes(): unknown }, log: (m: string) => void): void {
+  const w = warmRounds(server, proto);
+  if (!w) return;
+  const t0 = performance.now();
+  let left = 40;
+  const step = () => {
+    service.yieldTo(() => {
+      w.round();
+      collector.takeTimes();
+      if (--left > 0) return setImmediate(step);
+      w.end();
+      if (service.active.length === 0) collectGarbage();
+      log(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`);
+    });
+  };
+  setImmediate(step);
+}
+
 export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const tExec = performance.now(); // ms since the process started: node and the modules so far
   const a = parseServeArgs(argv, env);
@@ -136,20 +159,15 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
   const addon = loadAddon(a.addonPath);
   const { collector, error } = loadCollector({ objDir: a.objDir, addonPath: a.addonPath }, debug ?? (() => undefined));
   if (error) log(`${error}: every op will be left to procfs`, 'err');
-  const tLoad = performance.now();
-  if (collector && !env.CRIB_NO_WARMUP) {
-    warmUp(new EngineServer(proto, collector), proto);
-    collector.takeTimes();
-    collectGarbage();
-  }
   const tReady = performance.now();
   const service = new EngineService({ proto, collector, startError: error, addon, log, debug, ownNs: ownPidNs(), collectGarbage });
   service.attach(server);
   const where = env.LISTEN_FDS ? 'the socket systemd passed' : a.socket;
   log(
     `ready on ${where} in ${tReady.toFixed(1)} ms: node and modules ${tExec.toFixed(1)}, socket ${(tListen - tExec).toFixed(1)}, ` +
-      `proto and BPF objects ${(tLoad - tListen).toFixed(1)}, warm-up ${(tReady - tLoad).toFixed(1)}`,
+      `proto and BPF objects ${(tReady - tListen).toFixed(1)}`,
   );
+  if (collector && !env.CRIB_NO_WARMUP) warmInBackground(service, new EngineServer(proto, collector), proto, collector, log);
   if (readyFd !== undefined) {
     fs.writeSync(readyFd, 'ready\n');
     fs.closeSync(readyFd);

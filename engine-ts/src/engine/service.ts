@@ -204,6 +204,16 @@ export class EngineService {
     }
   }
 
+  /**
+   * Runs @work on the shared collector on behalf of no session (the
+   * warm-up): the next request of any session makes the collector its
+   * own again.
+   */
+  yieldTo(work: () => void): void {
+    this.current = undefined;
+    work();
+  }
+
   /** Everything a session holds goes: its pidfd, its mapping, its buffers. */
   private end(s: Session, why: string): void {
     if (s.closed) return;

@@ -10,17 +10,35 @@ import { EngineServer } from './server';
 const KINDS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'prepare'] as const;
 
 export function warmUp(server: EngineServer, proto: CribProto, rounds = 40): void {
+  const w = warmRounds(server, proto);
+  if (!w) return;
+  for (let i = 0; i < rounds; i++) w.round();
+  w.end();
+}
+
+/**
+ * The warm-up a round at a time (~1 ms each), for a service that serves
+ * while it warms up: between rounds it answers whatever came in.  Each
+ * round is a session of its own, so the collector serves the service's
+ * own pid namespace only while a round runs (resume() before each).
+ */
+export function warmRounds(server: EngineServer, proto: CribProto): { round(): void; end(): void } | undefined {
   const pid = process.pid;
   // the engine is its own caller here: its pid is a number in its own pid namespace
   const pidNs = ownPidNs();
-  if (!pidNs) return;
+  if (!pidNs) return undefined;
   const frame = (body: object) => proto.Request.encode(proto.Request.fromObject({ id: 0, ...body })).finish();
   server.handle(frame({ hello: { abiVersion: ABI_VERSION, pidNs } }));
-  for (let i = 0; i < rounds; i++) {
-    for (const kind of KINDS) {
-      server.handle(frame({ [kind]: kind === 'prepare' ? { pids: [pid] } : { pid } }));
-      server.release();
-    }
-  }
-  server.endSession();
+  return {
+    round(): void {
+      server.resume();
+      for (const kind of KINDS) {
+        server.handle(frame({ [kind]: kind === 'prepare' ? { pids: [pid] } : { pid } }));
+        server.release();
+      }
+    },
+    end(): void {
+      server.endSession();
+    },
+  };
 }

@@ -25,7 +25,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRIB_ABI_VERSION 2
+#define CRIB_ABI_VERSION 3
 
 /* Capacity of the bulk maps.  A table that does not fit fails with -E2BIG. */
 #define CRIB_MAX_TIDS     65536
@@ -224,8 +224,12 @@ struct crib_fd {
 	__s32 fd;
 	__u32 flags;       /* f_flags | O_CLOEXEC when set in close_on_exec */
 	__s32 mnt_id;      /* real_mount(f_path.mnt)->mnt_id */
-	__u32 _pad0;
+	__u32 locks;       /* CRIB_FD_LOCKS_* */
 };
+
+/* crib_fd.locks, crib_fd_cols.locks: CR_ENG_LOCKS_* of criu-engine.h */
+#define CRIB_FD_LOCKS_NONE 1 /* no flock, POSIX/OFD lock or lease on the file */
+#define CRIB_FD_LOCKS_HELD 2 /* some, whoever holds them */
 
 
 /* The fd table as columns: map "fd_cols", one entry; entry i is fd i of count, ascending. */
@@ -234,6 +238,7 @@ struct crib_fd_cols {
 	__s32 fd[CRIB_MAX_FDS];
 	__u32 flags[CRIB_MAX_FDS];
 	__s32 mnt_id[CRIB_MAX_FDS];
+	__u32 locks[CRIB_MAX_FDS];
 };
 
 /*

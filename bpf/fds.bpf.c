@@ -7,6 +7,7 @@
  * task is frozen, as it is inside a CRIU dump.
  */
 #include "crib_bpf.h"
+#include "fd_fields.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -130,6 +131,7 @@ int crib_fds(struct crib_req *req)
 				last_mnt_id = BPF_CORE_READ(m, mnt_id);
 			}
 			cols->mnt_id[i] = last_mnt_id;
+			cols->locks[i] = crib_file_locks(f);
 			s->count = i + 1;
 		}
 		bpf_iter_num_destroy(&slots);

@@ -17,6 +17,7 @@
  * mechanism off with the names of the missing kfuncs.
  */
 #include "crib_bpf.h"
+#include "fd_fields.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -197,6 +198,7 @@ int crib_fds_fget(struct crib_req *req)
 				last_mnt_id = BPF_CORE_READ(m, mnt_id);
 			}
 			cols->mnt_id[i] = last_mnt_id;
+			cols->locks[i] = crib_file_locks(f);
 			s->count = i + 1;
 			bpf_put_file(f);
 		}

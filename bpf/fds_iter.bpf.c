@@ -12,6 +12,7 @@
  * them apart.
  */
 #include "crib_iter.h"
+#include "fd_fields.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -71,6 +72,7 @@ int crib_fds_iter(struct bpf_iter__task_file *ctx)
 		r.p.flags |= O_CLOEXEC;
 	mnt = file->f_path.mnt;
 	r.p.mnt_id = BPF_CORE_READ(crib_container_of(mnt, struct mount, mnt), mnt_id);
+	r.p.locks = crib_file_locks(file);
 	/* counted only once written: a full buffer runs us again for this fd */
 	if (!bpf_seq_write(seq, &r, sizeof(r)))
 		c->count++;

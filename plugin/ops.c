@@ -679,13 +679,19 @@ static int fds_check(const char *what, pid_t pid, const Crib__FdTable *t)
 		bad_answer(what, pid, "fd table is for pid %d", t->pid);
 		return -EPROTO;
 	}
-	if (t->n_pos != n || t->n_flags != n || t->n_mnt_id != n || n > INT_MAX / sizeof(int)) {
+	if (t->n_pos != n || t->n_flags != n || t->n_mnt_id != n || (t->n_locks && t->n_locks != n) ||
+	    n > INT_MAX / sizeof(int)) {
 		bad_answer(what, pid, "fd arrays of unequal length (%zu fds)", n);
 		return -EPROTO;
 	}
 	for (i = 0; i < n; i++) {
 		if (t->fd[i] < 0 || (i && t->fd[i] <= t->fd[i - 1])) {
 			bad_answer(what, pid, "fd %d at %zu: not ascending", t->fd[i], i);
+			return -EPROTO;
+		}
+		/* "none" spares CRIU its look for locks: only what the engine can say */
+		if (t->n_locks && t->locks[i] != CR_ENG_LOCKS_NONE && t->locks[i] != CR_ENG_LOCKS_HELD) {
+			bad_answer(what, pid, "fd %d: lock state %u", t->fd[i], t->locks[i]);
 			return -EPROTO;
 		}
 	}
@@ -947,6 +953,8 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi)
 			i = hit - t->fd;
 		}
 		fi[k] = (struct cr_eng_fdinfo){ .pos = t->pos[i], .flags = t->flags[i], .mnt_id = t->mnt_id[i] };
+		if (t->n_locks)
+			fi[k].locks = t->locks[i];
 	}
 	return 0;
 }

@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CR_ENGINE_ABI_VERSION 1
+#define CR_ENGINE_ABI_VERSION 2
 
 /*
  * A CRIU that can dispatch to engines exports a const unsigned int by this
@@ -119,7 +119,19 @@ struct cr_eng_fdinfo {
 	uint64_t pos;
 	uint32_t flags;     /* f_flags, with O_CLOEXEC if the fd has it */
 	int32_t mnt_id;
+	uint32_t locks;     /* CR_ENG_LOCKS_*: whether the file has locks, from the same read */
+	uint32_t reserved;  /* 0 */
 };
+
+/*
+ * cr_eng_fdinfo.locks.  CRIU reads the locks of a file that has any from
+ * the fd's procfs fdinfo ("lock:" lines); an engine that knows which
+ * files have none spares CRIU reading /proc/locks to find out, which
+ * takes an RCU grace period (milliseconds) while the tree is frozen.
+ */
+#define CR_ENG_LOCKS_UNKNOWN 0 /* the engine does not say: CRIU finds out */
+#define CR_ENG_LOCKS_NONE    1 /* no flock, POSIX, OFD lock or lease on the file */
+#define CR_ENG_LOCKS_HELD    2 /* some, whoever holds them */
 
 struct cr_engine_ops {
 	const char *name;

@@ -4,7 +4,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { VmaTableWithRaw } from '../../engine-ts/src/bpf/records';
+import { FD_LOCKS_HELD, FD_LOCKS_NONE, VmaTableWithRaw } from '../../engine-ts/src/bpf/records';
 import { Collector, OpName } from '../../engine-ts/src/bpf/types';
 import { waitFor } from '../../engine-ts/src/criu/run';
 import { paths, tmpdir } from '../helpers';
@@ -153,6 +153,9 @@ export function fdDiffs(c: Collector, pid: number): string[] {
     if (t.pos[i] !== w.pos) diffs.push(`pid ${pid} fd ${w.fd}: pos ${t.pos[i]}, /proc ${w.pos}`);
     if (t.flags[i] !== w.flags) diffs.push(`pid ${pid} fd ${w.fd}: flags 0${t.flags[i].toString(8)}, /proc 0${w.flags.toString(8)}`);
     if (t.mntId[i] !== w.mntId) diffs.push(`pid ${pid} fd ${w.fd}: mnt_id ${t.mntId[i]}, /proc ${w.mntId}`);
+    // "none" where fdinfo shows locks would lose them; "held" without them is a lock of another owner
+    if (t.locks[i] !== FD_LOCKS_NONE && t.locks[i] !== FD_LOCKS_HELD) diffs.push(`pid ${pid} fd ${w.fd}: lock state ${t.locks[i]}`);
+    if (w.locked && t.locks[i] !== FD_LOCKS_HELD) diffs.push(`pid ${pid} fd ${w.fd}: locks ${t.locks[i]}, /proc fdinfo shows lock lines`);
   }
   return diffs;
 }

@@ -161,6 +161,8 @@ export interface FdInfo {
   pos: bigint;
   flags: number;
   mntId: number;
+  /** fdinfo has "lock:" lines: locks this fd's owner holds on the file */
+  locked: boolean;
 }
 
 export function readFds(pid: number): FdInfo[] {
@@ -170,11 +172,12 @@ export function readFds(pid: number): FdInfo[] {
     .sort((a, b) => a - b);
   return fds.map((fd) => {
     const kv = new Map<string, string>();
-    for (const line of fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1').split('\n')) {
+    const text = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1');
+    for (const line of text.split('\n')) {
       const i = line.indexOf(':');
       if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim());
     }
-    return { fd, pos: BigInt(kv.get('pos') ?? '0'), flags: parseInt(kv.get('flags') ?? '0', 8), mntId: Number(kv.get('mnt_id')) };
+    return { fd, pos: BigInt(kv.get('pos') ?? '0'), flags: parseInt(kv.get('flags') ?? '0', 8), mntId: Number(kv.get('mnt_id')), locked: /^lock:/m.test(text) };
   });
 }
 

@@ -4,7 +4,9 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { FD_LOCKS_HELD, FD_LOCKS_NONE } from '../../engine-ts/src/bpf/records';
 import { OP_NAMES } from '../../engine-ts/src/bpf/types';
+import { ABI_VERSION } from '../../engine-ts/src/engine/proto';
 import { root } from '../helpers';
 
 const header = fs.readFileSync(path.join(root, 'criu-patches/include/criu-engine.h'), 'utf8');
@@ -30,5 +32,19 @@ describe('contract: criu-engine.h', () => {
     assert.ok(m, 'enum Op not found in crib.proto');
     const protoOps = [...m[1].matchAll(/(\w+)\s*=\s*(\d+);/g)].map((x) => [x[1].toLowerCase(), Number(x[2])]);
     assert.deepEqual(protoOps, ops.map((o, i) => [o, i]));
+  });
+
+  it('gives the fd lock states the values crib.h and the engine use', () => {
+    const bpf = fs.readFileSync(path.join(root, 'bpf/crib.h'), 'utf8');
+    const def = (text: string, name: string): number => Number(new RegExp(`#define ${name}\\s+(\\d+)`).exec(text)?.[1]);
+    assert.equal(def(header, 'CR_ENG_LOCKS_UNKNOWN'), 0, 'UNKNOWN must be 0: what a zeroed record says');
+    assert.equal(def(header, 'CR_ENG_LOCKS_NONE'), def(bpf, 'CRIB_FD_LOCKS_NONE'));
+    assert.equal(def(header, 'CR_ENG_LOCKS_HELD'), def(bpf, 'CRIB_FD_LOCKS_HELD'));
+    assert.equal(def(header, 'CR_ENG_LOCKS_NONE'), FD_LOCKS_NONE);
+    assert.equal(def(header, 'CR_ENG_LOCKS_HELD'), FD_LOCKS_HELD);
+  });
+
+  it('has the ABI version the engine answers with', () => {
+    assert.equal(Number(/#define CR_ENGINE_ABI_VERSION (\d+)/.exec(header)?.[1]), ABI_VERSION);
   });
 });

@@ -33,6 +33,7 @@ function checkFds(got: Obj, t: FdTable): void {
   assert.deepStrictEqual(asBig(got.pos), Array.from(t.pos.subarray(0, n)));
   assert.deepStrictEqual(got.flags, Array.from(t.flags.subarray(0, n)));
   assert.deepStrictEqual(got.mntId, Array.from(t.mntId.subarray(0, n)));
+  assert.deepStrictEqual(got.locks, Array.from(t.locks.subarray(0, n)));
 }
 
 function edgeVmas(): VmaTable {

@@ -5,7 +5,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import { Duplex } from 'stream';
 import { frameHeader, FrameReader } from '../../engine-ts/src/engine/frames';
-import { loadProto } from '../../engine-ts/src/engine/proto';
+import { ABI_VERSION, loadProto } from '../../engine-ts/src/engine/proto';
 import { ownPidNs } from '../../engine-ts/src/bpf/pidns';
 
 const proto = loadProto();
@@ -51,7 +51,7 @@ describe('engine process', function () {
 
   it('answers hello and stat, then exits on shutdown', async () => {
     const e = new Engine();
-    e.send({ id: 1, hello: { abiVersion: 1, pidNs: ownPidNs() } });
+    e.send({ id: 1, hello: { abiVersion: ABI_VERSION, pidNs: ownPidNs() } });
     const h = await e.next();
     assert.deepStrictEqual([h.id, h.err, h.resp], [1, 0, 'hello']);
     e.send({ id: 2, stat: { pid: process.pid } });
@@ -63,7 +63,7 @@ describe('engine process', function () {
 
   it('takes a request split across writes and two requests in one write', async () => {
     const e = new Engine();
-    e.send({ id: 4, hello: { abiVersion: 1, pidNs: ownPidNs() } });
+    e.send({ id: 4, hello: { abiVersion: ABI_VERSION, pidNs: ownPidNs() } });
     await e.next();
     const b = proto.Request.encode(proto.Request.fromObject({ id: 5, stat: { pid: process.pid } })).finish();
     const f = Buffer.concat([frameHeader(b.length), b]);
@@ -79,7 +79,7 @@ describe('engine process', function () {
 
   it('survives a request that does not decode', async () => {
     const e = new Engine();
-    e.send({ id: 4, hello: { abiVersion: 1, pidNs: ownPidNs() } });
+    e.send({ id: 4, hello: { abiVersion: ABI_VERSION, pidNs: ownPidNs() } });
     await e.next();
     e.sock.write(Buffer.concat([frameHeader(3), Buffer.from([0xff, 0xff, 0xff])]));
     const bad = await e.next();

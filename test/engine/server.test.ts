@@ -1,7 +1,7 @@
 // The request dispatcher: answers, errors, and requests that make no sense.
 import * as assert from 'assert';
 import { CribError, EBUSY } from '../../engine-ts/src/errors';
-import { loadProto } from '../../engine-ts/src/engine/proto';
+import { ABI_VERSION, loadProto } from '../../engine-ts/src/engine/proto';
 import { EngineServer } from '../../engine-ts/src/engine/server';
 import { Collector } from '../../engine-ts/src/bpf/types';
 import { fakeCollector } from './helpers';
@@ -29,7 +29,7 @@ const PID_NS = 0xeffffffc;
 /** A server whose caller has said hello, naming its pid namespace. */
 function greeted(collector: Collector | undefined, startError?: string): EngineServer {
   const s = new EngineServer(proto, collector, startError);
-  ask(s, { id: 100, hello: { abiVersion: 1, pidNs: PID_NS } });
+  ask(s, { id: 100, hello: { abiVersion: ABI_VERSION, pidNs: PID_NS } });
   return s;
 }
 
@@ -37,10 +37,10 @@ describe('engine server', () => {
   const server = greeted(fakeCollector());
 
   it('says hello with its ABI and its ops', () => {
-    const r = ask(server, { id: 1, hello: { abiVersion: 1, pidNs: PID_NS } });
+    const r = ask(server, { id: 1, hello: { abiVersion: ABI_VERSION, pidNs: PID_NS } });
     assert.strictEqual(r.err, 0);
     const h = r.hello as Obj;
-    assert.strictEqual(h.abiVersion, 1);
+    assert.strictEqual(h.abiVersion, ABI_VERSION);
     assert.deepStrictEqual((h.ops as Obj[]).map((o) => o.op), [0, 1, 2, 3, 4, 5, 6]);
   });
 
@@ -109,7 +109,7 @@ describe('engine server', () => {
 
   it('without a collector: hello lists every op unavailable, ops answer -ENOTSUP', () => {
     const s = new EngineServer(proto, undefined, 'no BPF here');
-    const h = ask(s, { id: 12, hello: { abiVersion: 1, pidNs: PID_NS } }).hello as Obj;
+    const h = ask(s, { id: 12, hello: { abiVersion: ABI_VERSION, pidNs: PID_NS } }).hello as Obj;
     assert.ok((h.ops as Obj[]).every((o) => o.available === false && o.reason === 'no BPF here'));
     assert.strictEqual(ask(s, { id: 13, stat: { pid: 1 } }).err, -95);
     assert.strictEqual(ask(s, { id: 14, prepare: { pids: [1] } }).err, -95);
@@ -119,11 +119,11 @@ describe('engine server', () => {
     let told: number | undefined;
     const s = new EngineServer(proto, fakeCollector({ setCaller: (c) => (told = c.pidNs) }));
     assert.strictEqual(ask(s, { id: 16, stat: { pid: 1 } }).err, -95, 'before hello');
-    const h = ask(s, { id: 17, hello: { abiVersion: 1 } }).hello as Obj;
+    const h = ask(s, { id: 17, hello: { abiVersion: ABI_VERSION } }).hello as Obj;
     assert.ok((h.ops as Obj[]).every((o) => o.available === false && /pid namespace/.test(o.reason as string)), 'hello without pid_ns');
     assert.strictEqual(ask(s, { id: 18, stat: { pid: 1 } }).err, -95, 'after a hello without pid_ns');
     assert.strictEqual(told, undefined);
-    ask(s, { id: 19, hello: { abiVersion: 1, pidNs: 4026532999 } });
+    ask(s, { id: 19, hello: { abiVersion: ABI_VERSION, pidNs: 4026532999 } });
     assert.strictEqual(told, 4026532999);
     assert.strictEqual(ask(s, { id: 20, stat: { pid: 1 } }).err, 0);
     s.endSession();

@@ -245,7 +245,7 @@ static void vma_answer(struct vmas *v)
 struct fdt {
 	int32_t fd[3], mnt[3];
 	uint64_t pos[3];
-	uint32_t flags[3];
+	uint32_t flags[3], locks[3];
 	Crib__FdTable t;
 };
 
@@ -259,10 +259,11 @@ static void fdt_init(struct fdt *f, pid_t pid)
 		f->mnt[i] = 20 + i;
 		f->pos[i] = 100 * i;
 		f->flags[i] = 02 | (i << 16);
+		f->locks[i] = i == 1 ? CR_ENG_LOCKS_HELD : CR_ENG_LOCKS_NONE;
 	}
 	f->t.pid = pid;
-	f->t.n_fd = f->t.n_pos = f->t.n_flags = f->t.n_mnt_id = 3;
-	f->t.fd = f->fd, f->t.pos = f->pos, f->t.flags = f->flags, f->t.mnt_id = f->mnt;
+	f->t.n_fd = f->t.n_pos = f->t.n_flags = f->t.n_mnt_id = f->t.n_locks = 3;
+	f->t.fd = f->fd, f->t.pos = f->pos, f->t.flags = f->flags, f->t.mnt_id = f->mnt, f->t.locks = f->locks;
 }
 
 static void fds_answer(struct fdt *f)
@@ -582,6 +583,8 @@ static void test_fds(void)
 	calls = 0;
 	CHECK(crib_fdinfo(8, (int[]){ 5 }, 1, &fi) == 0 && fi.pos == 100 && fi.mnt_id == 21 && calls == 0,
 	      "fdinfo from kept table");
+	CHECK(fi.locks == CR_ENG_LOCKS_HELD, "fdinfo says which file has locks");
+	CHECK(crib_fdinfo(8, (int[]){ 10 }, 1, &fi) == 0 && fi.locks == CR_ENG_LOCKS_NONE, "and which has none");
 	CHECK(crib_fdinfo(8, (int[]){ 6 }, 1, &fi) == -ENOENT, "fdinfo of a missing fd");
 	CHECK(crib_fdinfo(8, (int[]){ 0, 5, 6 }, 3, (struct cr_eng_fdinfo[3]){}) == -ENOENT,
 	      "fdinfo of a missing fd after good ones");
@@ -610,6 +613,20 @@ static void test_fds(void)
 	f.t.n_mnt_id = 2;
 	fds_answer(&f);
 	CHECK(crib_fds(9, &fds, &nr) == -EPROTO && fds == (int *)0xab, "short mnt_id column");
+	fdt_init(&f, 9);
+	f.t.n_locks = 2;
+	fds_answer(&f);
+	CHECK(crib_fds(9, &fds, &nr) == -EPROTO && fds == (int *)0xab, "short locks column");
+	fdt_init(&f, 9);
+	f.locks[2] = 0;
+	fds_answer(&f);
+	CHECK(crib_fds(9, &fds, &nr) == -EPROTO && fds == (int *)0xab, "lock state \"unknown\" from the engine");
+	fdt_init(&f, 9);
+	f.t.n_locks = 0;
+	fds_answer(&f);
+	CHECK(crib_fds(9, &fds, &nr) == 0, "no locks column (an older engine)");
+	free(fds);
+	CHECK(crib_fdinfo(9, (int[]){ 5 }, 1, &fi) == 0 && fi.locks == CR_ENG_LOCKS_UNKNOWN, "then CRIU finds out itself");
 	fdt_init(&f, 9);
 	f.fd[0] = -1;
 	fds_answer(&f);

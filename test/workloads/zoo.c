@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/ipc.h>
@@ -161,6 +162,13 @@ static void make_fds(void)
 	open("/dev/null", O_WRONLY | O_CLOEXEC);
 	open("/dev/null", O_RDONLY);
 	open(dir, O_PATH | O_DIRECTORY);
+	/* file locks: a flock and a POSIX record lock, each shown in its fd's fdinfo */
+	fd = make_file(dir, "flocked", 1, path);
+	if (flock(fd, LOCK_SH))
+		die("flock");
+	fd = make_file(dir, "posix-locked", 1, path);
+	if (fcntl(fd, F_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_len = 1 }))
+		die("fcntl lock");
 	if (pipe2(p, O_NONBLOCK) || socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		die("pipe");
 	socket(AF_INET, SOCK_STREAM, 0);

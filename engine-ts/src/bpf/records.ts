@@ -11,7 +11,7 @@ import { BadRecordError, UnsupportedError } from '../errors';
 import { FdTable, TaskStat, TaskStatus, VmaTable } from './types';
 
 /** CRIB_ABI_VERSION of bpf/crib.h */
-export const CRIB_ABI_VERSION = 2;
+export const CRIB_ABI_VERSION = 3;
 
 export interface Member {
   offset: number;
@@ -119,8 +119,12 @@ export const FD = layout('crib_fd', 24, [
   ['fd', 8, 4],
   ['flags', 12, 4],
   ['mnt_id', 16, 4],
-  ['_pad0', 20, 4],
+  ['locks', 20, 4],
 ]);
+
+/** crib_fd.locks, FdTable.locks (CRIB_FD_LOCKS_* in crib.h); 0: not known */
+export const FD_LOCKS_NONE = 1;
+export const FD_LOCKS_HELD = 2;
 
 /** Capacity of the column maps (CRIB_MAX_VMAS, CRIB_MAX_FDS in crib.h) */
 export const MAX_VMAS = 65536;
@@ -171,6 +175,7 @@ export const FD_COLS = columns(
     ['fd', 4],
     ['flags', 4],
     ['mnt_id', 4],
+    ['locks', 4],
   ],
   MAX_FDS,
 );
@@ -619,7 +624,7 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
 
 /** Bytes a VmaTable of n entries takes as Columns (6 of u64, 7 of u32), and an FdTable (1 and 3). */
 export const vmaStoreSize = (n: number): number => n * (6 * 8 + 7 * 4);
-export const fdStoreSize = (n: number): number => n * (8 + 3 * 4);
+export const fdStoreSize = (n: number): number => n * (8 + 4 * 4);
 
 /** A column of `count` entries at `member` of a columns map, as a view. */
 function colView<T>(make: (b: ArrayBuffer, off: number, n: number) => T, buf: ArrayBuffer, l: StructLayout, member: string, count: number): T {
@@ -716,19 +721,29 @@ export function decodeFdCols(pid: number, cols: ArrayBuffer, count: number, stor
   const L = FD_COLS;
   if (cols.byteLength < L.size) throw new BadRecordError('fds', `column map of ${cols.byteLength} bytes < ${L.size}`);
   if (count > MAX_FDS) throw new BadRecordError('fds', `count ${count} > ${MAX_FDS}`);
-  const out = new Columns(count, 1, 3, store);
+  const out = new Columns(count, 1, 4, store);
   const pos = out.u64();
   const fd = out.i32();
   const flags = out.u32();
   const mntId = out.i32();
+  const locks = out.u32();
   pos.set(colView(u64At, cols, L, 'pos', count));
   fd.set(colView(i32At, cols, L, 'fd', count));
   flags.set(colView(u32At, cols, L, 'flags', count));
   mntId.set(colView(i32At, cols, L, 'mnt_id', count));
+  locks.set(colView(u32At, cols, L, 'locks', count));
   const bad = unordered(fd);
   if (bad === 0) throw new BadRecordError('fds', `negative fd ${fd[0]}`);
   if (bad > 0) throw new BadRecordError('fds', `fd ${fd[bad]} after ${fd[bad - 1]}: not ascending`);
-  return { pid, count, fd, pos, flags, mntId };
+  checkLocks(locks);
+  return { pid, count, fd, pos, flags, mntId, locks };
+}
+
+/** Every fd's lock state is one the programs write: a wrong "none" would lose locks. */
+function checkLocks(locks: Uint32Array): void {
+  for (let i = 0; i < locks.length; i++) {
+    if (locks[i] !== FD_LOCKS_NONE && locks[i] !== FD_LOCKS_HELD) throw new BadRecordError('fds', `lock state ${locks[i]} at fd index ${i}`);
+  }
 }
 
 /** "fds" map -> FdTable */
@@ -737,12 +752,14 @@ export function decodeFds(pid: number, fds: ArrayBuffer, count: number): FdTable
   const src = new Uint32Array(fds, 0, (count * FD.size) / 4);
   const s32 = FD.size / 4;
   const m = FD.members;
-  const cols = new Columns(count, 1, 3);
+  const cols = new Columns(count, 1, 4);
   const pos = cols.u64();
   const pos32 = words(pos);
   const fd = cols.i32();
   const flags = cols.u32();
   const mntId = cols.i32();
+  const locks = cols.u32();
+  const wLocks = m.locks.offset / 4;
   const wPos = m.pos.offset / 4;
   const wFd = m.fd.offset / 4;
   const wFlags = m.flags.offset / 4;
@@ -754,10 +771,12 @@ export function decodeFds(pid: number, fds: ArrayBuffer, count: number): FdTable
     fd[i] = src[s + wFd] | 0;
     flags[i] = src[s + wFlags];
     mntId[i] = src[s + wMnt] | 0;
+    locks[i] = src[s + wLocks];
     if (fd[i] <= prev) throw new BadRecordError('fds', `fd ${fd[i]} after ${prev}: not ascending`);
     prev = fd[i];
   }
-  return { pid, count, fd, pos, flags, mntId };
+  checkLocks(locks);
+  return { pid, count, fd, pos, flags, mntId, locks };
 }
 
 // ---- seq-iterator streams (bpf/crib.h struct crib_rec, *_iter.bpf.c) ---------

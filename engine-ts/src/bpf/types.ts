@@ -91,6 +91,8 @@ export interface FdTable {
   /** f_flags, with O_CLOEXEC set when the fd has close-on-exec */
   flags: Uint32Array;
   mntId: Int32Array;
+  /** whether the file has locks: FD_LOCKS_NONE or FD_LOCKS_HELD (records.ts) */
+  locks: Uint32Array;
 }
 
 /** Time spent in each op's BPF runs and decoding, in ns. */

@@ -89,6 +89,7 @@ export function writeFdTable(w: Sink, t: FdTable): Sink {
   packed64(w, 3, column(what, 'pos', t.pos, n));
   packed32(w, 4, column(what, 'flags', t.flags, n));
   packed32(w, 5, column(what, 'mntId', t.mntId, n));
+  packed32(w, 6, column(what, 'locks', t.locks, n));
   return w;
 }
 

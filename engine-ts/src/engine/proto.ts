@@ -7,7 +7,7 @@ import { OP_NAMES, OpName } from '../bpf/types';
 import { CribError, ENOENT } from '../errors';
 
 /** CR_ENGINE_ABI_VERSION of criu-engine.h this engine serves. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** $CRIB_PROTO, else proto/crib.proto in the nearest ancestor that has one (build tree or install). */
 export function findProto(env: NodeJS.ProcessEnv = process.env): string {

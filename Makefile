@@ -119,7 +119,7 @@ cli: ts
 LIBEXEC := $(PREFIX)/lib/crib
 # what the engine and the CLI require at run time (protobufjs and its dependencies)
 ENGINE_RUNTIME_MODULES := protobufjs @protobufjs long
-install: all
+install: all systemd-units
 	install -D -m 755 $(BUILD)/bin/criu $(DESTDIR)$(PREFIX)/sbin/criu
 	install -D -m 755 $(BUILD)/bin/criu-stock $(DESTDIR)$(LIBEXEC)/criu-stock
 	rm -rf $(DESTDIR)$(LIBEXEC)/ts $(DESTDIR)$(LIBEXEC)/bpf
@@ -138,15 +138,37 @@ install: all
 	printf '#!/bin/sh\nCRIB_PREFIX="%s" exec node "%s" "$$@"\n' "$(LIBEXEC)" "$(LIBEXEC)/ts/engine-ts/src/cli/main.js" \
 		> $(DESTDIR)$(PREFIX)/bin/crib
 	chmod +x $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib-engine $(DESTDIR)$(PREFIX)/bin/crib
-	@echo "installed: $(PREFIX)/sbin/criu, $(PREFIX)/bin/crib, $(CRIU_PLUGIN_DIR)/crib.so"
+	install -D -m 644 $(BUILD)/systemd/crib.socket $(DESTDIR)$(SYSTEMD_UNIT_DIR)/crib.socket
+	install -D -m 644 $(BUILD)/systemd/crib.service $(DESTDIR)$(SYSTEMD_UNIT_DIR)/crib.service
+	@echo "installed: $(PREFIX)/sbin/criu, $(PREFIX)/bin/crib, $(CRIU_PLUGIN_DIR)/crib.so, $(SYSTEMD_UNIT_DIR)/crib.{socket,service}"
+
+# the service's units: socket activation on /run/crib/crib.sock
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMD_UNITS := crib.socket crib.service
+$(BUILD)/systemd/%: systemd/%.in
+	mkdir -p $(dir $@)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' $< > $@
+
+.PHONY: systemd-units systemd-verify
+systemd-units: $(addprefix $(BUILD)/systemd/,$(SYSTEMD_UNITS))
+
+# where systemd-analyze is there (it needs no running systemd)
+systemd-verify: systemd-units
+	@if command -v systemd-analyze >/dev/null; then \
+		out=$$(cd $(BUILD)/systemd && systemd-analyze verify --man=no $(addprefix ./,$(SYSTEMD_UNITS)) 2>&1); rc=$$?; \
+		if [ $$rc -ne 0 ] || [ -n "$$out" ]; then echo "$$out"; echo "systemd-verify: the units do not verify"; exit 1; fi; \
+		echo "systemd-verify: $(SYSTEMD_UNITS) verified"; \
+	else echo "systemd-verify: no systemd-analyze here; units not checked"; fi
 
 # criu dump --engine=crib from the installed copy, no extra flags
 test-install: install bpffs
 	test/install/check.sh $(PREFIX) $(abspath $(BUILD)/test)
+	$(MAKE) systemd-verify
 
 uninstall:
 	rm -rf $(DESTDIR)$(LIBEXEC) $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib.so $(DESTDIR)$(CRIU_PLUGIN_DIR)/crib-engine
 	rm -f $(DESTDIR)$(PREFIX)/sbin/criu $(DESTDIR)$(PREFIX)/bin/crib
+	rm -f $(addprefix $(DESTDIR)$(SYSTEMD_UNIT_DIR)/,$(SYSTEMD_UNITS))
 
 # ---- tests, demo, figures -----------------------------------------------
 

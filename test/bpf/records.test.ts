@@ -6,7 +6,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadAddon } from '../../engine-ts/src/bpf/native';
-import { CRIB_ABI_VERSION, decodeFdCols, FD_COLS, firstUnordered, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
+import { CRIB_ABI_VERSION, decodeFdCols, FD_COLS, FD_LOCKS_HELD, FD_LOCKS_NONE, firstUnordered, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
 import { paths, root } from '../helpers';
 
 interface BtfMember {
@@ -147,9 +147,10 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
 describe('fd table order check (decodeFdCols)', function () {
   const cases: number[][] = [[], [0], [-1], [0, 1, 2, 9], [0, 0], [3, 2], [0, 1, 2, 2, 5], [0, 5, 1], [7, -2]];
 
-  function colsOf(fds: number[]): ArrayBuffer {
+  function colsOf(fds: number[], locks: number[] = fds.map(() => FD_LOCKS_NONE)): ArrayBuffer {
     const b = new ArrayBuffer(FD_COLS.size);
     new Int32Array(b, FD_COLS.members.fd.offset, fds.length).set(fds);
+    new Uint32Array(b, FD_COLS.members.locks.offset, locks.length).set(locks);
     return b;
   }
 
@@ -176,5 +177,12 @@ describe('fd table order check (decodeFdCols)', function () {
       assert.throws(() => decodeFdCols(1, colsOf([0, 4, 4]), 3, undefined, check), /fd 4 after 4: not ascending/);
       assert.throws(() => decodeFdCols(1, colsOf([-3, 4]), 2, undefined, check), /negative fd -3/);
     }
+  });
+
+  it('decodeFdCols takes the lock states the programs write and refuses any other', function () {
+    assert.deepStrictEqual([...decodeFdCols(1, colsOf([0, 4], [FD_LOCKS_HELD, FD_LOCKS_NONE]), 2).locks], [FD_LOCKS_HELD, FD_LOCKS_NONE]);
+    // 0 ("not known") never comes from the programs: a record that says it is not to be trusted
+    assert.throws(() => decodeFdCols(1, colsOf([0, 4], [FD_LOCKS_NONE, 0]), 2), /lock state 0 at fd index 1/);
+    assert.throws(() => decodeFdCols(1, colsOf([0], [7]), 1), /lock state 7/);
   });
 });

@@ -268,6 +268,28 @@ describe('e2e: crib serve, one engine for many dumps', function () {
     checkStats(dir);
   });
 
+  it('systemd socket activation: started on the first connection, on the socket it is handed', async function () {
+    // what crib.socket + crib.service do, without a running systemd
+    if (spawnSync('sh', ['-c', 'command -v systemd-socket-activate']).status !== 0) this.skip();
+    const asock = path.join(base, 'activated', 'crib.sock');
+    fs.mkdirSync(path.dirname(asock), { mode: 0o700 });
+    const alog = path.join(base, 'activated.log');
+    const act = spawn('systemd-socket-activate', ['-l', asock, crib, 'serve', '--log', alog], { stdio: 'ignore' });
+    try {
+      await waitFor(() => fs.existsSync(asock), 'the activation socket');
+      assert.ok(!fs.existsSync(alog), 'crib serve ran before anyone connected');
+      const dir = dumpDir('activated');
+      const r = spawnSync(paths.criu, crArgs(shared.pid, dir), { env: { ...process.env, CRIB_SOCKET: asock }, stdio: 'ignore' });
+      assert.equal(r.status, 0, log(dir).slice(-2000));
+      assert.match(fs.readFileSync(alog, 'utf8'), /ready on the socket systemd passed/);
+      assert.match(log(dir), /engine service at .* ready in/);
+      checkStats(dir);
+    } finally {
+      act.kill('SIGTERM');
+      await new Promise((resolve) => act.once('exit', resolve));
+    }
+  });
+
   /** A fake service in this process: answers what @answer says to each frame (nothing: stall). */
   async function fake(answer: (req: { id: number }) => Buffer | undefined): Promise<{ path: string; close: () => void }> {
     const p = path.join(base, `fake-${Date.now()}.sock`);

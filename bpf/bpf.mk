@@ -16,7 +16,7 @@ BPFTOOL      ?= bpftool
 VMLINUX_BTF  ?= /sys/kernel/btf/vmlinux
 BPF_CFLAGS   ?= -g -O2 -Wall -Werror
 
-BPF_PROGS    := task vma fds task_iter vma_iter fds_iter fds_fget
+BPF_PROGS    := task vma fds task_iter vma_iter fds_iter fds_fget ns_tasks
 BPF_OBJS     := $(patsubst %,$(BPF_OUT)/%.bpf.o,$(BPF_PROGS))
 BPF_HDRS     := $(wildcard $(BPF_SRC)/*.h)
 

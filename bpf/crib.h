@@ -61,7 +61,23 @@ struct crib_req {
 	__u32 names_len;  /* out (vma): bytes used in the names buffer */
 	__u32 flags;      /* out: CRIB_REQ_F_* */
 	__u32 ns_inum;    /* the caller's pid namespace: inode of its nsfs file */
-	__u32 _pad0;
+	__s32 lookup;     /* 0, or the task's number in the init pid namespace to find it by (see crib_ns_tasks) */
+};
+
+/*
+ * crib_ns_tasks (ns_tasks.bpf.o): every task of the pid namespace
+ * crib_req.ns_inum names, as columns in map "ns_task_cols", one entry:
+ * nr[i] is its number there, kpid[i] its number in the init namespace.
+ * For an engine in another pid namespace than its caller (a service):
+ * bpf_task_from_vpid() looks in the engine's, so the engine asks by
+ * crib_req.lookup = kpid, and the programs still check that the task
+ * found is nr in the caller's.  count: tasks written; -E2BIG past the
+ * capacity.
+ */
+#define CRIB_MAX_NS_TASKS 65536
+struct crib_ns_task_cols {
+	__s32 nr[CRIB_MAX_NS_TASKS];
+	__s32 kpid[CRIB_MAX_NS_TASKS];
 };
 
 /* The init pid namespace's inode (PROC_PID_INIT_INO, include/linux/proc_ns.h) */

@@ -157,10 +157,11 @@ static __always_inline int crib_task_check(struct task_struct *task, __s32 nr, _
  * look it up from here, see below).
  *
  * 6.13+ has bpf_task_from_vpid(), which looks in the namespace of the
- * task running the program: the engine, which is the caller's child (or
- * a service that runs the lookup from the caller's namespace).  Older
+ * task running the program: the engine, which is the caller's child.  Older
  * kernels have only bpf_task_from_pid() (init namespace numbers), exact
- * for a caller in the init namespace; for any other caller the program
+ * for a caller in the init namespace, and for any caller when the engine
+ * names the task by its init-namespace number (req->lookup, from
+ * crib_ns_tasks: an engine service in another namespace than its caller); for any other caller the program
  * answers -EOPNOTSUPP and user space uses the seq iterators, which the
  * kernel resolves in the reader's namespace.  Either way
  * crib_task_check() confirms the task before anything is read.
@@ -174,7 +175,10 @@ static __always_inline struct task_struct *crib_req_task(struct crib_req *req, _
 	*err = crib_req_check(req, size);
 	if (*err)
 		return NULL;
-	if (bpf_ksym_exists(bpf_task_from_vpid)) {
+	if (req->lookup > 0) {
+		/* the init namespace's number crib_ns_tasks gave (a service): checked below */
+		task = bpf_task_from_pid(req->lookup);
+	} else if (bpf_ksym_exists(bpf_task_from_vpid)) {
 		task = bpf_task_from_vpid(req->pid);
 	} else if (req->ns_inum == CRIB_INIT_PID_NS_INUM) {
 		task = bpf_task_from_pid(req->pid);

@@ -20,6 +20,8 @@ import {
   decodeFdCols,
   fdStoreSize,
   MAX_FDS,
+  MAX_NS_TASKS,
+  NS_TASK_COLS,
   MAX_VMAS,
   vmaStoreSize,
   decodePids,
@@ -155,6 +157,8 @@ function errnoName(n: number): string {
 
 /** A task's VMA count and fd table size (prefetch's hint). */
 const SIZES = { object: 'task.bpf.o', program: 'crib_sizes' };
+/** ns_tasks.bpf.o: a pid namespace's tasks with their init-namespace numbers (a caller in another namespace than the engine's) */
+const NS_TASKS = { object: 'ns_tasks.bpf.o', program: 'crib_ns_tasks' };
 /** Walks this long take ~0.25 ms or more each: worth a second thread. */
 const OVERLAP_MIN_VMAS = 2000;
 const OVERLAP_MIN_FDS = 4096;
@@ -272,6 +276,9 @@ interface Served {
 
 export class BpfCollector implements Collector {
   private readonly objects = new Map<string, LoadedObject>();
+  /** per foreign pid namespace: its numbers -> init-namespace numbers (lookupOf) */
+  private readonly nsTables = new Map<number, Map<number, number>>();
+  private readonly nsCtx = new Uint8Array(REQ.size);
   private readonly served = new Map<OpName, Served>();
   private readonly reasons = new Map<OpName, string>();
   /** served and reasons as the constructor chose them: demote() is undone for a new caller */
@@ -513,8 +520,14 @@ export class BpfCollector implements Collector {
     });
     if (todo.length < 2) return false; // nothing to overlap
     if (!opts.always && !this.longWalks(pid)) return false;
+    let lookup: number;
+    try {
+      lookup = this.lookupOf(todo[0], pid);
+    } catch {
+      return false; // the calls themselves say why
+    }
     const ctxs = todo.map((op) => {
-      encodeReq(this.bulkCtx[op], pid, this.callerNs);
+      encodeReq(this.bulkCtx[op], pid, this.callerNs, lookup);
       return this.bulkCtx[op];
     });
     let out: Float64Array;
@@ -527,7 +540,8 @@ export class BpfCollector implements Collector {
       return false;
     }
     todo.forEach((op, i) => {
-      if (out[3 * i + 1] !== 0) return;
+      // a failed run, or a task not found by an older walk's number: the op's own call runs again
+      if (out[3 * i + 1] !== 0 || (lookup && out[3 * i] === -ESRCH)) return;
       this.times[op] = (this.times[op] ?? 0n) + BigInt(Math.round(out[3 * i + 2]));
       this.ahead.set(op, { pid, ret: out[3 * i] });
     });
@@ -546,7 +560,7 @@ export class BpfCollector implements Collector {
       const lo = this.object(SIZES.object);
       const fd = lo.progFds.get(SIZES.program);
       if (fd === undefined || !lo.obj) return false;
-      encodeReq(this.sizesCtx, pid, this.callerNs);
+      encodeReq(this.sizesCtx, pid, this.callerNs, this.lookupOf('vma', pid));
       if (lo.obj.run(fd, this.sizesCtx) !== 0) return false;
       const r = decodeReply(this.sizesCtx);
       return r.count >= OVERLAP_MIN_VMAS && r.total >= OVERLAP_MIN_FDS;
@@ -652,14 +666,80 @@ export class BpfCollector implements Collector {
   }
 
   private run(op: OpName, s: Served, pid: number, ctx: Uint8Array, allowed: number[] = []): Reply {
-    encodeReq(ctx, pid, this.callerNs);
-    let ret: number;
-    try {
-      ret = s.obj.obj!.run(s.progFd, ctx);
-    } catch (e) {
-      throw new CribError('EIO', `${op}: pid ${pid}: running ${s.source.program} failed: ${(e as Error).message}`);
+    for (let fresh = false; ; fresh = true) {
+      const lookup = this.lookupOf(op, pid, fresh);
+      encodeReq(ctx, pid, this.callerNs, lookup);
+      let ret: number;
+      try {
+        ret = s.obj.obj!.run(s.progFd, ctx);
+      } catch (e) {
+        throw new CribError('EIO', `${op}: pid ${pid}: running ${s.source.program} failed: ${(e as Error).message}`);
+      }
+      // a number from an older walk may name a task gone since: walk again, once
+      if (ret === -ESRCH && lookup && !fresh) continue;
+      return this.reply(op, s, pid, ctx, ret, allowed);
     }
-    return this.reply(op, s, pid, ctx, ret, allowed);
+  }
+
+  // ---- a caller in another pid namespace than the engine's (a service) -------
+
+  /** Whether the programs must be told each task's init-namespace number (crib_req.lookup). */
+  private get foreignCaller(): boolean {
+    return this.ownNs !== undefined && this.callerNs !== this.ownNs;
+  }
+
+  /**
+   * crib_req.lookup for @pid of the caller's namespace: 0 when the engine
+   * shares it; else its init-namespace number from a walk of that
+   * namespace (ns_tasks.bpf.o), kept per namespace and walked again when
+   * @fresh or the number is not in it.  A number the namespace does not
+   * have is "no such task".
+   */
+  private lookupOf(op: OpName, pid: number, fresh = false): number {
+    if (!this.foreignCaller) return 0;
+    let table = fresh ? undefined : this.nsTables.get(this.callerNs);
+    let k = table?.get(pid);
+    if (k === undefined && !fresh && table) table = undefined; // not there: the namespace may have grown
+    if (!table) {
+      table = this.walkNs(op, this.callerNs);
+      k = table.get(pid);
+    }
+    if (k === undefined) throw new NoSuchTaskError(pid, op);
+    return k;
+  }
+
+  /** Every task of the pid namespace @inum: its number there -> its number in the init namespace. */
+  private walkNs(op: OpName, inum: number): Map<number, number> {
+    const lo = this.object(NS_TASKS.object);
+    const fd = lo.progFds.get(NS_TASKS.program);
+    if (fd === undefined || !lo.obj) {
+      throw new NotExactHereError(op, `the caller is in pid:[${inum}], the engine in pid:[${this.ownNs}], and ${NS_TASKS.program} does not load here: ${lo.failed.get(NS_TASKS.program) ?? lo.failed.get('*') ?? 'no program'}`);
+    }
+    encodeReq(this.nsCtx, 1, inum);
+    const ret = lo.obj.run(fd, this.nsCtx);
+    const reply = decodeReply(this.nsCtx);
+    if (ret === -EOPNOTSUPP) throw new NotExactHereError(op, `${NS_TASKS.program}: no open-coded task iterator in this kernel (6.7+)`);
+    if (ret !== 0 || reply.err !== 0) throw new CribError('EIO', `${op}: walking pid namespace ${inum}: ${NS_TASKS.program} failed with errno ${-ret}`);
+    if (reply.count > MAX_NS_TASKS) throw new BadRecordError(op, `${NS_TASKS.program}: count ${reply.count} > ${MAX_NS_TASKS}`);
+    const buf = this.buffer(lo, 'ns_task_cols');
+    const nr = new Int32Array(buf, NS_TASK_COLS.members.nr.offset, reply.count);
+    const kpid = new Int32Array(buf, NS_TASK_COLS.members.kpid.offset, reply.count);
+    const table = new Map<number, number>();
+    for (let i = 0; i < reply.count; i++) if (nr[i] > 0 && kpid[i] > 0) table.set(nr[i], kpid[i]);
+    this.nsTables.set(inum, table);
+    return table;
+  }
+
+  /**
+   * Whether sessions of a caller in pid namespace @inum can be served
+   * here: the engine's own namespace, or any other where the namespace
+   * walk loads (a service; 6.7+).
+   */
+  canServeNs(inum: number): true | string {
+    if (inum === this.ownNs) return true;
+    const lo = this.object(NS_TASKS.object);
+    if (lo.progFds.has(NS_TASKS.program)) return true;
+    return `the engine runs in pid:[${this.ownNs ?? '?'}] and the caller in pid:[${inum}], and ${NS_TASKS.program} does not load here: ${lo.failed.get(NS_TASKS.program) ?? lo.failed.get('*') ?? 'no program'}`;
   }
 
   /** The reply a program left in @ctx, checked; @ret is what it returned. */

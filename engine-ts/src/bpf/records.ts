@@ -41,7 +41,7 @@ export const REQ = layout('crib_req', 40, [
   ['names_len', 24, 4],
   ['flags', 28, 4],
   ['ns_inum', 32, 4],
-  ['_pad0', 36, 4],
+  ['lookup', 36, 4],
 ]);
 
 /** CRIB_INIT_PID_NS_INUM: the init pid namespace's inode (PROC_PID_INIT_INO) */
@@ -126,6 +126,9 @@ export const FD = layout('crib_fd', 24, [
 export const FD_LOCKS_NONE = 1;
 export const FD_LOCKS_HELD = 2;
 
+/** crib_ns_task_cols (ns_tasks.bpf.o): a namespace's tasks, their numbers there and in the init namespace */
+export const MAX_NS_TASKS = 65536;
+
 /** Capacity of the column maps (CRIB_MAX_VMAS, CRIB_MAX_FDS in crib.h) */
 export const MAX_VMAS = 65536;
 export const MAX_FDS = 262144;
@@ -180,6 +183,16 @@ export const FD_COLS = columns(
   MAX_FDS,
 );
 
+export const NS_TASK_COLS = columns(
+  'crib_ns_task_cols',
+  [],
+  [
+    ['nr', 4],
+    ['kpid', 4],
+  ],
+  MAX_NS_TASKS,
+);
+
 /** Every layout that crosses the boundary, with the object whose BTF has it. */
 export const LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = [
   { object: 'task.bpf.o', layout: REQ },
@@ -190,6 +203,8 @@ export const LAYOUTS: ReadonlyArray<{ object: string; layout: StructLayout }> = 
   { object: 'vma.bpf.o', layout: VMA_COLS },
   { object: 'fds.bpf.o', layout: REQ },
   { object: 'fds.bpf.o', layout: FD_COLS },
+  { object: 'ns_tasks.bpf.o', layout: REQ },
+  { object: 'ns_tasks.bpf.o', layout: NS_TASK_COLS },
 ];
 
 /** crib_vma.name_kind (CRIB_NAME_*) */
@@ -224,7 +239,8 @@ export interface Reply {
  * reply).  @pid is a number in the pid namespace whose nsfs inode is
  * @nsInum (the caller's, see crib.h).
  */
-export function encodeReq(ctx: Uint8Array, pid: number, nsInum: number): void {
+/** @lookup: 0, or the task's init-namespace number to find it by (crib_req.lookup) */
+export function encodeReq(ctx: Uint8Array, pid: number, nsInum: number, lookup = 0): void {
   if (ctx.byteLength < REQ.size) throw new BadRecordError('request', `context of ${ctx.byteLength} bytes < ${REQ.size}`);
   const dv = new DataView(ctx.buffer, ctx.byteOffset, ctx.byteLength);
   const m = REQ.members;
@@ -233,6 +249,7 @@ export function encodeReq(ctx: Uint8Array, pid: number, nsInum: number): void {
   dv.setUint32(m.version.offset, CRIB_ABI_VERSION, true);
   dv.setInt32(m.pid.offset, pid, true);
   dv.setUint32(m.ns_inum.offset, nsInum, true);
+  dv.setInt32(m.lookup.offset, lookup, true);
 }
 
 export function decodeReply(ctx: Uint8Array): Reply {

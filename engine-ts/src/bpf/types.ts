@@ -134,6 +134,12 @@ export interface Collector {
   prefetch?(pid: number, ops: ReadonlyArray<'vma' | 'fds'>): boolean;
   /** Serve this caller from now on (see Caller). */
   setCaller?(caller: Caller): void;
+  /**
+   * Whether callers of pid namespace @inum can be served (an engine
+   * service serves callers of other namespaces than its own where the
+   * kernel lets it map their pids); else why not.
+   */
+  canServeNs?(inum: number): true | string;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -9,6 +9,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import { loadAddon } from '../bpf/native';
+import { Collector } from '../bpf/types';
 import { ownPidNs } from '../bpf/pidns';
 import { UsageError } from '../errors';
 import { findPaths } from '../paths';
@@ -119,7 +120,7 @@ function detach(argv: string[]): Promise<number> {
  * a dump that connects meanwhile waits ~1 ms at most; then a full
  * garbage collection, when no session is open.
  */
-function warmInBackground(service: EngineService, server: EngineServer, proto: ReturnType<typeof loadProto>, collector: { takeTimes(): unknown }, log: (m: string) => void): void {
+function warmInBackground(service: EngineService, server: EngineServer, proto: ReturnType<typeof loadProto>, collector: Collector, log: (m: string) => void): void {
   const w = warmRounds(server, proto);
   if (!w) return;
   const t0 = performance.now();
@@ -130,6 +131,8 @@ function warmInBackground(service: EngineService, server: EngineServer, proto: R
       collector.takeTimes();
       if (--left > 0) return setImmediate(step);
       w.end();
+      // and the walk that maps the pids of a caller in another pid namespace (loaded on first use otherwise)
+      collector.canServeNs?.(0);
       if (service.active.length === 0) collectGarbage();
       log(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`);
     });

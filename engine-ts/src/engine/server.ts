@@ -190,6 +190,16 @@ export class EngineServer {
     return this.collector;
   }
 
+  /** Whether the collector can serve a caller of another pid namespace than the service's. */
+  private foreignNs(inum: number): true | string {
+    if (!this.collector?.canServeNs) return 'this engine cannot map its pids';
+    try {
+      return this.collector.canServeNs(inum);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+
   /** Forget the caller (after the warm-up, which is its own caller). */
   endSession(): void {
     this.callerNs = undefined;
@@ -241,8 +251,8 @@ export class EngineServer {
     this.caller = undefined;
     if (!pidNs) {
       why = 'the caller did not name its pid namespace in hello';
-    } else if (b && b.ownNs !== pidNs) {
-      why = `the service runs in pid:[${b.ownNs ?? '?'}] and this CRIU in pid:[${pidNs}]: its lookups cannot find this CRIU's pids`;
+    } else if (b && b.ownNs !== pidNs && this.foreignNs(pidNs) !== true) {
+      why = `the service runs in pid:[${b.ownNs ?? '?'}] and this CRIU in pid:[${pidNs}]: ${this.foreignNs(pidNs)}`;
     } else if (this.collector) {
       this.caller = { pidNs, bootOffsetNs };
       this.collector.setCaller?.(this.caller);

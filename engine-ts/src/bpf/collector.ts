@@ -737,9 +737,15 @@ export class BpfCollector implements Collector {
    */
   canServeNs(inum: number): true | string {
     if (inum === this.ownNs) return true;
-    const lo = this.object(NS_TASKS.object);
-    if (lo.progFds.has(NS_TASKS.program)) return true;
-    return `the engine runs in pid:[${this.ownNs ?? '?'}] and the caller in pid:[${inum}], and ${NS_TASKS.program} does not load here: ${lo.failed.get(NS_TASKS.program) ?? lo.failed.get('*') ?? 'no program'}`;
+    // the SYSCALL programs are what take crib_req.lookup: on a kernel with only the iterators, no
+    const stat = this.served.get('stat');
+    if (!stat || stat.source.reader === 'iter') return `the engine runs in pid:[${this.ownNs ?? '?'}] and the caller in pid:[${inum}], and this kernel has only the seq iterators, which resolve pids in the engine's`;
+    try {
+      this.walkNs('stat', inum); // a walk of ~0.1 ms, and the table is kept
+      return true;
+    } catch (e) {
+      return (e as Error).message;
+    }
   }
 
   /** The reply a program left in @ctx, checked; @ret is what it returned. */

@@ -104,6 +104,7 @@ $(ADDON): $(wildcard engine-ts/native/*) node_modules/.package-lock.json
 TS_OUT := $(BUILD)/ts
 ts: deps-npm
 	npx tsc -p tsconfig.json
+	node $(TS_OUT)/engine-ts/src/engine/proto.js --json
 
 # build/bin/crib and the engine launcher next to the plugin, pointing at this tree
 cli: ts

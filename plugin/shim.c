@@ -39,6 +39,7 @@ static struct {
 	int shm_fd;	/* the shared answer buffer (memfd), -1 when none */
 	uint8_t *shm;
 	bool service;	/* sk is a session of crib serve: nothing of ours to reap */
+	int spin_us;	/* see SHIM_SPIN_US */
 } shim = { .sk = -1, .shm_fd = -1 };
 
 /*
@@ -342,6 +343,9 @@ static int timeout_from_env(void)
 {
 	const char *env = getenv("CRIB_TIMEOUT_MS");
 
+	env = getenv("CRIB_SPIN_US");
+	shim.spin_us = env && atoi(env) >= 0 ? atoi(env) : SHIM_SPIN_US;
+	env = getenv("CRIB_TIMEOUT_MS");
 	return env && atoi(env) > 0 ? atoi(env) : SHIM_TIMEOUT_MS;
 }
 
@@ -526,6 +530,30 @@ int shim_shared_fd(uint32_t *size)
 	return shim.shm ? shim.shm_fd : -1;
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Readable within @us microseconds, without sleeping: true or false. */
+static bool spin_readable(int us)
+{
+	struct pollfd p = { .fd = shim.sk, .events = POLLIN };
+	int64_t end;
+
+	if (us <= 0)
+		return false;
+	end = now_us() + us;
+	do {
+		if (poll(&p, 1, 0) > 0)
+			return true;
+	} while (now_us() < end);
+	return false;
+}
+
 static int wait_sk(short events, int64_t deadline)
 {
 	struct pollfd p = { .fd = shim.sk, .events = events };
@@ -594,6 +622,7 @@ static int exchange(Crib__Request *req, Crib__Response **resp, int timeout_ms)
 	if (ret)
 		return ret;
 
+	spin_readable(shim.spin_us);
 	ret = xfer(false, hdr, 4, deadline);
 	if (ret)
 		return ret;

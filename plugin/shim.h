@@ -30,6 +30,13 @@
 #define SHIM_FRAME_IN_SHARED 0x80000000u
 #define SHIM_MAX_FRAME	    (256u << 20)
 #define SHIM_TIMEOUT_MS	    30000	/* default; CRIB_TIMEOUT_MS overrides */
+/*
+ * How long to look for an answer before sleeping in poll(): a warm
+ * engine answers within tens of microseconds, and waking a sleeping CPU
+ * of a VM costs about as much again, on each of the thousands of round
+ * trips of seizing a big tree.  CRIB_SPIN_US overrides; 0: none.
+ */
+#define SHIM_SPIN_US	    100
 
 /* Start argv[0] (an executable path) with its end of the socket on SHIM_FD. */
 int shim_start(char *const argv[]);

@@ -191,10 +191,12 @@ $(ZDTM_STAMP): $(BUILD)/bin/criu
 	$(MAKE) -C $(CRIU_SRC)/test/zdtm -j$(NPROC) >$(BUILD)/zdtm-build.log 2>&1 || { tail -30 $(BUILD)/zdtm-build.log; exit 1; }
 	touch $@
 
-# test/zdtm/static.list in each flavour, with stock CRIU (procfs), crib, crib + verify
+# test/zdtm/static.list in each flavour, with stock CRIU (procfs), crib, crib + verify;
+# ZDTM_SERVICE=1: the crib modes through an engine service (crib serve) started for the run
+ZDTM_SERVICE ?=
 zdtm: deps all bpffs zdtm-build
 	@mkdir -p $(BUILD)/zdtm; rc=0; for f in $(ZDTM_FLAVORS); do \
-		$(ZDTM_RUN) --list test/zdtm/static.list --flavor $$f 2>&1 | tee $(BUILD)/zdtm/zdtm-$$f.txt; \
+		$(ZDTM_RUN) --list test/zdtm/static.list --flavor $$f $(if $(ZDTM_SERVICE),--service $(abspath $(BUILD)/bin/crib)) 2>&1 | tee $(BUILD)/zdtm/zdtm-$$f.txt; \
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
 	done; exit $$rc
 

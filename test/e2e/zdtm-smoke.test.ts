@@ -18,22 +18,25 @@ interface TestResult {
   result: 'pass' | 'fail' | 'skip';
   reason: string;
   ops: Record<string, OpFigures>;
+  via?: { service: number; 'co-process': number };
 }
 
 describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
   this.timeout(600000);
 
-  it('every test passes, every op served by crib, zero mismatches', function () {
+  /** Runs the smoke list with crib + verify; with @service, through an engine service. */
+  function smoke(service: boolean): void {
     const tree = path.dirname(paths.criuImages);
     assert.ok(fs.existsSync(path.join(tree, 'test/zdtm/static/cow00')), `ZDTM is not built in ${tree}: make zdtm-build`);
     const out = tmpdir('zdtm');
     const r = spawnSync(
       path.join(root, 'test/zdtm/zdtm-run.py'),
       ['--tree', tree, '--criu', paths.criu, '--criu-stock', paths.criuStock, '--libdir', paths.libdir ?? '',
-        '--list', path.join(root, 'test/zdtm/smoke.list'), '--modes', 'crib-verify', '--out', out],
-      { encoding: 'utf8', timeout: 540000 },
+        '--list', path.join(root, 'test/zdtm/smoke.list'), '--modes', 'crib-verify', '--out', out,
+        ...(service ? ['--service', path.join(root, 'build/bin/crib')] : [])],
+      { encoding: 'utf8', timeout: 540000, env: { ...process.env, CRIB_SOCKET: 'none' } },
     );
-    const summary = r.stdout.split('\n').filter((l) => /^(\S+\s+(pass|fail|skip)\b|passed:|failed:|verify)/.test(l)).join('\n');
+    const summary = r.stdout.split('\n').filter((l) => /^(\S+\s+(pass|fail|skip)\b|passed:|failed:|verify|crib)/.test(l)).join('\n');
     const res = JSON.parse(fs.readFileSync(path.join(out, 'h', 'results.json'), 'utf8')) as { tests: Record<string, Record<string, TestResult>> };
     const tests = Object.entries(res.tests).map(([name, m]) => ({ name, ...m['crib-verify'] }));
     const failed = tests.filter((t) => t.result === 'fail').map((t) => `${t.name}: ${t.reason}`);
@@ -48,9 +51,21 @@ describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
         assert.equal(o.fallbacks, 0, `${t.name}: op ${op} fell back to procfs`);
         assert.equal(o.mismatches, 0, `${t.name}: op ${op}: crib and procfs disagree`);
       }
+      // ZDTM runs CRIU in a pid namespace of its own: the service serves it there
+      const via = t.via ?? { service: 0, 'co-process': 0 };
+      if (service) assert.ok(via.service > 0 && via['co-process'] === 0, `${t.name}: dumps through the service ${via.service}, through a co-process ${via['co-process']}`);
+      else assert.ok(via.service === 0 && via['co-process'] > 0, `${t.name}: a service was used`);
     }
     assert.equal(r.status, 0, `zdtm-run.py exited ${r.status}: ${r.stderr}`);
     // the logs of a failure stay
     fs.rmSync(out, { recursive: true, force: true });
+  }
+
+  it('every test passes, every op served by crib, zero mismatches', function () {
+    smoke(false);
+  });
+
+  it('the same through an engine service (crib serve) as through the co-process', function () {
+    smoke(true);
   });
 });

@@ -42,6 +42,8 @@ MODES = {
 HARMLESS = [re.compile(r"Can't setup RLIMIT_NOFILE for self")]
 OP_STATS = re.compile(r'engine: op (\w+): (\w+) (\d+) calls [\d.]+ ms, (\d+) fallbacks(?:; verify: procfs [\d.]+ ms, (\d+) mismatches)?')
 VERIFY_WARN = re.compile(r'verify: op (\w+) pid (\d+): (.*)')
+VIA_SERVICE = re.compile(r'crib: engine service at \S+ \(pid \d+\) ready')
+VIA_COPROCESS = re.compile(r'crib: engine pid \d+ ready')
 
 
 def read_list(path):
@@ -73,9 +75,14 @@ def engine_figures(dump_logs):
     """Calls, fallbacks and verify mismatches of each op, summed over the dumps of one test."""
     ops = {}
     warns = []
+    via = {'service': 0, 'co-process': 0}
     for log in dump_logs:
         with open(log, errors='replace') as f:
             for line in f:
+                if VIA_SERVICE.search(line):
+                    via['service'] += 1
+                elif VIA_COPROCESS.search(line):
+                    via['co-process'] += 1
                 m = OP_STATS.search(line)
                 if m:
                     o = ops.setdefault(m.group(1), {'engine': m.group(2), 'calls': 0, 'fallbacks': 0, 'mismatches': 0})
@@ -86,7 +93,7 @@ def engine_figures(dump_logs):
                 w = VERIFY_WARN.search(line)
                 if w:
                     warns.append(line.strip())
-    return ops, warns
+    return ops, warns, via
 
 
 def run_one(args, name, mode, conf_dir, log_dir):
@@ -113,7 +120,7 @@ def run_one(args, name, mode, conf_dir, log_dir):
     secs = time.monotonic() - t0
 
     dumps = sorted(glob.glob(os.path.join(dump_dir, '*', '*', 'dump.log')))
-    ops, warns = engine_figures(dumps)
+    ops, warns, via = engine_figures(dumps)
     mismatches = sum(o['mismatches'] for o in ops.values())
     fallbacks = sum(o['fallbacks'] for o in ops.values())
     skipped = re.search(r'^Skipping zdtm/static/%s \((.*)\)$' % re.escape(name), out, re.M)
@@ -135,7 +142,7 @@ def run_one(args, name, mode, conf_dir, log_dir):
             shutil.copy(log, os.path.join(log_dir, name + '.' + rel))
     shutil.rmtree(dump_dir, ignore_errors=True)
     return {'result': result, 'reason': reason, 'seconds': round(secs, 1),
-            'fallbacks': fallbacks, 'mismatches': mismatches, 'ops': ops}
+            'fallbacks': fallbacks, 'mismatches': mismatches, 'ops': ops, 'via': via}
 
 
 def main():
@@ -150,6 +157,9 @@ def main():
     ap.add_argument('--out', default='build/zdtm')
     ap.add_argument('--only', help='comma-separated test names: run these of the list only')
     ap.add_argument('--timeout', type=int, default=300, help='seconds per test and mode')
+    ap.add_argument('--service', metavar='CRIB',
+                    help='run the crib modes against an engine service: start "CRIB serve" on a socket of '
+                         'its own for the whole run (CRIB is the crib launcher)')
     args = ap.parse_args()
 
     modes = args.modes.split(',')
@@ -182,6 +192,22 @@ def main():
                 f.write(''.join(k + '\n' for k in keys))
     args.criu, args.criu_stock = os.path.abspath(args.criu), os.path.abspath(args.criu_stock)
 
+    service = None
+    if args.service:
+        sock = os.path.join(out, 'run', 'crib.sock')
+        slog = os.path.join(out, 'serve.log')
+        service = subprocess.Popen([args.service, 'serve', '--socket', sock, '--log', slog])
+        for _ in range(200):
+            if os.path.exists(slog) and 'ready on' in open(slog).read():
+                break
+            if service.poll() is not None:
+                sys.exit('crib serve exited with %s; see %s' % (service.returncode, slog))
+            time.sleep(0.05)
+        else:
+            sys.exit('crib serve did not get ready; see %s' % slog)
+        os.environ['CRIB_SOCKET'] = sock
+        print('engine service: pid %d on %s' % (service.pid, sock), flush=True)
+
     results = {}
     t0 = time.monotonic()
     for i, name in enumerate(tests, 1):
@@ -193,6 +219,9 @@ def main():
                                                ' (%s)' % r['reason'][:100] if r['reason'] and r['result'] != 'skip' else ''),
                   flush=True)
     elapsed = time.monotonic() - t0
+    if service:
+        service.terminate()
+        service.wait()
 
     # the table
     print()
@@ -229,6 +258,12 @@ def main():
     mism = sum(results[t][m]['mismatches'] for t in tests for m in modes)
     fb = sum(results[t][m]['fallbacks'] for t in tests for m in modes if m != 'procfs')
     print('verify mismatches: %d; fallbacks to procfs: %d' % (mism, fb))
+    for m in modes:
+        if m == 'procfs':
+            continue
+        svc = sum(results[t][m]['via']['service'] for t in tests)
+        cop = sum(results[t][m]['via']['co-process'] for t in tests)
+        print('%s dumps through the engine service: %d, through a co-process: %d' % (m, svc, cop))
     if mism:
         bad = True
     with open(os.path.join(out, 'results.json'), 'w') as f:

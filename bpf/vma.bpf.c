@@ -140,6 +140,7 @@ static __always_inline int emit_str(struct crib_names *nb, __u32 *offp, const vo
  */
 struct walk_state {
 	__u64 prev_file;    /* the last file named, its name reused below */
+	struct vma_file_cache fc; /* and its inode fields (vma_fields()) */
 	__u64 brk;
 	__u64 start_brk;
 	__u64 start_stack;
@@ -323,7 +324,7 @@ int crib_vma(struct crib_req *req)
 		}
 		v = &st->cur;
 		file = vma->vm_file;
-		vma_fields(v, vma);
+		vma_fields(v, vma, &st->fc);
 		st->count++;
 		err = name_vma(st, nb, v, vma, file);
 		put_vma(cols, i, v);

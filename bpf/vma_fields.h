@@ -40,8 +40,23 @@ static __always_inline __u64 vm_madv(__u64 f)
 	return m;
 }
 
-/* Every field of @v but the name's; the name is cleared for name_vma(). */
-static __always_inline void vma_fields(struct crib_vma *v, struct vm_area_struct *vma)
+/*
+ * The inode fields of the file last read, for the next VMA of the same
+ * file: a library maps 4-5 VMAs, and a file or shared memory mapped page
+ * by page thousands (four probe reads a VMA saved, ~20% of a file-backed
+ * VMA's cost).  The mmap lock is held across the walk, and each VMA holds
+ * its file: the same pointer is the same file.
+ */
+struct vma_file_cache {
+	__u64 file;
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+
+/* Every field of @v but the name's; the name is cleared for name_vma().  @fc may be NULL. */
+static __always_inline void vma_fields(struct crib_vma *v, struct vm_area_struct *vma,
+				       struct vma_file_cache *fc)
 {
 	struct file *file = vma->vm_file;
 	__u64 f = vma->vm_flags;
@@ -61,11 +76,23 @@ static __always_inline void vma_fields(struct crib_vma *v, struct vm_area_struct
 	v->name_kind = CRIB_NAME_NONE;
 	v->name_len = 0;
 	if (file) {
-		struct inode *inode = BPF_CORE_READ(file, f_inode);
-		__u32 dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		__u32 dev;
 
+		if (fc && fc->file == (__u64)file) {
+			dev = fc->dev;
+			v->ino = fc->ino;
+		} else {
+			struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+			dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			v->ino = BPF_CORE_READ(inode, i_ino);
+			if (fc) {
+				fc->file = (__u64)file;
+				fc->dev = dev;
+				fc->ino = v->ino;
+			}
+		}
 		v->pgoff = vma->vm_pgoff << PAGE_SHIFT;
-		v->ino = BPF_CORE_READ(inode, i_ino);
 		v->dev_maj = dev >> 20;
 		v->dev_min = dev & 0xfffff;
 	} else {

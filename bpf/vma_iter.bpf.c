@@ -332,7 +332,7 @@ int crib_vma_iter(struct bpf_iter__task_vma *ctx)
 		return 0;
 	v = &st->rec.p;
 	file = vma->vm_file;
-	vma_fields(v, vma);
+	vma_fields(v, vma, NULL);
 	n = name_vma(st, v, vma, file);
 	if (n < 0) {
 		/* the stream ends here: user space reports the error */

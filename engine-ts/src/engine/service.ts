@@ -148,6 +148,8 @@ export class EngineService {
     sock.on('data', (chunk: Buffer) => this.receive(s, chunk));
     sock.on('error', (e) => this.o.debug?.(`session ${id}: ${e.message}`));
     sock.on('close', () => this.end(s, 'connection closed'));
+    // the plugin says hello as soon as it is connected: answer it now, not a turn of the event loop later
+    this.stayHot(s);
   }
 
   /** The plugin's buffer, by its fd number in the peer's table. */

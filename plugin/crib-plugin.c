@@ -126,6 +126,9 @@ static int64_t now_us(void)
 #define CRIB_SOCKET_DEFAULT "/run/crib/crib.sock"
 #define CRIB_CONNECT_MS 100
 
+/* ops->how: which engine serves this dump and why (the log and stats-dump) */
+static char how[512];
+
 /*
  * The engine service (crib serve) at $CRIB_SOCKET, else at the default
  * path; CRIB_SOCKET=none (or empty) skips it.  0 when a session with it
@@ -139,13 +142,16 @@ static int use_service(void)
 	int64_t t0 = now_us(), t1, t2;
 	int ret;
 
-	if (path && (!*path || !strcmp(path, "none")))
+	if (path && (!*path || !strcmp(path, "none"))) {
+		snprintf(how, sizeof(how), "CRIB_SOCKET=%s", path);
 		return -ENOENT;
+	}
 	if (!path)
 		path = CRIB_SOCKET_DEFAULT;
 	ret = shim_connect(path, CRIB_CONNECT_MS);
 	if (ret) {
 		pr_info("init: no engine service at %s (%s); starting the co-process\n", path, strerror(-ret));
+		snprintf(how, sizeof(how), "no service at %s: %s", path, strerror(-ret));
 		return ret;
 	}
 	t1 = now_us();
@@ -153,10 +159,12 @@ static int use_service(void)
 	if (!ret && !crib_ops_served(&why)) {
 		pr_warn("init: the engine service at %s serves no op for this CRIU (%s); starting the co-process\n",
 			path, why ?: "no reason given");
+		snprintf(how, sizeof(how), "the service at %s serves no op for this CRIU: %s", path, why ?: "no reason given");
 		ret = -ENOTSUP;
 	} else if (ret) {
 		pr_warn("init: the engine service at %s did not say hello: %s; starting the co-process\n", path,
 			strerror(-ret));
+		snprintf(how, sizeof(how), "the service at %s did not say hello: %s", path, strerror(-ret));
 	}
 	if (ret) {
 		shim_stop();
@@ -165,6 +173,7 @@ static int use_service(void)
 	}
 	crib_ops_reserve();
 	t2 = now_us();
+	snprintf(how, sizeof(how), "service at %s: %s", path, crib_service_name());
 	crib_ops_reserve();
 	pr_info("engine service at %s (pid %d) ready in %.3f ms: connect %.3f, hello %.3f, buffers %.3f\n", path, shim_pid(),
 		(now_us() - t0) / 1000.0, (t1 - t0) / 1000.0, (t2 - t1) / 1000.0, (now_us() - t2) / 1000.0);
@@ -180,6 +189,7 @@ static int engine_init(void)
 
 	if (plugin_disabled)
 		return -ENOTSUP;
+	how[0] = '\0';
 	if (!use_service())
 		return 0;
 	if (no_coprocess[0]) {
@@ -202,7 +212,18 @@ static int engine_init(void)
 	/* after the start: pages touched before the helper was cloned stay copy-on-write (shim.c) */
 	crib_ops_reserve();
 	pr_info("engine pid %d ready in %.1f ms\n", shim_pid(), (now_us() - t0) / 1000.0);
+	{
+		char why[sizeof(how) - 64];
+
+		snprintf(why, sizeof(why), "%s", how);
+		snprintf(how, sizeof(how), "co-process pid %d (%s)", epid, why[0] ? why : "no service asked");
+	}
 	return 0;
+}
+
+static const char *engine_how(void)
+{
+	return how[0] ? how : NULL;
 }
 
 static void engine_fini(void)
@@ -224,6 +245,7 @@ static const struct cr_engine_ops crib_engine_ops = {
 	.vma = crib_vma,
 	.fds = crib_fds,
 	.fdinfo = crib_fdinfo,
+	.how = engine_how,
 };
 
 CR_PLUGIN_HOOK__GET_ENGINE_t crib_get_engine;

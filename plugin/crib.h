@@ -13,6 +13,8 @@
 
 /* ops.c: the engine has been started; say hello and learn its ops. */
 int crib_hello(void);
+/* What a service called itself in its hello; "" for a co-process. */
+const char *crib_service_name(void);
 /* How many ops the engine serves after crib_hello(); when none, *why says why. */
 int crib_ops_served(const char **why);
 /* ops.c: touched blocks for the arrays handed to CRIU (start-up, after the engine's start) */

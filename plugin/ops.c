@@ -40,6 +40,8 @@ static bool engine_up;
 static bool op_avail[CR_ENGINE_OP__MAX];
 /* why the first unavailable op is, as the engine said (crib_ops_served) */
 static char first_reason[256];
+/* what a service said it is in its hello (HelloResp.service), "" for a co-process */
+static char service_name[128];
 
 /* What prepare() learnt about one pid; vma/fds point into snap_resp. */
 struct snap_ent {
@@ -154,6 +156,7 @@ void crib_ops_reset(void)
 	engine_up = false;
 	memset(op_avail, 0, sizeof(op_avail));
 	first_reason[0] = '\0';
+	service_name[0] = '\0';
 }
 
 /*
@@ -269,6 +272,11 @@ static int boottime_offset(int64_t *ns)
 	return ret;
 }
 
+const char *crib_service_name(void)
+{
+	return service_name;
+}
+
 int crib_ops_served(const char **why)
 {
 	int i, n = 0;
@@ -349,6 +357,7 @@ int crib_hello(void)
 		else
 			pr_info("op %s: procfs serves it (%s)\n", op_names[o->op], o->reason ?: "engine says unavailable");
 	}
+	snprintf(service_name, sizeof(service_name), "%s", h->service ?: "");
 	if (h->service)
 		pr_info("engine: %s (%s, ABI %u)\n", h->service, h->engine_version, h->abi_version);
 	else

@@ -160,6 +160,14 @@ struct cr_engine_ops {
 	 * for all the fds of a task in one call, before it dumps them.
 	 */
 	int (*fdinfo)(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
+
+	/*
+	 * Optional, after init(): how the engine runs for this dump and why,
+	 * one line for the log and stats-dump (e.g. "service at
+	 * /run/crib/crib.sock: crib serve pid 812, session 31").  NULL: nothing
+	 * to say.
+	 */
+	const char *(*how)(void);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

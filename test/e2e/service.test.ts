@@ -135,6 +135,8 @@ describe('e2e: crib serve, one engine for many dumps', function () {
     assert.match(log(dir), /crib: engine: crib serve pid \d+, session \d+/);
     assert.doesNotMatch(log(dir), /engine pid \d+ ready/, 'a co-process was started too');
     checkStats(dir);
+    // stats-dump says it too
+    assert.match(readEngineStats(imageDir(protos, dir)).how, /^crib: service at \S+: crib serve pid \d+, session \d+$/);
     await w.kill();
     await waitPidGone(w.pid);
     restore({ criu: paths.criuStock, dir, libdir: undefined });
@@ -359,6 +361,7 @@ describe('e2e: crib serve, one engine for many dumps', function () {
       assert.match(log(dir), /did not say hello: .*starting the co-process/);
       assert.match(log(dir), /engine pid \d+ ready/);
       checkStats(dir);
+      assert.match(readEngineStats(imageDir(protos, dir)).how, /^crib: co-process pid \d+ \(the service at \S+ did not say hello: /);
     } finally {
       f.close();
     }

@@ -21,7 +21,7 @@ function num(v: unknown): number {
 }
 
 /** Per-op statistics of a dump made by the patched CRIU. */
-export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: number; frozenUs: number } {
+export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: number; frozenUs: number; how: string } {
   const st = img.one('stats-dump', 'stats_entry');
   const dump = (st.dump ?? {}) as Entry;
   const ops = ((dump.engine_ops ?? []) as Entry[]).map((e) => ({
@@ -35,7 +35,7 @@ export function readEngineStats(img: ImageDir): { ops: EngineOpStat[]; initNs: n
     verifyMismatches: num(e.verify_mismatches),
   }));
   // frozen_time: from freezing the tree to unfreezing it, in microseconds (stock CRIU's too)
-  return { ops, initNs: num(dump.engine_init_ns), frozenUs: num(dump.frozen_time) };
+  return { ops, initNs: num(dump.engine_init_ns), frozenUs: num(dump.frozen_time), how: String(dump.engine_how ?? '') };
 }
 
 export interface Difference {

@@ -17,7 +17,10 @@ VMLINUX_BTF  ?= /sys/kernel/btf/vmlinux
 BPF_CFLAGS   ?= -g -O2 -Wall -Werror
 
 BPF_PROGS    := task vma fds task_iter vma_iter fds_iter fds_fget ns_tasks
-BPF_OBJS     := $(patsubst %,$(BPF_OUT)/%.bpf.o,$(BPF_PROGS))
+# each op folder's programs (ops/NAME/*.bpf.c), built with its headers and bpf/'s
+BPF_OP_SRCS  := $(wildcard ops/*/*.bpf.c)
+BPF_OBJS     := $(patsubst %,$(BPF_OUT)/%.bpf.o,$(BPF_PROGS)) \
+		$(patsubst %.bpf.c,$(BPF_OUT)/%.bpf.o,$(notdir $(BPF_OP_SRCS)))
 BPF_HDRS     := $(wildcard $(BPF_SRC)/*.h)
 
 .PHONY: bpf bpf-clean
@@ -31,6 +34,13 @@ $(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
 $(BPF_OUT)/%.bpf.o: $(BPF_SRC)/%.bpf.c $(BPF_HDRS) $(BPF_OUT)/vmlinux.h
 	$(BPF_CLANG) $(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_x86 \
 		-I$(BPF_OUT) -I$(BPF_SRC) -c $< -o $@
+
+define bpf_op_rule
+$(BPF_OUT)/$(notdir $(1:.bpf.c=.bpf.o)): $(1) $(wildcard $(dir $(1))*.h) $(BPF_HDRS) $(BPF_OUT)/vmlinux.h
+	$$(BPF_CLANG) $$(BPF_CFLAGS) -target bpf -D__TARGET_ARCH_x86 \
+		-I$$(BPF_OUT) -I$(dir $(1)) -I$$(BPF_SRC) -c $$< -o $$@
+endef
+$(foreach src,$(BPF_OP_SRCS),$(eval $(call bpf_op_rule,$(src))))
 
 $(BPF_OUT):
 	mkdir -p $@

@@ -235,9 +235,11 @@ static void engine_fini(void)
 static const struct cr_engine_ops crib_engine_ops = {
 	.name = CRIB_ENGINE_NAME,
 	.abi_version = CR_ENGINE_ABI_VERSION,
+	.nr_ops = CR_ENGINE_OP__MAX,
 	.init = engine_init,
 	.fini = engine_fini,
 	.prepare = crib_prepare,
+	.how = engine_how,
 	.stat = crib_stat,
 	.status = crib_status,
 	.threads = crib_threads,
@@ -245,7 +247,9 @@ static const struct cr_engine_ops crib_engine_ops = {
 	.vma = crib_vma,
 	.fds = crib_fds,
 	.fdinfo = crib_fdinfo,
-	.how = engine_how,
+#define CRIB_FOLDER_OP_SLOT(n, N, id) .n = crib_##n,
+	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_SLOT)
+#undef CRIB_FOLDER_OP_SLOT
 };
 
 CR_PLUGIN_HOOK__GET_ENGINE_t crib_get_engine;

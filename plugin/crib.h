@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "criu-engine.h"
+#include "crib_ops.h"
 
 /* ops.c: the engine has been started; say hello and learn its ops. */
 int crib_hello(void);
@@ -22,7 +23,7 @@ void crib_ops_reserve(void);
 /* ops.c: forget the snapshot, the cached fd tables, the hello and the blocks. */
 void crib_ops_reset(void);
 
-int crib_prepare(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX]);
+int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_ns);
 int crib_stat(pid_t pid, struct cr_eng_stat *st);
 int crib_status(pid_t pid, struct cr_eng_status *st);
 int crib_threads(pid_t pid, pid_t **tids, int *nr);
@@ -30,5 +31,35 @@ int crib_children(pid_t pid, pid_t **pids, int *nr);
 int crib_vma(pid_t pid, struct cr_eng_vma **vmas, int *nr);
 int crib_fds(pid_t pid, int **fds, int *nr);
 int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
+
+/*
+ * The ops of a folder (ops/NAME, ops/registry): each is
+ * int crib_NAME(pid_t, struct cr_eng_NAME *) in ops/NAME/NAME.c, which
+ * gets its answer from crib_op_record() and checks and converts it.
+ */
+#define CRIB_FOLDER_OP_DECL(n, N, id) int crib_##n(pid_t pid, struct cr_eng_##n *rec);
+CRIB_FOLDER_OPS(CRIB_FOLDER_OP_DECL)
+#undef CRIB_FOLDER_OP_DECL
+
+/* The registry and criu-engine.h agree on every op's number. */
+#define CRIB_OP_ID_CHECK(n, N, id) _Static_assert(CR_ENGINE_OP_##N == id, "ops/registry: op " #n " is not " #id " in criu-engine.h");
+CRIB_OPS(CRIB_OP_ID_CHECK)
+#undef CRIB_OP_ID_CHECK
+_Static_assert(CRIB_NR_OPS == CR_ENGINE_OP__MAX, "ops/registry and criu-engine.h have different ops");
+
+/* ops.c: the name of an op (ops/registry) */
+const char *crib_op_name(int op);
+/*
+ * ops.c: a folder op's answer for @pid, the op's message encoded
+ * (ops/NAME/NAME.proto): from prepare()'s snapshot or one round trip.
+ * 0 with *rec and *len set, to be released with crib_op_release(*keep);
+ * else a negative errno (-ENOTSUP: procfs serves it), already logged.
+ */
+int crib_op_record(int op, pid_t pid, const uint8_t **rec, size_t *len, void **keep);
+void crib_op_release(void *keep);
+
+/* A malformed answer: logged the same way by every op. */
+#define crib_bad_answer(what, pid, fmt, ...) \
+	pr_err("%s: pid %d: malformed answer from the engine: " fmt "\n", what, pid, ##__VA_ARGS__)
 
 #endif /* __CRIB_H__ */

@@ -30,11 +30,19 @@
 #define CRIB_NAME_MAX PATH_MAX /* longest VMA name, NUL excluded */
 #define CRIB_PAGE_MASK 0xfffULL
 
-static const char *const op_names[CR_ENGINE_OP__MAX] = {
-	[CR_ENGINE_OP_STAT] = "stat",	  [CR_ENGINE_OP_STATUS] = "status", [CR_ENGINE_OP_THREADS] = "threads",
-	[CR_ENGINE_OP_CHILDREN] = "children", [CR_ENGINE_OP_VMA] = "vma",   [CR_ENGINE_OP_FDS] = "fds",
-	[CR_ENGINE_OP_FDINFO] = "fdinfo",
+static const char *const op_names[CRIB_NR_OPS] = CRIB_OP_NAMES;
+
+/* whether an op lives in a folder (ops/NAME) and travels as an OpReq */
+static const bool op_folder[CR_ENGINE_OP__MAX] = {
+#define CRIB_FOLDER_OP_FLAG(n, N, id) [id] = true,
+	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_FLAG)
+#undef CRIB_FOLDER_OP_FLAG
 };
+
+const char *crib_op_name(int op)
+{
+	return op >= 0 && op < CRIB_NR_OPS ? op_names[op] : "?";
+}
 
 static bool engine_up;
 static bool op_avail[CR_ENGINE_OP__MAX];
@@ -50,6 +58,7 @@ struct snap_ent {
 	const Crib__VmaList *vma;
 	const Crib__FdTable *fds;
 	const Crib__StatResp *stat;
+	const Crib__OpRecord *recs[CR_ENGINE_OP__MAX]; /* folder ops */
 };
 
 static struct snap_ent *snap_find(pid_t pid);
@@ -68,8 +77,7 @@ struct fd_cache {
 static struct fd_cache *fdc;
 static int fdc_nr;
 
-#define bad_answer(what, pid, fmt, ...) \
-	pr_err("%s: pid %d: malformed answer from the engine: " fmt "\n", what, pid, ##__VA_ARGS__)
+#define bad_answer crib_bad_answer
 
 static void snap_drop(void)
 {
@@ -343,11 +351,10 @@ int crib_hello(void)
 	for (i = 0; i < h->n_ops; i++) {
 		const Crib__OpSupport *o = h->ops[i];
 
-		if ((unsigned)o->op >= CR_ENGINE_OP__MAX) {
-			bad_answer("hello", epid, "unknown op %d", o->op);
-			memset(op_avail, 0, sizeof(op_avail));
-			ret = -EPROTO;
-			goto out;
+		/* an engine newer than this plugin: ops it does not know are not asked for */
+		if (o->op >= CR_ENGINE_OP__MAX) {
+			pr_info("op #%u of the engine: unknown here, not used\n", o->op);
+			continue;
 		}
 		op_avail[o->op] = o->available;
 		if (!o->available && !first_reason[0])
@@ -781,16 +788,42 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 		}
 		e->err = p->failed_errno[i];
 	}
-	for (i = 0; i < p->n_op_ns; i++) {
-		if ((unsigned)p->op_ns[i]->op >= CR_ENGINE_OP__MAX) {
-			bad_answer(what, nr ? pids[0] : 0, "time for unknown op %d", p->op_ns[i]->op);
+	for (i = 0; i < p->n_records; i++) {
+		const Crib__OpRecord *r = p->records[i];
+
+		e = snap_find(r->pid);
+		if (r->op >= CR_ENGINE_OP__MAX || !op_folder[r->op] || !op_avail[r->op]) {
+			bad_answer(what, r->pid, "a record of op #%u, which is not a folder op served here", r->op);
 			return -EPROTO;
 		}
+		if (!e || e->recs[r->op]) {
+			bad_answer(what, r->pid, "%s record not asked for or repeated", op_names[r->op]);
+			return -EPROTO;
+		}
+		if (r->has_record == r->has_err || (r->has_err && (r->err <= 0 || r->err > 4095))) {
+			bad_answer(what, r->pid, "%s record with %s", op_names[r->op],
+				   r->has_err ? "an errno out of range or a message too" : "neither a message nor an errno");
+			return -EPROTO;
+		}
+		e->recs[r->op] = r;
 	}
 	return 0;
 }
 
-int crib_prepare(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX])
+/* Whether prepare() has anything to snapshot: the bulk ops or a folder op */
+static bool prepare_useful(void)
+{
+	int op;
+
+	if (op_avail[CR_ENGINE_OP_VMA] || op_avail[CR_ENGINE_OP_FDS])
+		return true;
+	for (op = 0; op < CR_ENGINE_OP__MAX; op++)
+		if (op_folder[op] && op_avail[op])
+			return true;
+	return false;
+}
+
+int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_ns)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
 	Crib__PrepareReq prep = CRIB__PREPARE_REQ__INIT;
@@ -798,7 +831,7 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX])
 	size_t i;
 	int ret;
 
-	if (!engine_up || (!op_avail[CR_ENGINE_OP_VMA] && !op_avail[CR_ENGINE_OP_FDS]))
+	if (!engine_up || !prepare_useful())
 		return -ENOTSUP;
 	snap_drop();
 	fdc_drop();
@@ -817,12 +850,62 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX])
 		snap_drop();
 		return ret;
 	}
-	memset(op_ns, 0, CR_ENGINE_OP__MAX * sizeof(op_ns[0]));
-	for (i = 0; i < resp->prepare->n_op_ns; i++)
-		op_ns[resp->prepare->op_ns[i]->op] += resp->prepare->op_ns[i]->ns;
-	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu failed\n", nr, resp->prepare->n_vmas,
-		resp->prepare->n_fds, resp->prepare->n_failed_pid);
+	memset(op_ns, 0, nr_op_ns * sizeof(op_ns[0]));
+	for (i = 0; i < resp->prepare->n_op_ns; i++) {
+		/* ops CRIU does not know are not charged */
+		if (resp->prepare->op_ns[i]->op < nr_op_ns)
+			op_ns[resp->prepare->op_ns[i]->op] += resp->prepare->op_ns[i]->ns;
+	}
+	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu op records, %zu failed\n", nr,
+		resp->prepare->n_vmas, resp->prepare->n_fds, resp->prepare->n_records, resp->prepare->n_failed_pid);
 	return 0;
+}
+
+int crib_op_record(int op, pid_t pid, const uint8_t **rec, size_t *len, void **keep)
+{
+	Crib__Request req = CRIB__REQUEST__INIT;
+	Crib__OpReq opreq = CRIB__OP_REQ__INIT;
+	Crib__Response *resp;
+	struct snap_ent *e;
+	int ret;
+
+	if (op < 0 || op >= CR_ENGINE_OP__MAX || !op_folder[op] || !engine_up || !op_avail[op])
+		return -ENOTSUP;
+
+	e = snap_find(pid);
+	if (e && e->recs[op]) {
+		const Crib__OpRecord *r = e->recs[op];
+
+		if (r->has_err) {
+			if (r->err == ESRCH)
+				pr_info("%s: pid %d: the task is gone\n", op_names[op], pid);
+			else if (r->err != ENOTSUP)
+				pr_err("%s: pid %d: the engine's snapshot failed: %s\n", op_names[op], pid, strerror(r->err));
+			return -r->err;
+		}
+		*rec = r->record.data;
+		*len = r->record.len;
+		*keep = NULL;
+		return 0;
+	}
+
+	opreq.op = op;
+	opreq.pid = pid;
+	req.req_case = CRIB__REQUEST__REQ_OP;
+	req.op = &opreq;
+	ret = call(op_names[op], pid, &req, CRIB__RESPONSE__RESP_RECORD, &resp);
+	if (ret)
+		return ret;
+	*rec = resp->record.data;
+	*len = resp->record.len;
+	*keep = resp;
+	return 0;
+}
+
+void crib_op_release(void *keep)
+{
+	if (keep)
+		shim_free(keep);
 }
 
 static int snap_failed(enum cr_engine_op op, const struct snap_ent *e)

@@ -27,7 +27,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CR_ENGINE_ABI_VERSION 2
+/*
+ * The layout of struct cr_engine_ops up to its ops and of every record
+ * below.  Adding an op at the end of enum cr_engine_op (and of the ops in
+ * struct cr_engine_ops) does not change it: cr_engine_ops.nr_ops tells
+ * which ops an engine was built with, as criu-plugin.h's max_hooks does
+ * for hooks.
+ */
+#define CR_ENGINE_ABI_VERSION 3
 
 /*
  * A CRIU that can dispatch to engines exports a const unsigned int by this
@@ -47,7 +54,8 @@ enum cr_engine_op {
 	CR_ENGINE_OP_VMA,      /* "vma":      raw VMAs of parse_smaps() */
 	CR_ENGINE_OP_FDS,      /* "fds":      collect_fds()        */
 	CR_ENGINE_OP_FDINFO,   /* "fdinfo":   common fdinfo fields */
-	CR_ENGINE_OP__MAX
+	CR_ENGINE_OP_TASKMISC, /* "taskmisc": personality, loginuid, oom_score_adj, rlimits */
+	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
 #define CR_ENG_COMM_LEN 32
@@ -133,9 +141,39 @@ struct cr_eng_fdinfo {
 #define CR_ENG_LOCKS_NONE    1 /* no flock, POSIX, OFD lock or lease on the file */
 #define CR_ENG_LOCKS_HELD    2 /* some, whoever holds them */
 
+/*
+ * The small per-task reads of dump_task_core_all(): /proc/PID/personality,
+ * loginuid and oom_score_adj, and prlimit64() of every resource.  Reading
+ * the rlimits of a task of another user needs CAP_SYS_RESOURCE through
+ * prlimit64(); an engine that reads them from the task does not.
+ */
+#define CR_ENG_RLIMITS_MAX 16 /* RLIM_NLIMITS */
+
+#define CR_ENG_TASKMISC_LOGINUID (1u << 0) /* loginuid is set (the kernel has audit) */
+#define CR_ENG_TASKMISC_OOM      (1u << 1) /* oom_score_adj is set */
+
+struct cr_eng_taskmisc {
+	uint32_t have;          /* CR_ENG_TASKMISC_*: which of the optional fields are set */
+	uint32_t personality;   /* task->personality */
+	uint32_t loginuid;      /* as /proc/PID/loginuid prints it; (uint32_t)-1 when unset */
+	int32_t oom_score_adj;
+	uint32_t nr_rlimits;    /* entries of rlimits[] set: RLIM_NLIMITS of the engine's kernel */
+	uint32_t reserved;      /* 0 */
+	struct {
+		uint64_t cur;   /* RLIM_INFINITY as ~0 */
+		uint64_t max;
+	} rlimits[CR_ENG_RLIMITS_MAX];
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
+	/*
+	 * CR_ENGINE_OP__MAX of the engine's criu-engine.h: the ops it has
+	 * slots for.  CRIU treats an op at or past it as absent (procfs
+	 * serves it), so an engine built before an op was added still works.
+	 */
+	unsigned int nr_ops;
 
 	/* Start the engine (dump path only); may be slow, is timed apart. */
 	int (*init)(void);
@@ -143,11 +181,21 @@ struct cr_engine_ops {
 
 	/*
 	 * The whole tree is frozen: the engine may snapshot what the ops
-	 * below will ask for.  It reports in op_ns how much of its work
-	 * belongs to each op so that CRIU can charge the call's wall time
-	 * to those ops in proportion.
+	 * below will ask for.  It reports in op_ns (nr_op_ns entries, CRIU's
+	 * CR_ENGINE_OP__MAX) how much of its work belongs to each op so that
+	 * CRIU can charge the call's wall time to those ops in proportion.
 	 */
-	int (*prepare)(const pid_t *pids, int nr, uint64_t op_ns[CR_ENGINE_OP__MAX]);
+	int (*prepare)(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_ns);
+
+	/*
+	 * Optional, after init(): how the engine runs for this dump and why,
+	 * one line for the log and stats-dump (e.g. "service at
+	 * /run/crib/crib.sock: crib serve pid 812, session 31").  NULL: nothing
+	 * to say.
+	 */
+	const char *(*how)(void);
+
+	/* The ops, in the order of enum cr_engine_op; new ones go at the end. */
 
 	int (*stat)(pid_t pid, struct cr_eng_stat *st);
 	int (*status)(pid_t pid, struct cr_eng_status *st);
@@ -160,14 +208,7 @@ struct cr_engine_ops {
 	 * for all the fds of a task in one call, before it dumps them.
 	 */
 	int (*fdinfo)(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
-
-	/*
-	 * Optional, after init(): how the engine runs for this dump and why,
-	 * one line for the log and stats-dump (e.g. "service at
-	 * /run/crib/crib.sock: crib serve pid 812, session 31").  NULL: nothing
-	 * to say.
-	 */
-	const char *(*how)(void);
+	int (*taskmisc)(pid_t pid, struct cr_eng_taskmisc *tm);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

@@ -15,6 +15,7 @@
 
 #include "crib.h"
 #include "shim.h"
+#include "taskmisc.pb-c.h"
 
 /* ---- what CRIU and shim.c would provide ---- */
 
@@ -275,6 +276,10 @@ static void fds_answer(struct fdt *f)
 	answer(&r);
 }
 
+/* folder-op records the next prepare_answer() carries */
+static Crib__OpRecord **prep_records;
+static size_t n_prep_records;
+
 static void prepare_answer(Crib__VmaList **v, size_t nv, Crib__FdTable **f, size_t nf, int32_t *fp, size_t nfp,
 			   int32_t *fe, size_t nfe, Crib__OpTime **t, size_t nt)
 {
@@ -286,6 +291,7 @@ static void prepare_answer(Crib__VmaList **v, size_t nv, Crib__FdTable **f, size
 	p.n_failed_pid = nfp, p.failed_pid = fp;
 	p.n_failed_errno = nfe, p.failed_errno = fe;
 	p.n_op_ns = nt, p.op_ns = t;
+	p.n_records = n_prep_records, p.records = prep_records;
 	r.resp_case = CRIB__RESPONSE__RESP_PREPARE;
 	r.prepare = &p;
 	answer(&r);
@@ -538,7 +544,7 @@ static void test_mutations(void)
 		next = crib__response__unpack(NULL, len, buf);
 		if (!next)
 			continue;	/* the shim refuses what does not unpack */
-		ret = crib_prepare(pids, 1, ns);
+		ret = crib_prepare(pids, 1, ns, CR_ENGINE_OP__MAX);
 		if (next) {		/* not taken: a request went out? */
 			crib__response__free_unpacked(next, NULL);
 			next = NULL;
@@ -650,12 +656,12 @@ static void test_prepare(void)
 	vmas_init(&v30, 30);
 	vmas_init(&v31, 31);
 	fdt_init(&f30, 30);
-	t1.op = CRIB__OP__VMA, t1.ns = 700;
-	t2.op = CRIB__OP__FDS, t2.ns = 300;
+	t1.op = CR_ENGINE_OP_VMA, t1.ns = 700;
+	t2.op = CR_ENGINE_OP_FDS, t2.ns = 300;
 
 	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
 	memset(ns, 0xab, sizeof(ns));
-	CHECK(crib_prepare(pids, 3, ns) == 0 && last_req == CRIB__REQUEST__REQ_PREPARE && ns[CR_ENGINE_OP_VMA] == 700 &&
+	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0 && last_req == CRIB__REQUEST__REQ_PREPARE && ns[CR_ENGINE_OP_VMA] == 700 &&
 		      ns[CR_ENGINE_OP_FDS] == 300 && ns[CR_ENGINE_OP_STAT] == 0,
 	      "good prepare, op_ns");
 	calls = 0;
@@ -672,7 +678,7 @@ static void test_prepare(void)
 	do {                                                                                     \
 		answer_call;                                                                     \
 		memset(ns, 0xab, sizeof(ns));                                                    \
-		CHECK(crib_prepare(pids, 3, ns) == -EPROTO && untouched(ns, sizeof(ns)), what); \
+		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == -EPROTO && untouched(ns, sizeof(ns)), what); \
 		calls = 0;                                                                       \
 		CHECK(crib_vma(30, &e, &nr) == -EPIPE && calls == 1, what ": no snapshot left");   \
 	} while (0)
@@ -685,11 +691,163 @@ static void test_prepare(void)
 	fe[0] = 0;
 	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "failed errno 0");
 	fe[0] = ESRCH;
-	t2.op = 7;
-	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "time for op 7");
-	t2.op = CRIB__OP__FDS;
+	t2.op = 99; /* an op of a newer engine: not charged, not refused */
+	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
+	memset(ns, 0xab, sizeof(ns));
+	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0 && ns[CR_ENGINE_OP_VMA] == 700 && ns[CR_ENGINE_OP_FDS] == 0,
+	      "time for an op this plugin does not know: ignored");
+	t2.op = CR_ENGINE_OP_FDS;
+	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
+	memset(ns, 0xab, sizeof(ns));
+	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP_FDS) == 0 && ns[CR_ENGINE_OP_VMA] == 700 &&
+		      untouched(&ns[CR_ENGINE_OP_FDS], sizeof(ns) - CR_ENGINE_OP_FDS * sizeof(ns[0])),
+	      "a CRIU with fewer ops: op_ns written only as far as it has room");
 	v30.idx[0] = 9;
 	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "bad VMA inside the snapshot");
+}
+
+/* ---- a folder op: taskmisc (ops/taskmisc) ---- */
+
+/* An answer to an OpReq: @m packed into Response.record. */
+static void taskmisc_answer(const Crib__TaskMisc *m)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	size_t len = crib__task_misc__get_packed_size(m);
+	uint8_t *buf = malloc(len);
+
+	crib__task_misc__pack(m, buf);
+	r.resp_case = CRIB__RESPONSE__RESP_RECORD;
+	r.record.len = len;
+	r.record.data = buf;
+	answer(&r);
+	free(buf);
+}
+
+static ProtobufCBinaryData taskmisc_bytes(const Crib__TaskMisc *m, uint8_t *buf)
+{
+	return (ProtobufCBinaryData){ crib__task_misc__pack(m, buf), buf };
+}
+
+static void test_taskmisc(void)
+{
+	uint64_t cur[CR_ENG_RLIMITS_MAX + 1], max[CR_ENG_RLIMITS_MAX + 1];
+	Crib__TaskMisc m = CRIB__TASK_MISC__INIT;
+	struct cr_eng_taskmisc tm;
+	uint8_t packed[512];
+	int i;
+
+	for (i = 0; i <= CR_ENG_RLIMITS_MAX; i++) {
+		cur[i] = i;
+		max[i] = i ? 2ULL * i : ~0ULL;
+	}
+	m.have = CR_ENG_TASKMISC_LOGINUID | CR_ENG_TASKMISC_OOM;
+	m.personality = 0x0040000; /* ADDR_NO_RANDOMIZE */
+	m.loginuid = 1000;
+	m.oom_score_adj = -500;
+	m.n_rlim_cur = m.n_rlim_max = CR_ENG_RLIMITS_MAX;
+	m.rlim_cur = cur;
+	m.rlim_max = max;
+
+	taskmisc_answer(&m);
+	calls = 0;
+	CHECK(crib_taskmisc(40, &tm) == 0 && calls == 1 && last_req == CRIB__REQUEST__REQ_OP && tm.personality == 0x40000 &&
+		      tm.have == m.have && tm.loginuid == 1000 && tm.oom_score_adj == -500 &&
+		      tm.nr_rlimits == CR_ENG_RLIMITS_MAX && tm.rlimits[0].max == ~0ULL && tm.rlimits[5].cur == 5 &&
+		      tm.rlimits[5].max == 10,
+	      "taskmisc: a good record, one OpReq");
+
+#define BAD_MISC(change, what)                                                                   \
+	do {                                                                                     \
+		Crib__TaskMisc b = m;                                                            \
+		change;                                                                          \
+		taskmisc_answer(&b);                                                             \
+		memset(&tm, 0xab, sizeof(tm));                                                   \
+		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: " what); \
+	} while (0)
+	BAD_MISC(b.have |= 4, "unknown bits in have");
+	BAD_MISC(b.oom_score_adj = 1001, "oom_score_adj past OOM_SCORE_ADJ_MAX");
+	BAD_MISC(b.oom_score_adj = -1001, "oom_score_adj below OOM_SCORE_ADJ_MIN");
+	BAD_MISC(b.n_rlim_max = CR_ENG_RLIMITS_MAX - 1, "rlimit arrays of different lengths");
+	BAD_MISC(b.n_rlim_cur = b.n_rlim_max = CR_ENG_RLIMITS_MAX + 1, "more rlimits than RLIM_NLIMITS");
+	BAD_MISC(b.rlim_cur = max; b.rlim_max = cur, "a limit above its maximum");
+	{
+		Crib__Response r = CRIB__RESPONSE__INIT;
+
+		r.resp_case = CRIB__RESPONSE__RESP_RECORD;
+		r.record = bin("\xff\xff\xff");
+		answer(&r);
+		memset(&tm, 0xab, sizeof(tm));
+		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a record that does not unpack");
+	}
+	{
+		Crib__StatResp st = good_stat(40);
+
+		stat_answer(&st);
+		memset(&tm, 0xab, sizeof(tm));
+		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a stat payload instead of a record");
+	}
+
+	/* from prepare()'s snapshot: no round trip */
+	{
+		Crib__OpRecord r40 = CRIB__OP_RECORD__INIT, r41 = CRIB__OP_RECORD__INIT, *recs[] = { &r40, &r41 };
+		pid_t pids[] = { 40, 41, 42 };
+		uint64_t ns[CR_ENGINE_OP__MAX];
+
+		r40.op = CR_ENGINE_OP_TASKMISC, r40.pid = 40, r40.has_record = 1, r40.record = taskmisc_bytes(&m, packed);
+		r41.op = CR_ENGINE_OP_TASKMISC, r41.pid = 41, r41.has_err = 1, r41.err = ESRCH;
+		prep_records = recs, n_prep_records = 2;
+		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
+		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0, "taskmisc: prepare with records");
+		calls = 0;
+		CHECK(crib_taskmisc(40, &tm) == 0 && calls == 0 && tm.oom_score_adj == -500, "taskmisc: from the snapshot");
+		CHECK(crib_taskmisc(41, &tm) == -ESRCH && calls == 0, "taskmisc: the snapshot's errno");
+		CHECK(crib_taskmisc(42, &tm) == -EPIPE && calls == 1, "taskmisc: a pid not in the snapshot: a round trip");
+
+#define BAD_REC(change, what)                                                                     \
+	do {                                                                                      \
+		Crib__OpRecord keep40 = r40, keep41 = r41;                                        \
+		change;                                                                           \
+		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);                      \
+		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == -EPROTO, "taskmisc: " what); \
+		r40 = keep40, r41 = keep41;                                                       \
+	} while (0)
+		BAD_REC(r41.op = CR_ENGINE_OP_VMA, "a record of a core op");
+		BAD_REC(r41.op = 99, "a record of an op this plugin does not know");
+		BAD_REC(r41.pid = 40, "two records for one pid");
+		BAD_REC(r41.pid = 77, "a record for a pid not asked for");
+		BAD_REC(r41.has_record = 1, "a record with both a message and an errno");
+		BAD_REC(r41.has_err = 0, "a record with neither");
+		BAD_REC(r41.err = 0, "errno 0");
+		prep_records = NULL, n_prep_records = 0;
+		crib_ops_reset();
+	}
+}
+
+/* An engine that knows more ops than this plugin: they are not used, the rest is. */
+static void test_newer_engine(void)
+{
+	Crib__Response r = CRIB__RESPONSE__INIT;
+	Crib__HelloResp h = CRIB__HELLO_RESP__INIT;
+	Crib__OpSupport o[CR_ENGINE_OP__MAX + 1], *op[CR_ENGINE_OP__MAX + 1];
+	struct cr_eng_stat st;
+	int i;
+
+	for (i = 0; i <= CR_ENGINE_OP__MAX; i++) {
+		crib__op_support__init(&o[i]);
+		o[i].op = i == CR_ENGINE_OP__MAX ? 1000 : i;
+		o[i].available = 1;
+		op[i] = &o[i];
+	}
+	h.abi_version = CR_ENGINE_ABI_VERSION;
+	h.engine_version = "newer";
+	h.n_ops = CR_ENGINE_OP__MAX + 1;
+	h.ops = op;
+	r.resp_case = CRIB__RESPONSE__RESP_HELLO;
+	r.hello = &h;
+	answer(&r);
+	CHECK(crib_hello() == 0 && crib_ops_served(NULL) == CR_ENGINE_OP__MAX, "hello naming an op this plugin does not know");
+	calls = 0;
+	CHECK(crib_stat(1, &st) == -EPIPE && calls == 1, "and the ops it knows are asked for");
 }
 
 int main(int argc, char **argv)
@@ -705,7 +863,7 @@ int main(int argc, char **argv)
 	}
 	hello(CR_ENGINE_ABI_VERSION + 1, CR_ENGINE_OP__MAX);
 	CHECK(crib_hello() == -EPROTO, "ABI mismatch refused");
-	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX - 1); /* fdinfo not listed: unavailable */
+	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP_FDINFO); /* fdinfo and later not listed: unavailable */
 	CHECK(crib_hello() == 0, "hello");
 	{
 		struct cr_eng_fdinfo fi;
@@ -723,6 +881,11 @@ int main(int argc, char **argv)
 	test_fds();
 	test_prepare();
 	test_mutations();
+	crib_ops_reset();
+	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);
+	CHECK(crib_hello() == 0, "hello, all ops");
+	test_taskmisc();
+	test_newer_engine();
 	crib_ops_reset();
 
 	printf("%d passed, %d failed\n", passed, failed);

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 	free(fds);
 
 	t = now_us();
-	printf("prepare=%d", ops->prepare(&pid, 1, op_ns));
+	printf("prepare=%d", ops->prepare(&pid, 1, op_ns, CR_ENGINE_OP__MAX));
 	printf(" prepare_us=%.0f prepare_vma_ns=%llu\n", now_us() - t, (unsigned long long)op_ns[CR_ENGINE_OP_VMA]);
 	t = now_us();
 	printf("vma_snap=%d", ops->vma(pid, &v, &nr));

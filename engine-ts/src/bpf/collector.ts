@@ -39,7 +39,7 @@ import {
   TASK_CTX,
   VmaTableWithRaw,
 } from './records';
-import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from './types';
+import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, TaskStat, TaskStatus } from './types';
 
 const ESRCH = 3;
 const EAGAIN = 11;
@@ -665,7 +665,7 @@ export class BpfCollector implements Collector {
     return s;
   }
 
-  private run(op: OpName, s: Served, pid: number, ctx: Uint8Array, allowed: number[] = []): Reply {
+  private run(op: string, s: Served, pid: number, ctx: Uint8Array, allowed: number[] = []): Reply {
     for (let fresh = false; ; fresh = true) {
       const lookup = this.lookupOf(op, pid, fresh);
       encodeReq(ctx, pid, this.callerNs, lookup);
@@ -679,6 +679,21 @@ export class BpfCollector implements Collector {
       if (ret === -ESRCH && lookup && !fresh) continue;
       return this.reply(op, s, pid, ctx, ret, allowed);
     }
+  }
+
+  // ---- the programs of folder ops (engine/ops.ts) -----------------------------
+
+  programStatus(prog: ProgramRef): true | string {
+    const r = this.tryServe(prog);
+    return typeof r === 'string' ? r : true;
+  }
+
+  runProgram(op: string, prog: ProgramRef, pid: number, ctx: Uint8Array): void {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new UsageError(`${op}: pid must be a positive integer, got ${pid}`);
+    const s = this.tryServe(prog);
+    if (typeof s === 'string') throw new UnsupportedError(op, s);
+    this.run(op, s, pid, ctx);
   }
 
   // ---- a caller in another pid namespace than the engine's (a service) -------
@@ -695,7 +710,7 @@ export class BpfCollector implements Collector {
    * @fresh or the number is not in it.  A number the namespace does not
    * have is "no such task".
    */
-  private lookupOf(op: OpName, pid: number, fresh = false): number {
+  private lookupOf(op: string, pid: number, fresh = false): number {
     if (!this.foreignCaller) return 0;
     let table = fresh ? undefined : this.nsTables.get(this.callerNs);
     let k = table?.get(pid);
@@ -709,7 +724,7 @@ export class BpfCollector implements Collector {
   }
 
   /** Every task of the pid namespace @inum: its number there -> its number in the init namespace. */
-  private walkNs(op: OpName, inum: number): Map<number, number> {
+  private walkNs(op: string, inum: number): Map<number, number> {
     const lo = this.object(NS_TASKS.object);
     const fd = lo.progFds.get(NS_TASKS.program);
     if (fd === undefined || !lo.obj) {
@@ -749,7 +764,7 @@ export class BpfCollector implements Collector {
   }
 
   /** The reply a program left in @ctx, checked; @ret is what it returned. */
-  private reply(op: OpName, s: Served, pid: number, ctx: Uint8Array, ret: number, allowed: number[]): Reply {
+  private reply(op: string, s: Served, pid: number, ctx: Uint8Array, ret: number, allowed: number[]): Reply {
     const reply = decodeReply(ctx);
     if (ret !== reply.err) throw new BadRecordError(op, `program returned ${ret} but reported ${reply.err}`);
     if (reply.err === -EOPNOTSUPP) {
@@ -760,7 +775,7 @@ export class BpfCollector implements Collector {
     return reply;
   }
 
-  private fail(op: OpName, s: Served, pid: number, reply: Reply): never {
+  private fail(op: string, s: Served, pid: number, reply: Reply): never {
     switch (-reply.err) {
       case ESRCH:
         throw new NoSuchTaskError(pid, op);

@@ -12,3 +12,20 @@ export function ownPidNs(): number | undefined {
     return undefined;
   }
 }
+
+/** PROC_USER_INIT_INO: the init user namespace's inode */
+export const INIT_USER_NS_INUM = 0xeffffffd;
+
+/** The inode of /proc/PID/ns/user (PID 'self': this process's); undefined when /proc cannot tell. */
+export function userNsOf(pid: number | 'self'): number | undefined {
+  try {
+    return fs.statSync(`/proc/${pid}/ns/user`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's user namespace (the co-process shares CRIU's). */
+export function ownUserNs(): number | undefined {
+  return userNsOf('self');
+}

@@ -25,7 +25,7 @@ export interface StructLayout<K extends string = string> {
   members: Record<K, Member>;
 }
 
-function layout<K extends string>(name: string, size: number, members: Array<[K, number, number]>): StructLayout<K> {
+export function layout<K extends string>(name: string, size: number, members: Array<[K, number, number]>): StructLayout<K> {
   const m = {} as Record<K, Member>;
   for (const [key, offset, sz] of members) m[key] = { offset, size: sz };
   return { name, size, members: m };

@@ -103,11 +103,21 @@ export type OpTimes = Partial<Record<OpName, bigint>>;
  * every pid in and out is a number in its pid namespace (see bpf/crib.h),
  * and boot-relative times are as its time namespace shows them.
  */
+/** A SYSCALL program of a BPF object in the engine's object folder. */
+export interface ProgramRef {
+  /** e.g. "bpf:task" (what hello reports) */
+  mechanism: string;
+  object: string;
+  program: string;
+}
+
 export interface Caller {
   /** the inode of its /proc/self/ns/pid */
   pidNs: number;
   /** its time namespace's boottime offset (/proc/self/timens_offsets) */
   bootOffsetNs: bigint;
+  /** the inode of its /proc/self/ns/user, where known: ids read from the kernel are printed for it */
+  userNs?: number;
 }
 
 /**
@@ -140,6 +150,14 @@ export interface Collector {
    * kernel lets it map their pids); else why not.
    */
   canServeNs?(inum: number): true | string;
+  /**
+   * For the ops of a folder (engine/ops.ts): whether @prog loads here
+   * (true) or why not, and running it for @pid of the caller, with
+   * @ctx's struct crib_req filled in for this caller and checked after.
+   * Throws as the other ops do (NoSuchTaskError, UnsupportedError, ...).
+   */
+  programStatus?(prog: ProgramRef): true | string;
+  runProgram?(op: string, prog: ProgramRef, pid: number, ctx: Uint8Array): void;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -12,6 +12,7 @@ import { CribProto, U64, u64 } from './proto';
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
 export const LEN = 2; // wire type of length-delimited fields
+export const VARINT = 0;
 
 type Words32 = Uint32Array | Int32Array;
 
@@ -158,7 +159,9 @@ export type Payload =
   | { kind: 'threads' | 'children'; value: Int32Array }
   | { kind: 'vma'; value: VmaTable }
   | { kind: 'fds'; value: FdTable }
-  | { kind: 'prepare'; value: PrepareResult };
+  | { kind: 'prepare'; value: PrepareResult }
+  /** a folder op's message, already encoded (Response.record) */
+  | { kind: 'record'; value: Uint8Array };
 
 export interface Reply {
   id: number;
@@ -174,6 +177,7 @@ export function encodeResponse(proto: CribProto, r: Reply): Uint8Array {
   if (r.message !== undefined) w.uint32(tag(3, LEN)).string(r.message);
   const p = r.payload;
   if (!p) return w.finish();
+  if (p.kind === 'record') return w.uint32(tag(proto.respField.record, LEN)).bytes(p.value).finish();
   w.uint32(tag(proto.respField[p.kind], LEN)).fork();
   switch (p.kind) {
     case 'hello':

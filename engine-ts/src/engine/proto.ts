@@ -1,14 +1,16 @@
-// proto/crib.proto, loaded at run time: the one definition the plugin
-// (protobuf-c) and the engine (protobufjs) share.
+// proto/crib.proto and each op folder's message (ops/NAME/NAME.proto),
+// loaded at run time: the one definition the plugin (protobuf-c) and the
+// engine (protobufjs) share.
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { OP_NAMES, OpName } from '../bpf/types';
 import { CribError, ENOENT } from '../errors';
+import { readRegistry } from './ops';
 
 /** CR_ENGINE_ABI_VERSION of criu-engine.h this engine serves. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** $CRIB_PROTO, else proto/crib.proto in the nearest ancestor that has one (build tree or install). */
 export function findProto(env: NodeJS.ProcessEnv = process.env): string {
@@ -54,20 +56,39 @@ function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** What PROTO_JSON holds for @file. */
+/**
+ * crib.proto and the messages of the op folders of the registry next to
+ * it (../ops/NAME/NAME.proto, in the build tree and in an install).
+ */
+export function protoFiles(cribProto: string): string[] {
+  const opsDir = path.join(path.dirname(path.dirname(cribProto)), 'ops');
+  const files = [cribProto];
+  for (const e of readRegistry(path.join(opsDir, 'registry'))) {
+    if (e.folder !== 'core') files.push(path.join(opsDir, e.name, `${e.name}.proto`));
+  }
+  return files;
+}
+
+/** Of every file, in order: what PROTO_JSON records to know it was made from these texts. */
+function sha256Of(files: string[]): string {
+  return sha256(files.map((f) => `${path.basename(f)}\0${sha256(fs.readFileSync(f))}`).join('\n'));
+}
+
+/** What PROTO_JSON holds for @file and the op messages next to it. */
 export function protoJson(file: string): ProtoJson {
-  return { sha256: sha256(fs.readFileSync(file)), root: protobuf.loadSync(file).toJSON() };
+  const files = protoFiles(file);
+  return { sha256: sha256Of(files), root: protobuf.loadSync(files).toJSON() };
 }
 
 function parse(file: string): protobuf.Root {
-  const text = fs.readFileSync(file);
+  const files = protoFiles(file);
   try {
     const j = JSON.parse(fs.readFileSync(PROTO_JSON, 'utf8')) as ProtoJson;
-    if (j.sha256 === sha256(text)) return protobuf.Root.fromJSON(j.root).resolveAll() as protobuf.Root;
+    if (j.sha256 === sha256Of(files)) return protobuf.Root.fromJSON(j.root).resolveAll() as protobuf.Root;
   } catch {
     // none made, or unreadable: parse the text
   }
-  return protobuf.loadSync(file);
+  return protobuf.loadSync(files);
 }
 
 export function loadProto(file: string = findProto()): CribProto {

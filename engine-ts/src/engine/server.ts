@@ -4,8 +4,10 @@
 import * as protobuf from 'protobufjs';
 import { Caller, Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
 import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
-import { encodeResponse, LEN, Payload, Reply, Sink, tag, writeFdTable, writePrepareTail, writeResponseHead, writeVmaList } from './encode';
+import { encodeResponse, LEN, VARINT, Payload, Reply, Sink, tag, writeFdTable, writePrepareTail, writeResponseHead, writeVmaList } from './encode';
+import { FolderOps, loadFolderOps } from './ops';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
+import { ownUserNs } from '../bpf/pidns';
 import { WireWriter } from './wire';
 
 export const ENGINE_VERSION = 'crib-engine 0.1.0';
@@ -23,6 +25,7 @@ interface RequestObject {
   vma?: { pid: number };
   fds?: { pid: number };
   shutdown?: { pid: number };
+  op?: { op: number; pid: number };
 }
 
 export interface Answer {
@@ -125,6 +128,8 @@ export class EngineServer {
   private callerNs?: number;
   /** the caller as given to the collector, for resume() */
   private caller?: Caller;
+  /** the ops of the folders (ops/registry): each read by its own module */
+  private readonly folder: FolderOps;
 
   constructor(
     private readonly proto: CribProto,
@@ -138,6 +143,7 @@ export class EngineServer {
     wire?: WireWriter,
   ) {
     this.wire = wire ?? new WireWriter();
+    this.folder = new FolderOps(loadFolderOps(proto.root), collector);
   }
 
   /**
@@ -230,6 +236,12 @@ export class EngineServer {
       }
       case 'shutdown':
         return this.answer({ id, err: 0 }, true);
+      case 'op': {
+        const { op, pid } = req.op!;
+        if (!this.folder.has(op)) throw new CribError('ENOTSUP', `op #${op}: not an op of a folder this engine has; procfs serves it`, ENOTSUP);
+        this.need(`op #${op}`);
+        return this.ok(id, { kind: 'record', value: this.folder.read(op, pid, this.caller) });
+      }
       default:
         return this.answer({ id, err: -EINVAL, message: 'request carries no operation' });
     }
@@ -254,7 +266,7 @@ export class EngineServer {
     } else if (b && b.ownNs !== pidNs && this.foreignNs(pidNs) !== true) {
       why = `the service runs in pid:[${b.ownNs ?? '?'}] and this CRIU in pid:[${pidNs}]: ${this.foreignNs(pidNs)}`;
     } else if (this.collector) {
-      this.caller = { pidNs, bootOffsetNs };
+      this.caller = { pidNs, bootOffsetNs, userNs: b ? b.caller.userNs : ownUserNs() };
       this.collector.setCaller?.(this.caller);
       this.callerNs = pidNs;
       this.debug(`hello: caller's pid namespace is pid:[${pidNs}], boottime offset ${bootOffsetNs} ns`);
@@ -263,13 +275,16 @@ export class EngineServer {
       const shared = b.attachShared(h.shmFd, h.shmSize);
       if (shared) this.useShared(shared);
     }
-    const ops: OpSupport[] = this.collector && this.callerNs !== undefined
-      ? this.collector.support()
-      : OP_NAMES.map((op) => ({ op, available: false, reason: why }));
+    const served = this.collector && this.callerNs !== undefined;
+    const ops: OpSupport[] = served ? this.collector!.support() : OP_NAMES.map((op) => ({ op, available: false, reason: why }));
+    const folderOps = this.folder.support(this.caller, served ? undefined : why);
     return {
       abiVersion: ABI_VERSION,
       engineVersion: ENGINE_VERSION,
-      ops: ops.map((o) => ({ op: opNumber(o.op), available: o.available, mechanism: o.mechanism, reason: o.reason })),
+      ops: [
+        ...ops.map((o) => ({ op: opNumber(o.op), available: o.available, mechanism: o.mechanism, reason: o.reason })),
+        ...folderOps.map((o) => ({ op: o.id, available: o.available, mechanism: o.mechanism, reason: o.reason })),
+      ],
       ...(b ? { service: b.service } : {}),
     };
   }
@@ -293,6 +308,8 @@ export class EngineServer {
     writeResponseHead(w, id, 0);
     w.uint32(tag(this.proto.respField.prepare, LEN)).fork();
     const walks = (['vma', 'fds'] as const).filter((op) => avail.has(op) || (op === 'fds' && avail.has('fdinfo')));
+    const treeOps = this.folder.treeOps(this.caller);
+    const folderNs = new Map<number, bigint>(treeOps.map((op) => [op, 0n]));
     for (const pid of new Set(pids)) {
       let errno = 0;
       c.prefetch?.(pid, walks);
@@ -331,12 +348,30 @@ export class EngineServer {
         }
         statNs += process.hrtime.bigint() - t0;
       }
+      for (const op of treeOps) {
+        // OpRecord: the op's message, or the errno the op is to return for this pid
+        const t0 = process.hrtime.bigint();
+        let rec: Uint8Array | undefined;
+        let err = 0;
+        try {
+          rec = this.folder.read(op, pid, this.caller);
+        } catch (e) {
+          err = -errnoOf(e).err;
+        }
+        w.uint32(tag(7, LEN)).fork();
+        w.uint32(tag(1, VARINT)).uint32(op);
+        w.uint32(tag(2, VARINT)).int32(pid);
+        if (rec) w.uint32(tag(3, LEN)).bytes(rec);
+        else w.uint32(tag(4, VARINT)).int32(err);
+        w.ldelim();
+        folderNs.set(op, folderNs.get(op)! + process.hrtime.bigint() - t0);
+      }
       if (errno) {
         failedPid.push(pid);
         failedErrno.push(errno);
       }
     }
-    writePrepareTail(w, this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs), failedPid, failedErrno);
+    writePrepareTail(w, [...this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs), ...folderNs], failedPid, failedErrno);
     w.ldelim();
     return { bytes: w.finishFrame(), last: false, framed: true };
   }

@@ -1,0 +1,184 @@
+// The op registry (ops/registry) and the ops of a folder (ops/NAME).
+//
+// The registry names every op once, with its number (enum cr_engine_op of
+// criu-engine.h) and where it lives.  The core ops (stat ... fdinfo)
+// predate the folders and are served by the collector's own methods; an
+// op of a folder brings its own module, ops/NAME/NAME.ts, loaded here by
+// name: no list in the engine names it.  A module says which BPF
+// programs serve it and turns a task's record into its message
+// (ops/NAME/NAME.proto); the server carries that message, encoded, in
+// Response.record or PrepareResp.records, without knowing the op.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as protobuf from 'protobufjs';
+import { Caller, Collector, ProgramRef } from '../bpf/types';
+import { CribError, ENOENT, UnsupportedError } from '../errors';
+
+export interface RegistryEntry {
+  id: number;
+  name: string;
+  /** 'core', or the op's folder: 'ops/NAME' */
+  folder: string;
+  /** what CRIU reads without an engine */
+  reads: string;
+}
+
+/** ops/registry in the nearest ancestor that has one (build tree or install); $CRIB_OPS_REGISTRY first. */
+export function findRegistry(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CRIB_OPS_REGISTRY) return env.CRIB_OPS_REGISTRY;
+  for (let dir = __dirname, i = 0; i < 8; i++, dir = path.dirname(dir)) {
+    const p = path.join(dir, 'ops', 'registry');
+    if (fs.existsSync(p)) return p;
+  }
+  throw new CribError('ENOENT', `ops/registry not found above ${__dirname}; set CRIB_OPS_REGISTRY`, ENOENT);
+}
+
+/** The registry's entries, in id order; a malformed registry is an error naming its line. */
+export function parseRegistry(text: string, file = 'ops/registry'): RegistryEntry[] {
+  const out: RegistryEntry[] = [];
+  const seen = new Set<string>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const m = /^(\d+)\s+([a-z][a-z0-9_]*)\s+(\S+)\s*(.*)$/.exec(line);
+    const where = `${file}:${i + 1}`;
+    if (!m) throw new CribError('EINVAL', `${where}: expected "id name folder reads", got "${line}"`);
+    const [, id, name, folder, reads] = m;
+    if (Number(id) !== out.length) throw new CribError('EINVAL', `${where}: id ${id} where ${out.length} was expected`);
+    if (seen.has(name)) throw new CribError('EINVAL', `${where}: op ${name} named twice`);
+    if (folder !== 'core' && folder !== `ops/${name}`) throw new CribError('EINVAL', `${where}: op ${name}: folder ${folder} is neither core nor ops/${name}`);
+    seen.add(name);
+    out.push({ id: Number(id), name, folder, reads });
+  });
+  return out;
+}
+
+let registry: RegistryEntry[] | undefined;
+
+export function readRegistry(file: string = findRegistry()): RegistryEntry[] {
+  if (!registry) registry = parseRegistry(fs.readFileSync(file, 'utf8'), file);
+  return registry;
+}
+
+/** What runs an op's program for one pid of the session's caller (Collector.runProgram, bound). */
+export interface ProgramRunner {
+  /** the mechanism serving the op */
+  readonly prog: ProgramRef;
+  /** fills @ctx's struct crib_req for @pid, runs the program, checks the reply */
+  run(pid: number, ctx: Uint8Array): void;
+  /** the caller being served */
+  readonly caller: Caller;
+}
+
+/** The engine side of an op of a folder: ops/NAME/NAME.ts exports one as `op`. */
+export interface OpModule {
+  /** its message in ops/NAME/NAME.proto, e.g. 'crib.TaskMisc' */
+  message: string;
+  /** programs that can serve it, best first (the first that loads serves) */
+  mechanisms: ProgramRef[];
+  /** read for every task of the tree in prepare(), while it is frozen */
+  tree: boolean;
+  /** why this caller cannot be served exactly (procfs then serves the op), or undefined */
+  refuse?(caller: Caller): string | undefined;
+  /** one task's answer, a plain object of `message` */
+  read(r: ProgramRunner, pid: number): { [k: string]: unknown };
+}
+
+/** Where the compiled op modules are: build/ts/ops (next to build/ts/engine-ts). */
+export const OPS_JS_DIR = path.resolve(__dirname, '..', '..', '..', 'ops');
+
+/** One op of a folder, ready to serve. */
+export interface FolderOp {
+  entry: RegistryEntry;
+  module: OpModule;
+  type: protobuf.Type;
+}
+
+/** Loads ops/NAME/NAME.js of every folder op of the registry; a module that does not load is an error naming it. */
+export function loadFolderOps(root: protobuf.Root, entries: RegistryEntry[] = readRegistry(), dir = OPS_JS_DIR): FolderOp[] {
+  return entries
+    .filter((e) => e.folder !== 'core')
+    .map((entry) => {
+      const file = path.join(dir, entry.name, `${entry.name}.js`);
+      let module: OpModule | undefined;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        module = (require(file) as { op?: OpModule }).op;
+      } catch (e) {
+        throw new CribError('ENOENT', `op ${entry.name}: cannot load ${file}: ${(e as Error).message}`, ENOENT);
+      }
+      if (!module || typeof module.read !== 'function' || !Array.isArray(module.mechanisms)) {
+        throw new CribError('EINVAL', `op ${entry.name}: ${file} does not export an OpModule as "op"`);
+      }
+      let type: protobuf.Type;
+      try {
+        type = root.lookupType(module.message);
+      } catch {
+        throw new CribError('EINVAL', `op ${entry.name}: message ${module.message} is not in the loaded protos (ops/${entry.name}/${entry.name}.proto)`);
+      }
+      return { entry, module, type };
+    });
+}
+
+/**
+ * The folder ops of one session: which mechanism serves each (the first
+ * whose program loads), and reading and encoding a task's answer.
+ */
+export class FolderOps {
+  private readonly chosen = new Map<number, { op: FolderOp; prog?: ProgramRef; why?: string }>();
+
+  constructor(
+    readonly ops: FolderOp[],
+    private readonly collector: Collector | undefined,
+  ) {
+    for (const op of ops) {
+      const why: string[] = [];
+      let prog: ProgramRef | undefined;
+      for (const m of op.module.mechanisms) {
+        const s = collector?.programStatus?.(m) ?? 'the collector cannot run folder ops';
+        if (s === true) {
+          prog = m;
+          break;
+        }
+        why.push(`${m.mechanism}: ${s}`);
+      }
+      this.chosen.set(op.entry.id, { op, prog, why: prog ? undefined : why.join('; ') || 'no mechanism' });
+    }
+  }
+
+  /** Support of each folder op for @caller: mechanism, or why not. */
+  support(caller: Caller | undefined, notServed?: string): { id: number; available: boolean; mechanism?: string; reason?: string }[] {
+    return [...this.chosen.values()].map(({ op, prog, why }) => {
+      const refused = notServed ?? (prog && caller ? op.module.refuse?.(caller) : undefined);
+      if (refused || !prog || !caller) return { id: op.entry.id, available: false, reason: refused ?? why ?? 'no caller' };
+      return { id: op.entry.id, available: true, mechanism: prog.mechanism };
+    });
+  }
+
+  /** The folder ops read for the whole tree in prepare() that serve @caller. */
+  treeOps(caller: Caller | undefined): number[] {
+    return this.support(caller)
+      .filter((s) => s.available && this.chosen.get(s.id)!.op.module.tree)
+      .map((s) => s.id);
+  }
+
+  has(id: number): boolean {
+    return this.chosen.has(id);
+  }
+
+  /** The encoded message of op @id for @pid; throws a CribError (UnsupportedError: procfs serves it). */
+  read(id: number, pid: number, caller: Caller | undefined): Uint8Array {
+    const c = this.chosen.get(id);
+    if (!c) throw new UnsupportedError(`op #${id}`, 'not an op of a folder this engine has');
+    const name = c.op.entry.name;
+    if (!c.prog || !this.collector?.runProgram) throw new UnsupportedError(name, c.why ?? 'no program');
+    if (!caller) throw new UnsupportedError(name, 'the caller did not name its pid namespace in hello');
+    const refused = c.op.module.refuse?.(caller);
+    if (refused) throw new UnsupportedError(name, refused);
+    const collector = this.collector;
+    const prog = c.prog;
+    const runner: ProgramRunner = { prog, caller, run: (p, ctx) => collector.runProgram!(name, prog, p, ctx) };
+    const value = c.op.module.read(runner, pid);
+    return c.op.type.encode(c.op.type.fromObject(value)).finish();
+  }
+}

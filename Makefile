@@ -129,6 +129,8 @@ install: all systemd-units
 	mkdir -p $(DESTDIR)$(LIBEXEC)/bpf && cp $(BUILD)/bpf/*.bpf.o $(DESTDIR)$(LIBEXEC)/bpf/
 	install -D -m 644 $(ADDON) $(DESTDIR)$(LIBEXEC)/crib_native.node
 	install -D -m 644 proto/crib.proto $(DESTDIR)$(LIBEXEC)/proto/crib.proto
+	rm -rf $(DESTDIR)$(LIBEXEC)/ops && install -D -m 644 ops/registry $(DESTDIR)$(LIBEXEC)/ops/registry
+	for p in ops/*/*.proto; do install -D -m 644 $$p $(DESTDIR)$(LIBEXEC)/$$p; done
 	mkdir -p $(DESTDIR)$(LIBEXEC)/criu-images && cp $(CRIU_SRC)/images/*.proto $(DESTDIR)$(LIBEXEC)/criu-images/
 	rm -rf $(DESTDIR)$(LIBEXEC)/node_modules && mkdir -p $(DESTDIR)$(LIBEXEC)/node_modules
 	cp -r $(addprefix node_modules/,$(ENGINE_RUNTIME_MODULES)) $(DESTDIR)$(LIBEXEC)/node_modules/

@@ -285,6 +285,12 @@ struct crib_iter_args {
 #define CRIB_REC_TASK  2 /* struct crib_task: the task exists */
 #define CRIB_REC_VMA   3 /* struct crib_vma, then `extra` bytes of a new name */
 #define CRIB_REC_FD    4 /* struct crib_fd */
+/*
+ * The ops of a folder (ops/NAME): what the op's SYSCALL program leaves in
+ * its context after struct crib_req, the same bytes; the END record that
+ * follows is the reply.  One reader serves every such op.
+ */
+#define CRIB_REC_CTX   5
 
 struct crib_rec {
 	__u16 type;       /* CRIB_REC_* */

@@ -68,7 +68,11 @@ const ctx = new Uint8Array(TASKMISC_CTX.size);
 
 export const op: OpModule = {
   message: 'crib.TaskMisc',
-  mechanisms: [{ mechanism: 'bpf:task', object: 'taskmisc.bpf.o', program: 'crib_taskmisc' }],
+  mechanisms: [
+    { mechanism: 'bpf:task', object: 'taskmisc.bpf.o', program: 'crib_taskmisc' },
+    // kernels without bpf_task_from_pid (< 6.2)
+    { mechanism: 'bpf:iter/task', object: 'taskmisc_iter.bpf.o', program: 'crib_taskmisc_iter', reader: 'iter' },
+  ],
   tree: true,
   // /proc/PID/loginuid prints the kuid in the reader's user namespace; the program gives it raw
   refuse: (caller) =>

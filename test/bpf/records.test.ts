@@ -2,60 +2,12 @@
 // against the compiled objects' BTF and the header's #defines: a change on
 // one side only fails here.
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadAddon } from '../../engine-ts/src/bpf/native';
 import { CRIB_ABI_VERSION, decodeFdCols, FD_COLS, FD_LOCKS_HELD, FD_LOCKS_NONE, firstUnordered, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
 import { paths, root } from '../helpers';
-
-interface BtfMember {
-  name: string;
-  type_id: number;
-  bits_offset: number;
-}
-
-interface BtfType {
-  id: number;
-  kind: string;
-  name: string;
-  size?: number;
-  type_id?: number;
-  nr_elems?: number;
-  members?: BtfMember[];
-}
-
-function loadBtf(object: string): Map<number, BtfType> {
-  const file = path.join(paths.objDir, object);
-  assert.ok(fs.existsSync(file), `${file} is missing: run make bpf`);
-  const out = execFileSync('bpftool', ['btf', 'dump', 'file', file, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const types = (JSON.parse(out) as { types: BtfType[] }).types;
-  return new Map(types.map((t) => [t.id, t]));
-}
-
-function sizeOf(btf: Map<number, BtfType>, id: number): number {
-  const t = btf.get(id);
-  if (!t) throw new Error(`BTF type ${id} missing`);
-  switch (t.kind) {
-    case 'INT':
-    case 'STRUCT':
-    case 'UNION':
-    case 'ENUM':
-    case 'ENUM64':
-      return t.size ?? 0;
-    case 'PTR':
-      return 8;
-    case 'TYPEDEF':
-    case 'CONST':
-    case 'VOLATILE':
-    case 'RESTRICT':
-      return sizeOf(btf, t.type_id ?? 0);
-    case 'ARRAY':
-      return (t.nr_elems ?? 0) * sizeOf(btf, t.type_id ?? 0);
-    default:
-      throw new Error(`no size for BTF kind ${t.kind}`);
-  }
-}
+import { BtfType, checkLayout, loadBtf } from './btf';
 
 /** #define NAME VALUE lines of bpf/crib.h */
 function headerDefines(): Map<string, string> {
@@ -83,21 +35,7 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
 
   for (const { object, layout } of [...LAYOUTS, ...ITER_LAYOUTS]) {
     it(`struct ${layout.name} in ${object}`, function () {
-      const btf = btfOf(object);
-      const st = [...btf.values()].find((t) => t.kind === 'STRUCT' && t.name === layout.name);
-      assert.ok(st, `no struct ${layout.name} in the BTF of ${object}`);
-      assert.strictEqual(st.size, layout.size, `sizeof(struct ${layout.name})`);
-      const btfMembers = st.members ?? [];
-      assert.deepStrictEqual(
-        btfMembers.map((m) => m.name),
-        Object.keys(layout.members),
-        `members of struct ${layout.name}, in order`,
-      );
-      for (const m of btfMembers) {
-        const ts = layout.members[m.name];
-        assert.strictEqual(m.bits_offset % 8, 0, `${layout.name}.${m.name} is a bitfield`);
-        assert.deepStrictEqual({ offset: ts.offset, size: ts.size }, { offset: m.bits_offset / 8, size: sizeOf(btf, m.type_id) }, `${layout.name}.${m.name}`);
-      }
+      checkLayout(btfOf(object), object, layout);
     });
   }
 
@@ -126,7 +64,7 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
 
   it('constants: the record types of the seq-iterator streams', function () {
     const defs = headerDefines();
-    const types: Record<string, RecType> = { CRIB_REC_END: RecType.End, CRIB_REC_TASK: RecType.Task, CRIB_REC_VMA: RecType.Vma, CRIB_REC_FD: RecType.Fd };
+    const types: Record<string, RecType> = { CRIB_REC_END: RecType.End, CRIB_REC_TASK: RecType.Task, CRIB_REC_VMA: RecType.Vma, CRIB_REC_FD: RecType.Fd, CRIB_REC_CTX: RecType.Ctx };
     const inHeader = [...defs.keys()].filter((k) => /^CRIB_REC_[A-Z_]+$/.test(k));
     assert.deepStrictEqual(inHeader.sort(), Object.keys(types).sort(), 'every CRIB_REC_* type has a TypeScript twin');
     for (const [k, v] of Object.entries(types)) assert.strictEqual(defineValue(defs, k), v, k);

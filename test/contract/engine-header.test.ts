@@ -1,11 +1,11 @@
 // The engine/CRIU records have one definition: criu-patches/include/criu-engine.h.
 // The patched CRIU tree carries it byte for byte, and the op list it
-// declares is the one in proto/crib.proto and in the TypeScript engine.
+// declares is the registry's (ops/registry; see registry.test.ts).
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FD_LOCKS_HELD, FD_LOCKS_NONE } from '../../engine-ts/src/bpf/records';
-import { OP_NAMES } from '../../engine-ts/src/bpf/types';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 import { ABI_VERSION } from '../../engine-ts/src/engine/proto';
 import { root } from '../helpers';
 
@@ -14,7 +14,10 @@ const header = fs.readFileSync(path.join(root, 'criu-patches/include/criu-engine
 function headerOps(): string[] {
   const m = /enum cr_engine_op \{([\s\S]*?)\};/.exec(header);
   assert.ok(m, 'enum cr_engine_op not found');
-  return [...m[1].matchAll(/CR_ENGINE_OP_(\w+),\s*\/\*\s*"(\w+)"/g)].map((x) => x[2]);
+  return [...m[1].matchAll(/CR_ENGINE_OP_(\w+),\s*\/\*\s*"(\w+)"/g)].map((x) => {
+    assert.equal(x[1], x[2].toUpperCase(), `CR_ENGINE_OP_${x[1]} is named "${x[2]}"`);
+    return x[2];
+  });
 }
 
 describe('contract: criu-engine.h', () => {
@@ -24,14 +27,19 @@ describe('contract: criu-engine.h', () => {
     assert.equal(fs.readFileSync(patched, 'utf8'), header);
   });
 
-  it('declares the same ops, in the same order, as crib.proto and the engine', () => {
-    const ops = headerOps();
-    assert.deepEqual(ops, [...OP_NAMES]);
-    const proto = fs.readFileSync(path.join(root, 'proto/crib.proto'), 'utf8');
-    const m = /enum Op \{([\s\S]*?)\}/.exec(proto);
-    assert.ok(m, 'enum Op not found in crib.proto');
-    const protoOps = [...m[1].matchAll(/(\w+)\s*=\s*(\d+);/g)].map((x) => [x[1].toLowerCase(), Number(x[2])]);
-    assert.deepEqual(protoOps, ops.map((o, i) => [o, i]));
+  it('declares the ops of ops/registry, in its order, and nothing after them', () => {
+    assert.deepEqual(headerOps(), readRegistry().map((e) => e.name));
+    assert.match(header, /CR_ENGINE_OP_\w+,\s*\/\*[^*]*\*\/\s*CR_ENGINE_OP__MAX/, 'CR_ENGINE_OP__MAX right after the last op');
+  });
+
+  it('has a slot in struct cr_engine_ops for every op, in the registry order, after nr_ops', () => {
+    const m = /struct cr_engine_ops \{([\s\S]*?)\n\};/.exec(header);
+    assert.ok(m, 'struct cr_engine_ops not found');
+    const body = m[1];
+    assert.ok(body.indexOf('unsigned int nr_ops;') >= 0, 'nr_ops');
+    const slots = [...body.matchAll(/\(\*(\w+)\)\(/g)].map((x) => x[1]);
+    const ops = readRegistry().map((e) => e.name);
+    assert.deepEqual(slots.slice(slots.length - ops.length), ops, 'the last members are the ops, in order');
   });
 
   it('gives the fd lock states the values crib.h and the engine use', () => {

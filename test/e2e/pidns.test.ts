@@ -9,8 +9,10 @@ import * as path from 'path';
 import { imageDir, readEngineStats } from '../../engine-ts/src/criu/images';
 import { loadCriuProtos } from '../../engine-ts/src/images/reader';
 import { keyValues, paths, root, tmpdir, workload } from '../helpers';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 
-const OPS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo'];
+// every op of the registry
+const OPS = readRegistry().map((e) => e.name);
 
 /**
  * Runs test/e2e/pidns.sh in a new pid namespace (and mount, for its /proc;

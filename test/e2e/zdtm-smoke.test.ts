@@ -7,6 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { paths, root, tmpdir } from '../helpers';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 
 interface OpFigures {
   engine: string;
@@ -44,7 +45,7 @@ describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
     const passed = tests.filter((t) => t.result === 'pass');
     assert.ok(passed.length >= 10, `only ${passed.length} tests ran (the rest skipped):\n${summary}`);
     for (const t of passed) {
-      for (const op of ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'fdinfo']) {
+      for (const op of readRegistry().map((e) => e.name)) {
         const o = t.ops[op];
         assert.ok(o && o.calls > 0, `${t.name}: op ${op} was never called`);
         assert.equal(o.engine, 'crib', `${t.name}: op ${op} served by ${o.engine}`);

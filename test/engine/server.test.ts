@@ -5,6 +5,7 @@ import { ABI_VERSION, loadProto } from '../../engine-ts/src/engine/proto';
 import { EngineServer } from '../../engine-ts/src/engine/server';
 import { Collector } from '../../engine-ts/src/bpf/types';
 import { fakeCollector } from './helpers';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 
 const proto = loadProto();
 type Obj = { [k: string]: unknown };
@@ -41,7 +42,20 @@ describe('engine server', () => {
     assert.strictEqual(r.err, 0);
     const h = r.hello as Obj;
     assert.strictEqual(h.abiVersion, ABI_VERSION);
-    assert.deepStrictEqual((h.ops as Obj[]).map((o) => o.op), [0, 1, 2, 3, 4, 5, 6]);
+    // every op of the registry, by number; a folder op the fake collector cannot run is unavailable, with why
+    assert.deepStrictEqual((h.ops as Obj[]).map((o) => o.op), readRegistry().map((e) => e.id));
+    for (const o of (h.ops as Obj[]).filter((x) => readRegistry()[x.op as number].folder !== 'core')) {
+      assert.strictEqual(o.available, false);
+      assert.match(o.reason as string, /cannot run folder ops/);
+    }
+  });
+
+  it('answers an OpReq of an op it does not have with ENOTSUP, and a core op number with ENOTSUP too', () => {
+    for (const op of [999, 0]) {
+      const r = ask(server, { id: 9, op: { op, pid: 99 } });
+      assert.strictEqual(r.err, -95, `op #${op}`);
+      assert.match(r.message as string, /procfs serves it/);
+    }
   });
 
   it('answers stat and status with 64-bit and char fields intact', () => {

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BadRecordError, BpfLoadError, BusyError, CribError, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
-import { iterFds, iterReply, iterTask, iterVmas } from './iter';
+import { iterCtx, iterFds, iterReply, iterTask, iterVmas } from './iter';
 import { CribKfunc, KfuncSupport, kfuncNamesAbsent, kfuncsFromBtf, kfuncsOfBits } from './kfuncs';
 import { MechanismChoice, parseMechanisms } from './mechanisms';
 import { ownPidNs } from './pidns';
@@ -643,7 +643,7 @@ export class BpfCollector implements Collector {
    * of the reader, this process: exact only for a caller in the same one.
    * Writes the request where the object's task programs check it.
    */
-  private iterArgs(op: OpName, s: Served, pid: number): void {
+  private iterArgs(op: string, s: Served, pid: number): void {
     if (this.ownNs === undefined || this.ownNs !== this.callerNs) {
       throw new NotExactHereError(
         op,
@@ -693,7 +693,16 @@ export class BpfCollector implements Collector {
     if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new UsageError(`${op}: pid must be a positive integer, got ${pid}`);
     const s = this.tryServe(prog);
     if (typeof s === 'string') throw new UnsupportedError(op, s);
-    this.run(op, s, pid, ctx);
+    if (s.source.reader !== 'iter') {
+      this.run(op, s, pid, ctx);
+      return;
+    }
+    // seq iterator (iter.ts): resolved in the engine's pid namespace
+    if (this.foreignCaller) throw new UnsupportedError(op, `${prog.program} finds tasks in the engine's pid namespace, pid:[${this.ownNs}], and the caller is in pid:[${this.callerNs}]`);
+    this.iterArgs(op, s, pid);
+    const reply = iterCtx(op, s.obj.obj!, s.source.program, pid, ctx);
+    if (!reply) throw new NoSuchTaskError(pid, op);
+    if (reply.err) this.fail(op, s, pid, reply);
   }
 
   // ---- a caller in another pid namespace than the engine's (a service) -------

@@ -14,7 +14,9 @@ import {
   fdMapOfRecs,
   GateVma,
   Rec,
+  REC,
   RecType,
+  REQ,
   Reply,
   REQ_F_GATE_VMA,
   splitRecs,
@@ -35,7 +37,7 @@ export function canIterate(obj: NativeBpfObject): obj is NativeBpfObject & IterC
 }
 
 /** The whole output of `prog` attached to task `tid`, split into records. */
-function readTask(op: OpName, obj: NativeBpfObject, prog: string, tid: number): { buf: ArrayBuffer; recs: Rec[] } {
+function readTask(op: string, obj: NativeBpfObject, prog: string, tid: number): { buf: ArrayBuffer; recs: Rec[] } {
   if (!canIterate(obj)) throw new CribError('EIO', `${op}: the native addon has no iterRead; rebuild it (make addon)`);
   let buf: ArrayBuffer;
   try {
@@ -47,7 +49,7 @@ function readTask(op: OpName, obj: NativeBpfObject, prog: string, tid: number): 
   return { buf, recs: splitRecs(op, buf) };
 }
 
-function endOf(op: OpName, buf: ArrayBuffer, recs: Rec[]): Reply | undefined {
+function endOf(op: string, buf: ArrayBuffer, recs: Rec[]): Reply | undefined {
   const end = recs.find((r) => r.type === RecType.End);
   return end ? decodeEndRec(op, buf, end) : undefined;
 }
@@ -99,4 +101,22 @@ export function iterFds(obj: NativeBpfObject, prog: string, probe: string, pid: 
   // nothing: no files (a zombie) or no task
   if (m.count === 0 && !exists('fds', obj, probe, pid)) return undefined;
   return { reply, table: decodeFds(pid, m.fds, m.count) };
+}
+
+/**
+ * A folder op (engine/ops.ts): the reply part of @ctx (after struct
+ * crib_req) from the CRIB_REC_CTX record, as the op's SYSCALL program
+ * would leave it, and the END record's reply; undefined: no such task.
+ */
+export function iterCtx(op: string, obj: NativeBpfObject, prog: string, pid: number, ctx: Uint8Array): Reply | undefined {
+  const { buf, recs } = readTask(op, obj, prog, pid);
+  const reply = endOf(op, buf, recs);
+  if (!reply) return undefined;
+  if (reply.err) return reply;
+  const r = recs.find((x) => x.type === RecType.Ctx);
+  if (!r) throw new CribError('EIO', `${op}: pid ${pid}: ${prog} wrote an END record but no CTX record`);
+  const want = ctx.byteLength - REQ.size;
+  if (r.len - REC.size < want) throw new CribError('EIO', `${op}: pid ${pid}: CTX record of ${r.len - REC.size} bytes, ${want} expected`);
+  ctx.set(new Uint8Array(buf, r.off, want), REQ.size);
+  return reply;
 }

@@ -810,6 +810,8 @@ export enum RecType {
   Task = 2,
   Vma = 3,
   Fd = 4,
+  /** a folder op's reply, the bytes its SYSCALL program leaves after struct crib_req */
+  Ctx = 5,
 }
 
 /** The layouts of the iterator objects, checked against their BTF like LAYOUTS. */

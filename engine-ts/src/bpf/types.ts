@@ -109,6 +109,8 @@ export interface ProgramRef {
   mechanism: string;
   object: string;
   program: string;
+  /** 'iter': a seq-iterator program attached to the task (a CRIB_REC_CTX record); default: SYSCALL */
+  reader?: 'iter';
 }
 
 export interface Caller {

@@ -125,7 +125,11 @@ export function loadFolderOps(root: protobuf.Root, entries: RegistryEntry[] = re
  * whose program loads), and reading and encoding a task's answer.
  */
 export class FolderOps {
-  private readonly chosen = new Map<number, { op: FolderOp; prog?: ProgramRef; why?: string }>();
+  /** per op: the mechanisms whose programs load here, best first, or why none does */
+  private readonly chosen = new Map<number, { op: FolderOp; progs: ProgramRef[]; why?: string }>();
+  /** per op: mechanisms that could not serve the current caller exactly (skipped until the caller changes) */
+  private readonly demoted = new Map<number, Set<ProgramRef>>();
+  private demotedFor?: number;
 
   constructor(
     readonly ops: FolderOp[],
@@ -133,22 +137,31 @@ export class FolderOps {
   ) {
     for (const op of ops) {
       const why: string[] = [];
-      let prog: ProgramRef | undefined;
+      const progs: ProgramRef[] = [];
       for (const m of op.module.mechanisms) {
         const s = collector?.programStatus?.(m) ?? 'the collector cannot run folder ops';
-        if (s === true) {
-          prog = m;
-          break;
-        }
-        why.push(`${m.mechanism}: ${s}`);
+        if (s === true) progs.push(m);
+        else why.push(`${m.mechanism}: ${s}`);
       }
-      this.chosen.set(op.entry.id, { op, prog, why: prog ? undefined : why.join('; ') || 'no mechanism' });
+      this.chosen.set(op.entry.id, { op, progs, why: progs.length ? undefined : why.join('; ') || 'no mechanism' });
     }
+  }
+
+  /** The mechanism that serves op @id for @caller: the first that loads and was not demoted for it. */
+  private serving(id: number, caller: Caller | undefined): ProgramRef | undefined {
+    if (caller?.pidNs !== this.demotedFor) {
+      this.demoted.clear();
+      this.demotedFor = caller?.pidNs;
+    }
+    const c = this.chosen.get(id);
+    const d = this.demoted.get(id);
+    return c?.progs.find((p) => !d?.has(p));
   }
 
   /** Support of each folder op for @caller: mechanism, or why not. */
   support(caller: Caller | undefined, notServed?: string): { id: number; available: boolean; mechanism?: string; reason?: string }[] {
-    return [...this.chosen.values()].map(({ op, prog, why }) => {
+    return [...this.chosen.values()].map(({ op, why }) => {
+      const prog = this.serving(op.entry.id, caller);
       const refused = notServed ?? (prog && caller ? op.module.refuse?.(caller) : undefined);
       if (refused || !prog || !caller) return { id: op.entry.id, available: false, reason: refused ?? why ?? 'no caller' };
       return { id: op.entry.id, available: true, mechanism: prog.mechanism };
@@ -166,19 +179,35 @@ export class FolderOps {
     return this.chosen.has(id);
   }
 
-  /** The encoded message of op @id for @pid; throws a CribError (UnsupportedError: procfs serves it). */
+  /**
+   * The encoded message of op @id for @pid; throws a CribError
+   * (UnsupportedError: procfs serves it).  A mechanism that cannot find
+   * the caller's pids exactly (an UnsupportedError from the collector,
+   * e.g. no bpf_task_from_vpid for a caller in a child pid namespace) is
+   * skipped for this caller and the next one tried.
+   */
   read(id: number, pid: number, caller: Caller | undefined): Uint8Array {
     const c = this.chosen.get(id);
     if (!c) throw new UnsupportedError(`op #${id}`, 'not an op of a folder this engine has');
     const name = c.op.entry.name;
-    if (!c.prog || !this.collector?.runProgram) throw new UnsupportedError(name, c.why ?? 'no program');
+    if (!this.collector?.runProgram) throw new UnsupportedError(name, c.why ?? 'no program');
     if (!caller) throw new UnsupportedError(name, 'the caller did not name its pid namespace in hello');
     const refused = c.op.module.refuse?.(caller);
     if (refused) throw new UnsupportedError(name, refused);
     const collector = this.collector;
-    const prog = c.prog;
-    const runner: ProgramRunner = { prog, caller, run: (p, ctx) => collector.runProgram!(name, prog, p, ctx) };
-    const value = c.op.module.read(runner, pid);
-    return c.op.type.encode(c.op.type.fromObject(value)).finish();
+    for (;;) {
+      const prog = this.serving(id, caller);
+      if (!prog) throw new UnsupportedError(name, c.why ?? 'no mechanism can find this caller\'s tasks exactly');
+      const runner: ProgramRunner = { prog, caller, run: (p, ctx) => collector.runProgram!(name, prog, p, ctx) };
+      try {
+        const value = c.op.module.read(runner, pid);
+        return c.op.type.encode(c.op.type.fromObject(value)).finish();
+      } catch (e) {
+        if (!(e instanceof UnsupportedError)) throw e;
+        let d = this.demoted.get(id);
+        if (!d) this.demoted.set(id, (d = new Set()));
+        d.add(prog);
+      }
+    }
   }
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * taskmisc_fields.h: filling struct crib_taskmisc from a task, shared by
+ * the SYSCALL program (taskmisc.bpf.c) and its seq-iterator fallback
+ * (taskmisc_iter.bpf.c).
+ */
+#ifndef __CRIB_TASKMISC_FIELDS_H__
+#define __CRIB_TASKMISC_FIELDS_H__
+
+#include "taskmisc.h"
+
+static __always_inline void fill_taskmisc(struct crib_taskmisc *m, struct task_struct *task)
+{
+	struct signal_struct *sig;
+	int i;
+
+	m->have = 0;
+	m->personality = BPF_CORE_READ(task, personality);
+	if (bpf_core_field_exists(task->loginuid)) {
+		m->loginuid = BPF_CORE_READ(task, loginuid.val);
+		m->have |= CRIB_TASKMISC_LOGINUID;
+	}
+	sig = BPF_CORE_READ(task, signal);
+	m->oom_score_adj = BPF_CORE_READ(sig, oom_score_adj);
+	m->have |= CRIB_TASKMISC_OOM;
+	/*
+	 * Unrolled: a SYSCALL program writes m in its context, and each store
+	 * there needs a constant offset (the verifier refuses a store through
+	 * a ctx pointer moved by i).
+	 */
+#pragma unroll
+	for (i = 0; i < CRIB_RLIMITS; i++) {
+		m->rlim[i].cur = BPF_CORE_READ(sig, rlim[i].rlim_cur);
+		m->rlim[i].max = BPF_CORE_READ(sig, rlim[i].rlim_max);
+	}
+	m->nr_rlimits = CRIB_RLIMITS;
+}
+
+#endif /* __CRIB_TASKMISC_FIELDS_H__ */

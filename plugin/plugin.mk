@@ -18,7 +18,9 @@ CRIB_PLUGIN_GEN := $(BUILD)/plugin
 CRIB_PLUGIN_PB := $(CRIB_PLUGIN_GEN)/crib.pb-c.c
 # each op folder's converter (ops/NAME/NAME.c) and message (ops/NAME/NAME.proto)
 CRIB_OP_DIRS := $(patsubst %/,%,$(dir $(wildcard ops/*/*.proto)))
-CRIB_OP_SRCS := $(filter-out %.bpf.c,$(wildcard ops/*/*.c))
+CRIB_OP_SRCS := $(filter-out %.bpf.c %_test.c,$(wildcard ops/*/*.c))
+# each op folder's converter checks (ops/NAME/NAME_test.c), run by ops-test
+CRIB_OP_TESTS := $(wildcard ops/*/*_test.c)
 CRIB_PLUGIN_SRCS := $(wildcard plugin/*.c) $(CRIB_OP_SRCS)
 CRIB_PLUGIN_HDRS := $(wildcard plugin/*.h) $(wildcard $(CRIU_INC)/criu-plugin.h $(CRIU_INC)/criu-engine.h) \
 		    $(CRIB_PLUGIN_GEN)/crib_ops.h $(wildcard ops/*/*.h)
@@ -59,11 +61,11 @@ $(CRIB_PLUGIN_SO): $(CRIB_PLUGIN_SRCS) $(CRIB_PLUGIN_HDRS) $(CRIB_PLUGIN_PB) $(C
 		$(CRIB_PLUGIN_INC) $(CRIB_PLUGIN_SRCS) $(CRIB_PLUGIN_PB) -o $@ -lprotobuf-c
 
 # ops.c against a fake shim: the checks of malformed answers, nothing else.
-$(CRIB_PLUGIN_TEST): test/plugin/ops-test.c plugin/ops.c $(CRIB_OP_SRCS) $(CRIB_PLUGIN_HDRS) $(CRIB_PLUGIN_PB) \
+$(CRIB_PLUGIN_TEST): test/plugin/ops-test.c test/plugin/ops-test.h plugin/ops.c $(CRIB_OP_SRCS) $(CRIB_OP_TESTS) $(CRIB_PLUGIN_HDRS) $(CRIB_PLUGIN_PB) \
 		| $(CRIB_PLUGIN_HEADERS_DEP)
 	@mkdir -p $(@D)
-	$(CC) $(CRIB_PLUGIN_CFLAGS) -D_GNU_SOURCE $(CRIB_PLUGIN_INC) test/plugin/ops-test.c plugin/ops.c \
-		$(CRIB_OP_SRCS) $(CRIB_PLUGIN_PB) -o $@ -lprotobuf-c
+	$(CC) $(CRIB_PLUGIN_CFLAGS) -D_GNU_SOURCE $(CRIB_PLUGIN_INC) -iquote test/plugin test/plugin/ops-test.c plugin/ops.c \
+		$(CRIB_OP_SRCS) $(CRIB_OP_TESTS) $(CRIB_PLUGIN_PB) -o $@ -lprotobuf-c
 
 # dlopen()s crib.so and calls the engine ops as CRIU would (real shim and engine).
 $(CRIB_PLUGIN_DRIVER): test/plugin/plugin-driver.c $(CRIB_PLUGIN_HDRS) | $(CRIB_PLUGIN_HEADERS_DEP)

@@ -69,8 +69,8 @@ describe('contract: ops/registry', () => {
     const proto = loadProto();
     for (const e of folderOps) {
       const dir = path.join(root, e.folder);
-      it(`${e.name}: has its record header, BPF program, message, engine module, plugin converter and test`, () => {
-        for (const f of [`${e.name}.h`, `${e.name}.bpf.c`, `${e.name}.proto`, `${e.name}.ts`, `${e.name}.c`, `${e.name}.test.ts`]) {
+      it(`${e.name}: has its record header, BPF program, message, engine module, plugin converter and their tests`, () => {
+        for (const f of [`${e.name}.h`, `${e.name}.bpf.c`, `${e.name}.proto`, `${e.name}.ts`, `${e.name}.c`, `${e.name}_test.c`, `${e.name}.test.ts`]) {
           assert.ok(fs.existsSync(path.join(dir, f)), `${e.folder}/${f} missing`);
         }
       });

@@ -5,6 +5,7 @@ import { strict as assert } from 'assert';
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { crib, root } from '../helpers';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 
 describe('crib check', function () {
   this.timeout(60000);
@@ -12,7 +13,7 @@ describe('crib check', function () {
   it('as root: ok, with an op answered', () => {
     const r = crib(['check']);
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /\[ ok \] BPF programs: loaded, \d of 7 ops served, stat of this process answered/);
+    assert.match(r.stdout, new RegExp(`\\[ ok \\] BPF programs: loaded, \\d+ of ${readRegistry().length} ops served, stat of this process answered`));
   });
 
   // uid 0 with every capability dropped: as a user, without needing the

@@ -15,7 +15,7 @@
 
 #include "crib.h"
 #include "shim.h"
-#include "taskmisc.pb-c.h"
+#include "ops-test.h"
 
 /* ---- what CRIU and shim.c would provide ---- */
 
@@ -37,9 +37,9 @@ unsigned int log_get_loglevel(void)
 	return 4;
 }
 
-static Crib__Response *next;	/* the canned answer, packed/unpacked like a real one */
-static int calls;
-static Crib__Request__ReqCase last_req;
+Crib__Response *next;	/* the canned answer, packed/unpacked like a real one */
+int calls;
+Crib__Request__ReqCase last_req;
 
 int shim_call(Crib__Request *req, Crib__Response **resp)
 {
@@ -78,7 +78,7 @@ void shim_free(Crib__Response *resp)
 }
 
 /* Round-trip @r through the wire format so that ops.c frees what protobuf-c allocated. */
-static void answer(Crib__Response *r)
+void answer(Crib__Response *r)
 {
 	size_t len = crib__response__get_packed_size(r);
 	uint8_t *buf = malloc(len);
@@ -94,19 +94,10 @@ static void answer(Crib__Response *r)
 
 /* ---- checks ---- */
 
-static int failed, passed;
+int failed, passed;
 
-#define CHECK(cond, fmt, ...)                                                           \
-	do {                                                                            \
-		if (cond) {                                                             \
-			passed++;                                                       \
-		} else {                                                                \
-			failed++;                                                       \
-			fprintf(stderr, "FAIL %s:%d: " fmt "\n", __FILE__, __LINE__, ##__VA_ARGS__); \
-		}                                                                       \
-	} while (0)
 
-static int untouched(const void *p, size_t size)
+int untouched(const void *p, size_t size)
 {
 	const unsigned char *c = p;
 	size_t i;
@@ -142,12 +133,12 @@ static void hello(uint32_t abi, int nops)
 }
 
 /* A bytes field holding s, without its NUL. */
-static ProtobufCBinaryData bin(const char *s)
+ProtobufCBinaryData bin(const char *s)
 {
 	return (ProtobufCBinaryData){ strlen(s), (uint8_t *)s };
 }
 
-static Crib__StatResp good_stat(pid_t pid)
+Crib__StatResp good_stat(pid_t pid)
 {
 	Crib__StatResp s = CRIB__STAT_RESP__INIT;
 
@@ -163,7 +154,7 @@ static Crib__StatResp good_stat(pid_t pid)
 	return s;
 }
 
-static void stat_answer(Crib__StatResp *s)
+void stat_answer(Crib__StatResp *s)
 {
 	Crib__Response r = CRIB__RESPONSE__INIT;
 
@@ -277,10 +268,10 @@ static void fds_answer(struct fdt *f)
 }
 
 /* folder-op records the next prepare_answer() carries */
-static Crib__OpRecord **prep_records;
-static size_t n_prep_records;
+Crib__OpRecord **prep_records;
+size_t n_prep_records;
 
-static void prepare_answer(Crib__VmaList **v, size_t nv, Crib__FdTable **f, size_t nf, int32_t *fp, size_t nfp,
+void prepare_answer(Crib__VmaList **v, size_t nv, Crib__FdTable **f, size_t nf, int32_t *fp, size_t nfp,
 			   int32_t *fe, size_t nfe, Crib__OpTime **t, size_t nt)
 {
 	Crib__Response r = CRIB__RESPONSE__INIT;
@@ -706,123 +697,6 @@ static void test_prepare(void)
 	BAD_PREP(prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2), "bad VMA inside the snapshot");
 }
 
-/* ---- a folder op: taskmisc (ops/taskmisc) ---- */
-
-/* An answer to an OpReq: @m packed into Response.record. */
-static void taskmisc_answer(const Crib__TaskMisc *m)
-{
-	Crib__Response r = CRIB__RESPONSE__INIT;
-	size_t len = crib__task_misc__get_packed_size(m);
-	uint8_t *buf = malloc(len);
-
-	crib__task_misc__pack(m, buf);
-	r.resp_case = CRIB__RESPONSE__RESP_RECORD;
-	r.record.len = len;
-	r.record.data = buf;
-	answer(&r);
-	free(buf);
-}
-
-static ProtobufCBinaryData taskmisc_bytes(const Crib__TaskMisc *m, uint8_t *buf)
-{
-	return (ProtobufCBinaryData){ crib__task_misc__pack(m, buf), buf };
-}
-
-static void test_taskmisc(void)
-{
-	uint64_t cur[CR_ENG_RLIMITS_MAX + 1], max[CR_ENG_RLIMITS_MAX + 1];
-	Crib__TaskMisc m = CRIB__TASK_MISC__INIT;
-	struct cr_eng_taskmisc tm;
-	uint8_t packed[512];
-	int i;
-
-	for (i = 0; i <= CR_ENG_RLIMITS_MAX; i++) {
-		cur[i] = i;
-		max[i] = i ? 2ULL * i : ~0ULL;
-	}
-	m.have = CR_ENG_TASKMISC_LOGINUID | CR_ENG_TASKMISC_OOM;
-	m.personality = 0x0040000; /* ADDR_NO_RANDOMIZE */
-	m.loginuid = 1000;
-	m.oom_score_adj = -500;
-	m.n_rlim_cur = m.n_rlim_max = CR_ENG_RLIMITS_MAX;
-	m.rlim_cur = cur;
-	m.rlim_max = max;
-
-	taskmisc_answer(&m);
-	calls = 0;
-	CHECK(crib_taskmisc(40, &tm) == 0 && calls == 1 && last_req == CRIB__REQUEST__REQ_OP && tm.personality == 0x40000 &&
-		      tm.have == m.have && tm.loginuid == 1000 && tm.oom_score_adj == -500 &&
-		      tm.nr_rlimits == CR_ENG_RLIMITS_MAX && tm.rlimits[0].max == ~0ULL && tm.rlimits[5].cur == 5 &&
-		      tm.rlimits[5].max == 10,
-	      "taskmisc: a good record, one OpReq");
-
-#define BAD_MISC(change, what)                                                                   \
-	do {                                                                                     \
-		Crib__TaskMisc b = m;                                                            \
-		change;                                                                          \
-		taskmisc_answer(&b);                                                             \
-		memset(&tm, 0xab, sizeof(tm));                                                   \
-		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: " what); \
-	} while (0)
-	BAD_MISC(b.have |= 4, "unknown bits in have");
-	BAD_MISC(b.oom_score_adj = 1001, "oom_score_adj past OOM_SCORE_ADJ_MAX");
-	BAD_MISC(b.oom_score_adj = -1001, "oom_score_adj below OOM_SCORE_ADJ_MIN");
-	BAD_MISC(b.n_rlim_max = CR_ENG_RLIMITS_MAX - 1, "rlimit arrays of different lengths");
-	BAD_MISC(b.n_rlim_cur = b.n_rlim_max = CR_ENG_RLIMITS_MAX + 1, "more rlimits than RLIM_NLIMITS");
-	BAD_MISC(b.rlim_cur = max; b.rlim_max = cur, "a limit above its maximum");
-	{
-		Crib__Response r = CRIB__RESPONSE__INIT;
-
-		r.resp_case = CRIB__RESPONSE__RESP_RECORD;
-		r.record = bin("\xff\xff\xff");
-		answer(&r);
-		memset(&tm, 0xab, sizeof(tm));
-		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a record that does not unpack");
-	}
-	{
-		Crib__StatResp st = good_stat(40);
-
-		stat_answer(&st);
-		memset(&tm, 0xab, sizeof(tm));
-		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a stat payload instead of a record");
-	}
-
-	/* from prepare()'s snapshot: no round trip */
-	{
-		Crib__OpRecord r40 = CRIB__OP_RECORD__INIT, r41 = CRIB__OP_RECORD__INIT, *recs[] = { &r40, &r41 };
-		pid_t pids[] = { 40, 41, 42 };
-		uint64_t ns[CR_ENGINE_OP__MAX];
-
-		r40.op = CR_ENGINE_OP_TASKMISC, r40.pid = 40, r40.has_record = 1, r40.record = taskmisc_bytes(&m, packed);
-		r41.op = CR_ENGINE_OP_TASKMISC, r41.pid = 41, r41.has_err = 1, r41.err = ESRCH;
-		prep_records = recs, n_prep_records = 2;
-		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
-		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0, "taskmisc: prepare with records");
-		calls = 0;
-		CHECK(crib_taskmisc(40, &tm) == 0 && calls == 0 && tm.oom_score_adj == -500, "taskmisc: from the snapshot");
-		CHECK(crib_taskmisc(41, &tm) == -ESRCH && calls == 0, "taskmisc: the snapshot's errno");
-		CHECK(crib_taskmisc(42, &tm) == -EPIPE && calls == 1, "taskmisc: a pid not in the snapshot: a round trip");
-
-#define BAD_REC(change, what)                                                                     \
-	do {                                                                                      \
-		Crib__OpRecord keep40 = r40, keep41 = r41;                                        \
-		change;                                                                           \
-		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);                      \
-		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == -EPROTO, "taskmisc: " what); \
-		r40 = keep40, r41 = keep41;                                                       \
-	} while (0)
-		BAD_REC(r41.op = CR_ENGINE_OP_VMA, "a record of a core op");
-		BAD_REC(r41.op = 99, "a record of an op this plugin does not know");
-		BAD_REC(r41.pid = 40, "two records for one pid");
-		BAD_REC(r41.pid = 77, "a record for a pid not asked for");
-		BAD_REC(r41.has_record = 1, "a record with both a message and an errno");
-		BAD_REC(r41.has_err = 0, "a record with neither");
-		BAD_REC(r41.err = 0, "errno 0");
-		prep_records = NULL, n_prep_records = 0;
-		crib_ops_reset();
-	}
-}
-
 /* An engine that knows more ops than this plugin: they are not used, the rest is. */
 static void test_newer_engine(void)
 {
@@ -884,7 +758,10 @@ int main(int argc, char **argv)
 	crib_ops_reset();
 	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);
 	CHECK(crib_hello() == 0, "hello, all ops");
-	test_taskmisc();
+	/* each op folder's converter checks (ops/NAME/NAME_test.c) */
+#define CRIB_FOLDER_OP_TEST(n, N, id) test_##n();
+	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_TEST)
+#undef CRIB_FOLDER_OP_TEST
 	test_newer_engine();
 	crib_ops_reset();
 

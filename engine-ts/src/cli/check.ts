@@ -5,6 +5,9 @@ import { btfFuncNames, KfuncSupport } from '../bpf/kfuncs';
 import { OP_NAMES, OpName, OpSupport } from '../bpf/types';
 import { CribError } from '../errors';
 import { findPaths, Paths } from '../paths';
+import { FolderOps, loadFolderOps, readRegistry } from '../engine/ops';
+import { loadProto } from '../engine/proto';
+import { ownUserNs } from '../bpf/pidns';
 
 export interface CheckItem {
   what: string;
@@ -17,8 +20,9 @@ export interface CheckItem {
 export interface CheckResult {
   kernel: string;
   items: CheckItem[];
-  ops: OpSupport[];
-  /** every mechanism of each op, in order of preference */
+  /** every op of the registry: the core ops, then the folder ops */
+  ops: (Omit<OpSupport, 'op'> & { op: string })[];
+  /** every mechanism of each core op, in order of preference */
   mechanisms: Partial<Record<OpName, MechanismStatus[]>>;
   kfuncs?: KfuncSupport;
 }
@@ -75,7 +79,7 @@ export function runCheck(paths: Paths = findPaths()): CheckResult {
   }
   const priv = privileges();
   items.push({ what: 'privileges', ok: priv.ok, detail: priv.detail });
-  let ops: OpSupport[] = [];
+  let ops: CheckResult['ops'] = [];
   const mechanisms: CheckResult['mechanisms'] = {};
   let kfuncs: KfuncSupport | undefined;
   try {
@@ -84,6 +88,12 @@ export function runCheck(paths: Paths = findPaths()): CheckResult {
     try {
       ops = c.support();
       for (const op of OP_NAMES) mechanisms[op] = c.mechanismsFor(op);
+      // the ops of the folders (ops/registry), for a caller in our own namespaces
+      const names = new Map(readRegistry().map((e) => [e.id, e.name]));
+      const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, userNs: ownUserNs() };
+      for (const o of new FolderOps(loadFolderOps(loadProto().root), c).support(caller)) {
+        ops.push({ op: names.get(o.id) ?? `#${o.id}`, available: o.available, mechanism: o.mechanism, reason: o.reason });
+      }
       kfuncs = c.kfuncs();
       // loading is not enough: one op must answer, as in a dump
       if (ops.find((o) => o.op === 'stat')?.available) {
@@ -130,7 +140,7 @@ export function formatCheck(r: CheckResult): string {
   lines.push('ops:');
   if (r.ops.length === 0) lines.push('  none: the engine could not start here, every op falls back to procfs');
   for (const o of r.ops) {
-    const also = (r.mechanisms[o.op] ?? []).filter((m) => m.available && !m.serving).map((m) => m.mechanism);
+    const also = (r.mechanisms[o.op as OpName] ?? []).filter((m) => m.available && !m.serving).map((m) => m.mechanism);
     const tail = also.length ? `; also available: ${also.join(', ')}` : '';
     lines.push(`  ${o.op.padEnd(9)} ${o.available ? `crib (${o.mechanism ?? 'bpf'})${tail}` : `procfs fallback: ${o.reason ?? 'unavailable'}`}`);
   }

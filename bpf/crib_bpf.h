@@ -150,7 +150,8 @@ static __always_inline int crib_task_check(struct task_struct *task, __s32 nr, _
 }
 
 /*
- * The task a request names, after crib_req_check(), with a reference the
+ * The task @pid of the caller's namespace @ns_inum (found by @lookup, its
+ * init-namespace number, when that is set), with a reference the
  * caller drops with bpf_task_release(), and the level of the caller's
  * namespace in *level; NULL with *err set when there is none (-ESRCH: no
  * such task in the caller's namespace; -EOPNOTSUPP: this kernel cannot
@@ -166,22 +167,19 @@ static __always_inline int crib_task_check(struct task_struct *task, __s32 nr, _
  * kernel resolves in the reader's namespace.  Either way
  * crib_task_check() confirms the task before anything is read.
  */
-static __always_inline struct task_struct *crib_req_task(struct crib_req *req, __u32 size,
-							 int *level, int *err)
+static __always_inline struct task_struct *crib_find_task(__s32 pid, __s32 lookup, __u32 ns_inum,
+							  int *level, int *err)
 {
 	struct task_struct *task;
 	int l;
 
-	*err = crib_req_check(req, size);
-	if (*err)
-		return NULL;
-	if (req->lookup > 0) {
+	if (lookup > 0) {
 		/* the init namespace's number crib_ns_tasks gave (a service): checked below */
-		task = bpf_task_from_pid(req->lookup);
+		task = bpf_task_from_pid(lookup);
 	} else if (bpf_ksym_exists(bpf_task_from_vpid)) {
-		task = bpf_task_from_vpid(req->pid);
-	} else if (req->ns_inum == CRIB_INIT_PID_NS_INUM) {
-		task = bpf_task_from_pid(req->pid);
+		task = bpf_task_from_vpid(pid);
+	} else if (ns_inum == CRIB_INIT_PID_NS_INUM) {
+		task = bpf_task_from_pid(pid);
 	} else {
 		*err = -EOPNOTSUPP;
 		return NULL;
@@ -190,14 +188,25 @@ static __always_inline struct task_struct *crib_req_task(struct crib_req *req, _
 		*err = -ESRCH;
 		return NULL;
 	}
-	l = crib_task_check(task, req->pid, req->ns_inum);
+	l = crib_task_check(task, pid, ns_inum);
 	if (l < 0) {
 		bpf_task_release(task);
 		*err = l;
 		return NULL;
 	}
+	*err = 0;
 	*level = l;
 	return task;
+}
+
+/* crib_find_task() for the task a request names, after crib_req_check() */
+static __always_inline struct task_struct *crib_req_task(struct crib_req *req, __u32 size,
+							 int *level, int *err)
+{
+	*err = crib_req_check(req, size);
+	if (*err)
+		return NULL;
+	return crib_find_task(req->pid, req->lookup, req->ns_inum, level, err);
 }
 
 #endif /* __CRIB_BPF_H__ */

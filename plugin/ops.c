@@ -852,9 +852,12 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 	}
 	memset(op_ns, 0, nr_op_ns * sizeof(op_ns[0]));
 	for (i = 0; i < resp->prepare->n_op_ns; i++) {
+		const Crib__OpTime *t = resp->prepare->op_ns[i];
+
 		/* ops CRIU does not know are not charged */
-		if (resp->prepare->op_ns[i]->op < nr_op_ns)
-			op_ns[resp->prepare->op_ns[i]->op] += resp->prepare->op_ns[i]->ns;
+		if (t->op < nr_op_ns)
+			op_ns[t->op] += t->ns;
+		pr_debug("prepare: op %s: %" PRIu64 " us of engine work\n", crib_op_name(t->op), t->ns / 1000);
 	}
 	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu op records, %zu failed\n", nr,
 		resp->prepare->n_vmas, resp->prepare->n_fds, resp->prepare->n_records, resp->prepare->n_failed_pid);

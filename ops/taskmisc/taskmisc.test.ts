@@ -11,7 +11,8 @@ import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
 import { paths, root } from '../../test/helpers';
-import { HAVE_LOGINUID, HAVE_OOM, op as taskmisc, RLIMITS, TASKMISC, TASKMISC_CTX } from './taskmisc';
+import { HAVE_LOGINUID, HAVE_OOM, op as taskmisc, RLIMITS, TASKMISC, TASKMISC_CTX, TASKMISC_TREE } from './taskmisc';
+import { TREE_IN, TREE_MAX, TREE_REQ } from '../../engine-ts/src/bpf/records';
 
 /** #define CRIB_* of taskmisc.h */
 function defines(): Map<string, string> {
@@ -67,7 +68,7 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
 
   function read(pid: number) {
     const type = loadProto().root.lookupType('crib.TaskMisc');
-    const m = type.toObject(type.decode(ops.read(id, pid, caller())), { longs: String }) as {
+    const m = type.toObject(type.decode(ops.read(id, pid, caller()).slice()), { longs: String }) as {
       have: number;
       personality: number;
       loginuid: number;
@@ -114,6 +115,11 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
     const btf = loadBtf('taskmisc.bpf.o');
     checkLayout(btf, 'taskmisc.bpf.o', TASKMISC);
     checkLayout(btf, 'taskmisc.bpf.o', TASKMISC_CTX);
+    checkLayout(btf, 'taskmisc.bpf.o', TASKMISC_TREE);
+    checkLayout(btf, 'taskmisc.bpf.o', TREE_IN);
+    checkLayout(btf, 'taskmisc.bpf.o', TREE_REQ);
+    const tree = fs.readFileSync(path.join(root, 'bpf', 'crib_tree.h'), 'utf8');
+    assert.match(tree, new RegExp(`#define CRIB_TREE_MAX ${TREE_MAX}\\b`));
     const d = defines();
     assert.strictEqual(Number(d.get('CRIB_RLIMITS')), RLIMITS);
     assert.strictEqual(d.get('CRIB_TASKMISC_LOGINUID'), '(1u << 0)');
@@ -164,5 +170,45 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
 
   it('a pid that is no task is NoSuchTaskError', function () {
     assert.throws(() => read(0x3ffffff0), NoSuchTaskError);
+  });
+});
+
+describe('op taskmisc (ops/taskmisc), the tree pass (crib_taskmisc_tree)', function () {
+  this.timeout(60000);
+  let collector: BpfCollector;
+  let ops: FolderOps;
+  const id = readRegistry().find((e) => e.name === 'taskmisc')!.id;
+  const kids: ChildProcess[] = [];
+  const caller = () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, userNs: undefined });
+
+  before(function () {
+    collector = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
+    ops = new FolderOps(loadFolderOps(loadProto().root), collector);
+    if (collector.programStatus(taskmisc.treeProgram!) !== true) this.skip(); // < 6.2: no bpf_task_from_pid
+  });
+  after(function () {
+    for (const k of kids) k.kill('SIGKILL');
+    collector?.close();
+  });
+
+  it('gives, for every task, the bytes the per-task program gives, and -ESRCH for a pid that is no task', function () {
+    // more tasks than one run takes: this process's threads would be few, so repeat pids
+    const sleepers = Array.from({ length: 20 }, () => spawn('sleep', ['60'], { stdio: 'ignore' }));
+    kids.push(...sleepers);
+    const live = [process.pid, ...sleepers.map((k) => k.pid!)];
+    const pids = Array.from({ length: TREE_MAX + 50 }, (_, i) => live[i % live.length]);
+    pids[7] = 0x3ffffff0;
+    const got = new Map<number, { rec?: Buffer; err: number }[]>();
+    ops.readTree(id, pids, caller(), (pid, rec, err) => {
+      const l = got.get(pid) ?? [];
+      l.push({ rec: rec ? Buffer.from(rec) : undefined, err });
+      got.set(pid, l);
+    });
+    assert.equal([...got.values()].reduce((n, l) => n + l.length, 0), pids.length, 'an answer per pid');
+    assert.deepEqual(got.get(0x3ffffff0), [{ rec: undefined, err: -3 }]);
+    for (const pid of live) {
+      const one = Buffer.from(ops.read(id, pid, caller()));
+      for (const a of got.get(pid)!) assert.deepEqual(a, { rec: one, err: 0 }, `pid ${pid}`);
+    }
   });
 });

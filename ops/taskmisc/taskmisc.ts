@@ -1,6 +1,9 @@
-// Op taskmisc in the engine: crib_taskmisc (taskmisc.bpf.c) for one task,
-// its record (taskmisc.h) decoded into crib.TaskMisc (taskmisc.proto).
-import { layout, REQ } from '../../engine-ts/src/bpf/records';
+// Op taskmisc in the engine: the record of taskmisc.h (from crib_taskmisc,
+// its iterator fallback, or the tree pass crib_taskmisc_tree) written as
+// crib.TaskMisc (taskmisc.proto).  The message is written by hand from the
+// record's bytes: the two rlimit columns are already the packed fixed64
+// fields, so a task costs a few varints and two copies.
+import { layout, REQ, TREE_MAX } from '../../engine-ts/src/bpf/records';
 import { INIT_USER_NS_INUM } from '../../engine-ts/src/bpf/pidns';
 import { BadRecordError } from '../../engine-ts/src/errors';
 import { OpModule } from '../../engine-ts/src/engine/ops';
@@ -19,7 +22,8 @@ export const TASKMISC = layout('crib_taskmisc', 280, [
   ['oom_score_adj', 12, 4],
   ['nr_rlimits', 16, 4],
   ['_pad0', 20, 4],
-  ['rlim', 24, 16 * RLIMITS],
+  ['rlim_cur', 24, 8 * RLIMITS],
+  ['rlim_max', 24 + 8 * RLIMITS, 8 * RLIMITS],
 ]);
 
 /** struct crib_taskmisc_ctx: the request, then the record */
@@ -28,41 +32,58 @@ export const TASKMISC_CTX = layout('crib_taskmisc_ctx', REQ.size + TASKMISC.size
   ['misc', REQ.size, TASKMISC.size],
 ]);
 
-export interface TaskMisc {
-  have: number;
-  personality: number;
-  loginuid: number;
-  oomScoreAdj: number;
-  rlimCur: bigint[];
-  rlimMax: bigint[];
-}
+/** struct crib_taskmisc_tree: map tree_out of the tree pass */
+export const TASKMISC_TREE = layout('crib_taskmisc_tree', 4 * TREE_MAX + TASKMISC.size * TREE_MAX, [
+  ['err', 0, 4 * TREE_MAX],
+  ['rec', 4 * TREE_MAX, TASKMISC.size * TREE_MAX],
+]);
 
-/** The record in a context the program has run on. */
-export function decodeTaskMisc(ctx: Uint8Array): TaskMisc {
-  if (ctx.byteLength < TASKMISC_CTX.size) throw new BadRecordError('taskmisc', `context of ${ctx.byteLength} bytes < ${TASKMISC_CTX.size}`);
-  const dv = new DataView(ctx.buffer, ctx.byteOffset + REQ.size, TASKMISC.size);
-  const m = TASKMISC.members;
-  const n = dv.getUint32(m.nr_rlimits.offset, true);
-  if (n > RLIMITS) throw new BadRecordError('taskmisc', `nr_rlimits ${n} > ${RLIMITS}`);
-  const have = dv.getUint32(m.have.offset, true);
-  if (have & ~(HAVE_LOGINUID | HAVE_OOM)) throw new BadRecordError('taskmisc', `unknown bits in have: 0x${have.toString(16)}`);
-  const rlimCur: bigint[] = [];
-  const rlimMax: bigint[] = [];
-  for (let i = 0; i < n; i++) {
-    rlimCur.push(dv.getBigUint64(m.rlim.offset + 16 * i, true));
-    rlimMax.push(dv.getBigUint64(m.rlim.offset + 16 * i + 8, true));
+const M = TASKMISC.members;
+const buf = new Uint8Array(16 + 2 * (3 + 8 * RLIMITS) + 32);
+
+function varint(at: number, v: number): number {
+  v >>>= 0;
+  while (v > 0x7f) {
+    buf[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
   }
-  return {
-    have,
-    personality: dv.getUint32(m.personality.offset, true),
-    loginuid: dv.getUint32(m.loginuid.offset, true),
-    oomScoreAdj: dv.getInt32(m.oom_score_adj.offset, true),
-    rlimCur,
-    rlimMax,
-  };
+  buf[at++] = v;
+  return at;
 }
 
-const u64 = (v: bigint) => ({ low: Number(v & 0xffffffffn) | 0, high: Number((v >> 32n) & 0xffffffffn) | 0, unsigned: true });
+/**
+ * crib.TaskMisc of the record at @off in @src, checked; a view of a buffer
+ * the next call overwrites.
+ */
+export function encodeTaskMisc(src: ArrayBuffer, off: number): Uint8Array {
+  const dv = new DataView(src, off, TASKMISC.size);
+  const have = dv.getUint32(M.have.offset, true);
+  const n = dv.getUint32(M.nr_rlimits.offset, true);
+  if (n > RLIMITS) throw new BadRecordError('taskmisc', `nr_rlimits ${n} > ${RLIMITS}`);
+  if (have & ~(HAVE_LOGINUID | HAVE_OOM)) throw new BadRecordError('taskmisc', `unknown bits in have: 0x${have.toString(16)}`);
+  const oom = dv.getInt32(M.oom_score_adj.offset, true);
+  let at = 0;
+  buf[at++] = (1 << 3) | 0;
+  at = varint(at, have);
+  buf[at++] = (2 << 3) | 0;
+  at = varint(at, dv.getUint32(M.personality.offset, true));
+  buf[at++] = (3 << 3) | 0;
+  at = varint(at, dv.getUint32(M.loginuid.offset, true));
+  buf[at++] = (4 << 3) | 0;
+  at = varint(at, ((oom << 1) ^ (oom >> 31)) >>> 0); // sint32: zigzag
+  if (n > 0) {
+    for (const [field, col] of [
+      [5, M.rlim_cur.offset],
+      [6, M.rlim_max.offset],
+    ]) {
+      buf[at++] = (field << 3) | 2;
+      at = varint(at, 8 * n);
+      buf.set(new Uint8Array(src, off + col, 8 * n), at);
+      at += 8 * n;
+    }
+  }
+  return buf.subarray(0, at);
+}
 
 const ctx = new Uint8Array(TASKMISC_CTX.size);
 
@@ -74,21 +95,15 @@ export const op: OpModule = {
     { mechanism: 'bpf:iter/task', object: 'taskmisc_iter.bpf.o', program: 'crib_taskmisc_iter', reader: 'iter' },
   ],
   tree: true,
-  // /proc/PID/loginuid prints the kuid in the reader's user namespace; the program gives it raw
+  treeProgram: { mechanism: 'bpf:task tree pass', object: 'taskmisc.bpf.o', program: 'crib_taskmisc_tree' },
+  treeEntry: (out, i) => encodeTaskMisc(out, TASKMISC_TREE.members.rec.offset + TASKMISC.size * i),
+  // /proc/PID/loginuid prints the kuid in the reader's user namespace; the programs give it raw
   refuse: (caller) =>
     caller.userNs !== undefined && caller.userNs !== INIT_USER_NS_INUM
       ? `the caller is in user:[${caller.userNs}], not the init user namespace: loginuid would need mapping`
       : undefined,
   read(r, pid) {
     r.run(pid, ctx);
-    const t = decodeTaskMisc(ctx);
-    return {
-      have: t.have,
-      personality: t.personality,
-      loginuid: t.loginuid,
-      oomScoreAdj: t.oomScoreAdj,
-      rlimCur: t.rlimCur.map(u64),
-      rlimMax: t.rlimMax.map(u64),
-    };
+    return encodeTaskMisc(ctx.buffer, ctx.byteOffset + REQ.size);
   },
 };

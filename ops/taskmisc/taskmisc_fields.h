@@ -30,8 +30,8 @@ static __always_inline void fill_taskmisc(struct crib_taskmisc *m, struct task_s
 	 */
 #pragma unroll
 	for (i = 0; i < CRIB_RLIMITS; i++) {
-		m->rlim[i].cur = BPF_CORE_READ(sig, rlim[i].rlim_cur);
-		m->rlim[i].max = BPF_CORE_READ(sig, rlim[i].rlim_max);
+		m->rlim_cur[i] = BPF_CORE_READ(sig, rlim[i].rlim_cur);
+		m->rlim_max[i] = BPF_CORE_READ(sig, rlim[i].rlim_max);
 	}
 	m->nr_rlimits = CRIB_RLIMITS;
 }

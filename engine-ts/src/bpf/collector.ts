@@ -35,6 +35,9 @@ import {
   Reply,
   REQ,
   REQ_F_GATE_VMA,
+  TREE_IN,
+  TREE_MAX,
+  TREE_REQ,
   INIT_PID_NS_INUM,
   TASK_CTX,
   VmaTableWithRaw,
@@ -703,6 +706,56 @@ export class BpfCollector implements Collector {
     const reply = iterCtx(op, s.obj.obj!, s.source.program, pid, ctx);
     if (!reply) throw new NoSuchTaskError(pid, op);
     if (reply.err) this.fail(op, s, pid, reply);
+  }
+
+  /** tree_in of each object, reused */
+  private treeIn?: Int32Array;
+  private readonly treeCtx = new Uint8Array(TREE_REQ.size);
+
+  runTree(op: string, prog: ProgramRef, pids: number[]): { err: Int32Array; out: ArrayBuffer } {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    if (pids.length > TREE_MAX) throw new UsageError(`${op}: ${pids.length} tasks in one tree run, at most ${TREE_MAX}`);
+    const s = this.tryServe(prog);
+    if (typeof s === 'string') throw new UnsupportedError(op, s);
+    const tin = (this.treeIn ??= new Int32Array(TREE_IN.size / 4));
+    tin.fill(0);
+    const err = new Int32Array(pids.length);
+    for (let i = 0; i < pids.length; i++) {
+      const pid = pids[i];
+      if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new UsageError(`${op}: pid must be a positive integer, got ${pid}`);
+      tin[i] = pid;
+      try {
+        tin[TREE_MAX + i] = this.lookupOf(op, pid);
+      } catch (e) {
+        if (!(e instanceof NoSuchTaskError)) throw e;
+        tin[i] = 0x7fffffff; // nobody: the program answers -ESRCH for it
+      }
+    }
+    const obj = s.obj.obj!;
+    try {
+      obj.writeMap('tree_in', 0, new Uint8Array(tin.buffer));
+    } catch (e) {
+      throw new CribError('EIO', `${op}: writing tree_in of ${s.source.object}: ${(e as Error).message}`);
+    }
+    encodeReq(this.treeCtx, 1, this.callerNs, 0);
+    const dv = new DataView(this.treeCtx.buffer);
+    dv.setUint32(REQ.members.size.offset, TREE_REQ.size, true);
+    dv.setInt32(REQ.members.pid.offset, 0, true);
+    dv.setUint32(TREE_REQ.members.nr.offset, pids.length, true);
+    let ret: number;
+    try {
+      ret = obj.run(s.progFd, this.treeCtx);
+    } catch (e) {
+      throw new CribError('EIO', `${op}: running ${s.source.program} failed: ${(e as Error).message}`);
+    }
+    const reply = decodeReply(this.treeCtx);
+    if (ret !== reply.err) throw new BadRecordError(op, `${s.source.program} returned ${ret} but reported ${reply.err}`);
+    if (reply.err) throw new CribError('EIO', `${op}: ${s.source.program} failed with errno ${-reply.err}`);
+    if (reply.count !== pids.length) throw new BadRecordError(op, `${s.source.program} did ${reply.count} of ${pids.length} tasks`);
+    const out = this.buffer(s.obj, 'tree_out');
+    err.set(new Int32Array(out, 0, pids.length));
+    for (let i = 0; i < pids.length; i++) if (tin[i] === 0x7fffffff) err[i] = -ESRCH;
+    return { err, out };
   }
 
   // ---- a caller in another pid namespace than the engine's (a service) -------

@@ -44,6 +44,20 @@ export const REQ = layout('crib_req', 40, [
   ['lookup', 36, 4],
 ]);
 
+/** CRIB_TREE_MAX of bpf/crib_tree.h: tasks of one tree run */
+export const TREE_MAX = 1024;
+
+/** struct crib_tree_in and struct crib_tree_req (bpf/crib_tree.h) */
+export const TREE_IN = layout('crib_tree_in', 8 * TREE_MAX, [
+  ['pid', 0, 4 * TREE_MAX],
+  ['lookup', 4 * TREE_MAX, 4 * TREE_MAX],
+]);
+export const TREE_REQ = layout('crib_tree_req', 48, [
+  ['req', 0, 40],
+  ['nr', 40, 4],
+  ['_pad0', 44, 4],
+]);
+
 /** CRIB_INIT_PID_NS_INUM: the init pid namespace's inode (PROC_PID_INIT_INO) */
 export const INIT_PID_NS_INUM = 0xeffffffc;
 

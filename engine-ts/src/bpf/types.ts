@@ -160,6 +160,11 @@ export interface Collector {
    */
   programStatus?(prog: ProgramRef): true | string;
   runProgram?(op: string, prog: ProgramRef, pid: number, ctx: Uint8Array): void;
+  /**
+   * A tree program (bpf/crib_tree.h) for @pids (at most TREE_MAX) of the
+   * caller: per pid 0 or -errno, and the program's mapped tree_out.
+   */
+  runTree?(op: string, prog: ProgramRef, pids: number[]): { err: Int32Array; out: ArrayBuffer };
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

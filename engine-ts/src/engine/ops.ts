@@ -12,7 +12,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { Caller, Collector, ProgramRef } from '../bpf/types';
-import { CribError, ENOENT, UnsupportedError } from '../errors';
+import { CribError, EIO, ENOENT, UnsupportedError } from '../errors';
+import { TREE_MAX } from '../bpf/records';
+
+const EOPNOTSUPP = 95;
 
 export interface RegistryEntry {
   id: number;
@@ -74,14 +77,21 @@ export interface ProgramRunner {
 export interface OpModule {
   /** its message in ops/NAME/NAME.proto, e.g. 'crib.TaskMisc' */
   message: string;
-  /** programs that can serve it, best first (the first that loads serves) */
+  /** programs that serve it for one task, best first (the first that loads serves) */
   mechanisms: ProgramRef[];
   /** read for every task of the tree in prepare(), while it is frozen */
   tree: boolean;
+  /**
+   * Optional: a program that reads many tasks in one run (bpf/crib_tree.h),
+   * tried first in prepare(); entry i of its map tree_out is turned into
+   * the message by treeEntry().
+   */
+  treeProgram?: ProgramRef;
+  treeEntry?(out: ArrayBuffer, i: number): Uint8Array;
   /** why this caller cannot be served exactly (procfs then serves the op), or undefined */
   refuse?(caller: Caller): string | undefined;
-  /** one task's answer, a plain object of `message` */
-  read(r: ProgramRunner, pid: number): { [k: string]: unknown };
+  /** one task's answer: its message (`message`), encoded; valid until the next call */
+  read(r: ProgramRunner, pid: number): Uint8Array;
 }
 
 /** Where the compiled op modules are: build/ts/ops (next to build/ts/engine-ts). */
@@ -200,13 +210,46 @@ export class FolderOps {
       if (!prog) throw new UnsupportedError(name, c.why ?? 'no mechanism can find this caller\'s tasks exactly');
       const runner: ProgramRunner = { prog, caller, run: (p, ctx) => collector.runProgram!(name, prog, p, ctx) };
       try {
-        const value = c.op.module.read(runner, pid);
-        return c.op.type.encode(c.op.type.fromObject(value)).finish();
+        return c.op.module.read(runner, pid);
       } catch (e) {
         if (!(e instanceof UnsupportedError)) throw e;
         let d = this.demoted.get(id);
         if (!d) this.demoted.set(id, (d = new Set()));
         d.add(prog);
+      }
+    }
+  }
+
+  /**
+   * Op @id for every pid of @pids, as prepare() sends it: each pid's
+   * message (valid until the next call) or its errno (negative).  The
+   * op's tree program when it has one that loads (CRIB_TREE_MAX tasks a
+   * run), else one read per task; a pid the tree program cannot find
+   * exactly (-EOPNOTSUPP) is read by itself, through the mechanisms.
+   */
+  readTree(id: number, pids: number[], caller: Caller | undefined, each: (pid: number, rec: Uint8Array | undefined, err: number) => void): void {
+    const c = this.chosen.get(id);
+    const m = c?.op.module;
+    const tree = m?.treeProgram && m.treeEntry && this.collector?.runTree && caller && !m.refuse?.(caller) && this.collector.programStatus?.(m.treeProgram) === true;
+    const one = (pid: number) => {
+      try {
+        each(pid, this.read(id, pid, caller), 0);
+      } catch (e) {
+        each(pid, undefined, e instanceof CribError && e.errno ? -e.errno : -EIO);
+      }
+    };
+    if (!tree) {
+      for (const pid of pids) one(pid);
+      return;
+    }
+    const name = c!.op.entry.name;
+    for (let at = 0; at < pids.length; at += TREE_MAX) {
+      const chunk = pids.slice(at, at + TREE_MAX);
+      const { err, out } = this.collector!.runTree!(name, m.treeProgram!, chunk);
+      for (let i = 0; i < chunk.length; i++) {
+        if (err[i] === 0) each(chunk[i], m.treeEntry!(out, i), 0);
+        else if (err[i] === -EOPNOTSUPP) one(chunk[i]);
+        else each(chunk[i], undefined, err[i]);
       }
     }
   }

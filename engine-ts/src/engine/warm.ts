@@ -36,6 +36,8 @@ export function warmRounds(server: EngineServer, proto: CribProto): { round(): v
         server.handle(frame({ [kind]: kind === 'prepare' ? { pids: [pid] } : { pid } }));
         server.release();
       }
+      // the ops of the folders: a tree pass of many tasks, as a large tree's prepare() makes
+      server.warmFolderOps(pid, 256);
     },
     end(): void {
       server.endSession();

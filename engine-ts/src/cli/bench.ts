@@ -10,6 +10,9 @@
 //    and 10,000 VMAs + 10,000 fds.
 // 3. The service: plugin connect to first answer (from the dump logs) and
 //    crib serve exec to ready.
+// 4. /proc lookups per dump (strace of CRIU's process: file-name syscalls
+//    whose path is under /proc), stock CRIU against crib through the
+//    service, on the 51-task shell tree and 10,000 VMAs + 10,000 fds.
 // The same figures go to --out as bench.json and bench.svg.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -64,6 +67,14 @@ export interface WorkloadFigure {
   modes: Record<Mode, { dump_ms: number[]; frozen_ms: number[]; dump_median: number; frozen_median: number }>;
 }
 
+export interface LookupFigure {
+  workload: string;
+  stock: number;
+  crib: number;
+  /** the commonest lookups crib still makes, by kind ("openat PID/smaps" -> count) */
+  crib_top: [string, number][];
+}
+
 export interface BenchResult {
   date: string;
   kernel: string;
@@ -72,6 +83,7 @@ export interface BenchResult {
   fds: number;
   ops: OpFigure[];
   workloads: WorkloadFigure[];
+  lookups: LookupFigure[];
   service: { connect_to_answer_ms: number[]; exec_to_ready_ms: number[]; ready_parts: string };
   targets: Target[];
   notes: string[];
@@ -147,6 +159,53 @@ class Bench {
     const st = readEngineStats(imageDir(this.root, dir));
     fs.rmSync(dir, { recursive: true, force: true });
     return { ms: r.ms, frozenMs: st.frozenUs / 1000, ops: st.ops, log };
+  }
+
+  /**
+   * /proc lookups of one dump: CRIU under strace -f -y, every file-name
+   * syscall whose path, or whose directory fd, is under /proc.  The
+   * service serves crib, so the engine's own work is not counted (it reads
+   * no /proc file for these ops).
+   */
+  lookups(mode: 'stock' | 'service', pid: number): { total: number; kinds: Map<string, number> } {
+    const dir = path.join(this.base, `l${this.n++}`);
+    fs.mkdirSync(dir);
+    const trace = path.join(dir, 'strace.txt');
+    const stock = mode === 'stock';
+    const args = dumpArgs({ criu: '', pid, dir, engine: stock ? undefined : 'crib', leaveRunning: true, libdir: stock ? undefined : this.paths.libdir });
+    const env = { ...process.env, CRIB_SOCKET: this.socket };
+    // CRIU's own process only: under -f its kernel-feature probe cannot ptrace its own child
+    const r = runCriu('strace', ['-qq', '-y', '-e', 'trace=%file', '-o', trace, stock ? this.paths.criuStock : this.paths.criu, ...args], env);
+    if (r.status !== 0) throw new Error(`${mode} dump of pid ${pid} under strace failed (${r.status})`);
+    const kinds = new Map<string, number>();
+    let total = 0;
+    for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
+      // openat(8</proc/1234>, "status", ...)  |  readlink("/proc/self/fd/7", ...)  |  newfstatat(7</proc/1/cgroup>, "", ..., AT_EMPTY_PATH)
+      const m = /^(\w+)\((?:[\w-]+<([^>]*)>, )?"([^"]*)"/.exec(line);
+      if (!m || m[3] === '') continue; // a file already open: no lookup
+      const [, call, dirPath, file] = m;
+      const full = file.startsWith('/') ? file : `${dirPath ?? ''}/${file}`;
+      if (!full.startsWith('/proc/') && full !== '/proc') continue;
+      total++;
+      const kind = `${call} ${full.replace(/\/\d+/g, '/N')}`;
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { total, kinds };
+  }
+
+  async lookupFigures(spec: Spec, res: BenchResult): Promise<void> {
+    const w = await spec.start();
+    try {
+      this.o.log(`bench: ${spec.name}: /proc lookups, stock and crib`);
+      this.dump('service', w.pid); // the service's session warm
+      const stock = this.lookups('stock', w.pid);
+      const crib = this.lookups('service', w.pid);
+      const top = [...crib.kinds.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6);
+      res.lookups.push({ workload: spec.name, stock: stock.total, crib: crib.total, crib_top: top });
+    } finally {
+      await w.kill();
+    }
   }
 
   /** Per-op figures of --engine-verify dumps through the service. */
@@ -236,6 +295,7 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
     fds: o.fds,
     ops: [],
     workloads: [],
+    lookups: [],
     service: { connect_to_answer_ms: [], exec_to_ready_ms: [], ready_parts: '' },
     targets: [],
     notes: [],
@@ -252,6 +312,7 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
     const anon = await b.opFigures({ name: big, tasks: 1, start: many(paths, base, ['-v', String(o.vmas), '-f', String(o.fds)]) }, res);
     const shared = await b.opFigures({ name: `${o.vmas} shared anonymous`, tasks: 1, start: many(paths, base, ['-v', String(o.vmas), '-k', 'shared']) }, res);
     const file = await b.opFigures({ name: `${o.vmas} file-backed`, tasks: 1, start: many(paths, base, ['-v', String(o.vmas), '-k', 'file']) }, res);
+    const tree = await b.opFigures({ name: '1,000-task tree', tasks: 1001, start: shellTree(base, 1000) }, res);
     const ratioIn = (run: EngineOpStat[], names: string[]): number => {
       const pick = run.filter((x) => names.includes(x.op));
       const c = pick.reduce((n, x) => n + x.timeNs, 0);
@@ -262,6 +323,8 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
       [`fds+fdinfo ops, ${o.fds} fds`, anon, ['fds', 'fdinfo'], 30],
       [`vma op, ${o.vmas} shared anonymous`, shared, ['vma'], 8],
       [`vma op, ${o.vmas} file-backed`, file, ['vma'], 8],
+      // the small per-task reads crib serves so far: personality, loginuid, oom_score_adj, rlimits
+      ['per-task reads (taskmisc), 1,000-task tree', tree, ['taskmisc'], 20],
     ] as const) {
       const rs = samples.map((run) => ratioIn(run, [...names]));
       const r = median(rs);
@@ -279,6 +342,18 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
 
     // 3. the service itself
     await execToReady(crib, base, 5, res);
+
+    // 4. /proc lookups per dump
+    for (const s of [
+      { name: 'shell + 50 children', tasks: 51, start: shellTree(base, 50) },
+      { name: big, tasks: 1, start: many(paths, base, ['-v', String(o.vmas), '-f', String(o.fds)]) },
+    ]) {
+      await b.lookupFigures(s, res);
+    }
+    for (const l of res.lookups) {
+      const r = l.stock ? l.crib / l.stock : 0;
+      res.targets.push({ what: `/proc lookups, ${l.workload}: crib / stock`, value: r, unit: 'x', kind: 'max', target: 0.1, met: r <= 0.1 });
+    }
   } finally {
     await svc?.stop();
     fs.rmSync(base, { recursive: true, force: true });
@@ -334,6 +409,12 @@ export function formatBench(r: BenchResult): string {
   l.push('');
   l.push(`service: plugin connect to first answer ${f(median(r.service.connect_to_answer_ms), 3)} ms (median of ${r.service.connect_to_answer_ms.length} dumps); ` +
     `crib serve exec to ready ${f(median(r.service.exec_to_ready_ms))} ms (median of ${r.service.exec_to_ready_ms.length}; last: ${r.service.ready_parts})`);
+  l.push('');
+  l.push('/proc lookups per dump (strace of CRIU; crib through the service):');
+  for (const x of r.lookups ?? []) {
+    l.push(`  ${x.workload.padEnd(26)} stock ${String(x.stock).padStart(6)}  crib ${String(x.crib).padStart(6)}  (${f((100 * x.crib) / (x.stock || 1))}%)`);
+    l.push(`  ${''.padEnd(26)} crib's commonest: ${x.crib_top.map(([k, n]) => `${k} ${n}`).join('; ')}`);
+  }
   l.push('');
   l.push('targets:');
   for (const t of r.targets) {

@@ -6,6 +6,7 @@
 #ifndef __CRIB_H__
 #define __CRIB_H__
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -33,11 +34,13 @@ int crib_fds(pid_t pid, int **fds, int *nr);
 int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
 
 /*
- * The ops of a folder (ops/NAME, ops/registry): each is
- * int crib_NAME(pid_t, struct cr_eng_NAME *) in ops/NAME/NAME.c, which
- * gets its answer from crib_op_record() and checks and converts it.
+ * The ops of a folder (ops/NAME, ops/registry): each has a converter in
+ * ops/NAME/NAME.c that checks the op's message (ops/NAME/NAME.proto) and
+ * fills its struct cr_eng_NAME (@out), touching it only when the message
+ * is good: 0, or -EPROTO (logged).
  */
-#define CRIB_FOLDER_OP_DECL(n, N, id) int crib_##n(pid_t pid, struct cr_eng_##n *rec);
+#define CRIB_FOLDER_OP_DECL(n, N, id) \
+	int crib_##n##_convert(pid_t pid, const uint8_t *msg, size_t len, void *out);
 CRIB_FOLDER_OPS(CRIB_FOLDER_OP_DECL)
 #undef CRIB_FOLDER_OP_DECL
 
@@ -50,13 +53,11 @@ _Static_assert(CRIB_NR_OPS == CR_ENGINE_OP__MAX, "ops/registry and criu-engine.h
 /* ops.c: the name of an op (ops/registry) */
 const char *crib_op_name(int op);
 /*
- * ops.c: a folder op's answer for @pid, the op's message encoded
- * (ops/NAME/NAME.proto): from prepare()'s snapshot or one round trip.
- * 0 with *rec and *len set, to be released with crib_op_release(*keep);
- * else a negative errno (-ENOTSUP: procfs serves it), already logged.
+ * ops.c: folder op @op of @pid into @out (its struct cr_eng_NAME): from
+ * prepare()'s snapshot, or one round trip and the op's converter.  0, or a
+ * negative errno (-ENOTSUP: procfs serves it), already logged.
  */
-int crib_op_record(int op, pid_t pid, const uint8_t **rec, size_t *len, void **keep);
-void crib_op_release(void *keep);
+int crib_op_get(int op, pid_t pid, void *out);
 
 /* A malformed answer: logged the same way by every op. */
 #define crib_bad_answer(what, pid, fmt, ...) \

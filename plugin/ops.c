@@ -58,8 +58,28 @@ struct snap_ent {
 	const Crib__VmaList *vma;
 	const Crib__FdTable *fds;
 	const Crib__StatResp *stat;
-	const Crib__OpRecord *recs[CR_ENGINE_OP__MAX]; /* folder ops */
 };
+
+/*
+ * The ops of the folders: the size of each one's record and its converter
+ * (ops/NAME/NAME.c).  prepare()'s records are converted as they come, in
+ * one pass, into snap_rec[op] (entry i for snap[i]); snap_st[op][i] is
+ * SNAP_REC_OK, SNAP_REC_NONE (no record: ask) or the errno to return.
+ */
+static const struct {
+	size_t size;
+	int (*convert)(pid_t pid, const uint8_t *msg, size_t len, void *out);
+} folder_ops[CR_ENGINE_OP__MAX] = {
+#define CRIB_FOLDER_OP_ENTRY(n, N, id) [id] = { sizeof(struct cr_eng_##n), crib_##n##_convert },
+	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_ENTRY)
+#undef CRIB_FOLDER_OP_ENTRY
+};
+
+#define SNAP_REC_NONE (-1)
+#define SNAP_REC_OK   0
+
+static uint8_t *snap_rec[CR_ENGINE_OP__MAX];
+static int *snap_st[CR_ENGINE_OP__MAX];
 
 static struct snap_ent *snap_find(pid_t pid);
 
@@ -81,6 +101,14 @@ static int fdc_nr;
 
 static void snap_drop(void)
 {
+	int op;
+
+	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
+		free(snap_rec[op]);
+		free(snap_st[op]);
+		snap_rec[op] = NULL;
+		snap_st[op] = NULL;
+	}
 	if (snap_resp)
 		shim_free(snap_resp);
 	snap_resp = NULL;
@@ -790,13 +818,24 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 	}
 	for (i = 0; i < p->n_records; i++) {
 		const Crib__OpRecord *r = p->records[i];
+		size_t at;
+		int ret;
 
 		e = snap_find(r->pid);
 		if (r->op >= CR_ENGINE_OP__MAX || !op_folder[r->op] || !op_avail[r->op]) {
 			bad_answer(what, r->pid, "a record of op #%u, which is not a folder op served here", r->op);
 			return -EPROTO;
 		}
-		if (!e || e->recs[r->op]) {
+		if (!snap_st[r->op]) {
+			snap_rec[r->op] = malloc(snap_nr * folder_ops[r->op].size);
+			snap_st[r->op] = malloc(snap_nr * sizeof(int));
+			if (!snap_rec[r->op] || !snap_st[r->op])
+				return -ENOMEM;
+			for (j = 0; j < snap_nr; j++)
+				snap_st[r->op][j] = SNAP_REC_NONE;
+		}
+		at = e ? (size_t)(e - snap) : 0;
+		if (!e || snap_st[r->op][at] != SNAP_REC_NONE) {
 			bad_answer(what, r->pid, "%s record not asked for or repeated", op_names[r->op]);
 			return -EPROTO;
 		}
@@ -805,7 +844,16 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 				   r->has_err ? "an errno out of range or a message too" : "neither a message nor an errno");
 			return -EPROTO;
 		}
-		e->recs[r->op] = r;
+		if (r->has_err) {
+			snap_st[r->op][at] = r->err;
+			continue;
+		}
+		/* converted now, all together: a malformed one fails prepare, as a bad VMA list does */
+		ret = folder_ops[r->op].convert(r->pid, r->record.data, r->record.len,
+						snap_rec[r->op] + at * folder_ops[r->op].size);
+		if (ret)
+			return ret;
+		snap_st[r->op][at] = SNAP_REC_OK;
 	}
 	return 0;
 }
@@ -864,7 +912,7 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 	return 0;
 }
 
-int crib_op_record(int op, pid_t pid, const uint8_t **rec, size_t *len, void **keep)
+int crib_op_get(int op, pid_t pid, void *out)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
 	Crib__OpReq opreq = CRIB__OP_REQ__INIT;
@@ -876,20 +924,19 @@ int crib_op_record(int op, pid_t pid, const uint8_t **rec, size_t *len, void **k
 		return -ENOTSUP;
 
 	e = snap_find(pid);
-	if (e && e->recs[op]) {
-		const Crib__OpRecord *r = e->recs[op];
+	if (e && snap_st[op] && snap_st[op][e - snap] != SNAP_REC_NONE) {
+		size_t at = e - snap;
+		int err = snap_st[op][at];
 
-		if (r->has_err) {
-			if (r->err == ESRCH)
-				pr_info("%s: pid %d: the task is gone\n", op_names[op], pid);
-			else if (r->err != ENOTSUP)
-				pr_err("%s: pid %d: the engine's snapshot failed: %s\n", op_names[op], pid, strerror(r->err));
-			return -r->err;
+		if (err == SNAP_REC_OK) {
+			memcpy(out, snap_rec[op] + at * folder_ops[op].size, folder_ops[op].size);
+			return 0;
 		}
-		*rec = r->record.data;
-		*len = r->record.len;
-		*keep = NULL;
-		return 0;
+		if (err == ESRCH)
+			pr_info("%s: pid %d: the task is gone\n", op_names[op], pid);
+		else if (err != ENOTSUP)
+			pr_err("%s: pid %d: the engine's snapshot failed: %s\n", op_names[op], pid, strerror(err));
+		return -err;
 	}
 
 	opreq.op = op;
@@ -899,16 +946,10 @@ int crib_op_record(int op, pid_t pid, const uint8_t **rec, size_t *len, void **k
 	ret = call(op_names[op], pid, &req, CRIB__RESPONSE__RESP_RECORD, &resp);
 	if (ret)
 		return ret;
-	*rec = resp->record.data;
-	*len = resp->record.len;
-	*keep = resp;
-	return 0;
-}
-
-void crib_op_release(void *keep)
-{
-	if (keep)
-		shim_free(keep);
+	/* the converter checks everything before it writes *out */
+	ret = folder_ops[op].convert(pid, resp->record.data, resp->record.len, out);
+	shim_free(resp);
+	return ret;
 }
 
 static int snap_failed(enum cr_engine_op op, const struct snap_ent *e)

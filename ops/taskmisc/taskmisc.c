@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1
 /*
  * taskmisc.c: op taskmisc in crib.so, the engine's crib.TaskMisc
- * (taskmisc.proto) checked and turned into struct cr_eng_taskmisc.
+ * (taskmisc.proto) checked and turned into struct cr_eng_taskmisc
+ * (ops.c calls it for prepare()'s records and for a single answer).
  */
 #define LOG_PREFIX "crib: "
 
@@ -46,23 +47,18 @@ static int check(const char *what, pid_t pid, const Crib__TaskMisc *m)
 	return 0;
 }
 
-int crib_taskmisc(pid_t pid, struct cr_eng_taskmisc *tm)
+int crib_taskmisc_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 {
 	const char *what = crib_op_name(CR_ENGINE_OP_TASKMISC);
+	struct cr_eng_taskmisc *tm = out;
 	Crib__TaskMisc *m;
-	const uint8_t *rec;
-	size_t len, i;
-	void *keep;
+	size_t i;
 	int ret;
 
-	ret = crib_op_record(CR_ENGINE_OP_TASKMISC, pid, &rec, &len, &keep);
-	if (ret)
-		return ret;
-	m = crib__task_misc__unpack(NULL, len, rec);
+	m = crib__task_misc__unpack(NULL, len, msg);
 	if (!m) {
 		crib_bad_answer(what, pid, "the TaskMisc record (%zu bytes) does not unpack", len);
-		ret = -EPROTO;
-		goto out;
+		return -EPROTO;
 	}
 	ret = check(what, pid, m);
 	if (ret)
@@ -79,8 +75,6 @@ int crib_taskmisc(pid_t pid, struct cr_eng_taskmisc *tm)
 		tm->rlimits[i].max = m->rlim_max[i];
 	}
 out:
-	if (m)
-		crib__task_misc__free_unpacked(m, NULL);
-	crib_op_release(keep);
+	crib__task_misc__free_unpacked(m, NULL);
 	return ret;
 }

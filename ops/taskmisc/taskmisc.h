@@ -12,7 +12,7 @@
 #define __CRIB_TASKMISC_H__
 
 #include "crib.h"
-#include "crib_tree.h"
+#include "crib_task_op.h"
 
 /* RLIM_NLIMITS (include/uapi/asm-generic/resource.h) */
 #define CRIB_RLIMITS 16
@@ -32,16 +32,7 @@ struct crib_taskmisc {
 	__u64 rlim_max[CRIB_RLIMITS]; /* as the message carries them: packed, each a copy */
 };
 
-/* Context of crib_taskmisc: the request, then the reply. */
-struct crib_taskmisc_ctx {
-	struct crib_req req;
-	struct crib_taskmisc misc;
-};
-
-/* The tree pass (crib_taskmisc_tree, crib_tree.h): map "tree_out", one entry. */
-struct crib_taskmisc_tree {
-	__s32 err[CRIB_TREE_MAX];  /* 0, or -errno for pid[i] (-ESRCH, -EOPNOTSUPP, ...) */
-	struct crib_taskmisc rec[CRIB_TREE_MAX];
-};
+/* struct crib_taskmisc_ctx (crib_taskmisc) and struct crib_taskmisc_tree (its tree pass) */
+CRIB_TASK_OP_TYPES(taskmisc, struct crib_taskmisc)
 
 #endif /* __CRIB_TASKMISC_H__ */

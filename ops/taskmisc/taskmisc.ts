@@ -1,12 +1,12 @@
-// Op taskmisc in the engine: the record of taskmisc.h (from crib_taskmisc,
-// its iterator fallback, or the tree pass crib_taskmisc_tree) written as
-// crib.TaskMisc (taskmisc.proto).  The message is written by hand from the
+// Op taskmisc in the engine: the record of taskmisc.h (from the programs
+// of crib_task_op.h: crib_taskmisc, its iterator fallback, the tree pass)
+// written as crib.TaskMisc (taskmisc.proto).  The message is written by hand from the
 // record's bytes: the two rlimit columns are already the packed fixed64
 // fields, so a task costs a few varints and two copies.
 import { layout, REQ, TREE_MAX } from '../../engine-ts/src/bpf/records';
 import { INIT_USER_NS_INUM } from '../../engine-ts/src/bpf/pidns';
 import { BadRecordError } from '../../engine-ts/src/errors';
-import { OpModule } from '../../engine-ts/src/engine/ops';
+import { taskOp } from '../../engine-ts/src/engine/ops';
 
 /** CRIB_RLIMITS: RLIM_NLIMITS */
 export const RLIMITS = 16;
@@ -26,10 +26,10 @@ export const TASKMISC = layout('crib_taskmisc', 280, [
   ['rlim_max', 24 + 8 * RLIMITS, 8 * RLIMITS],
 ]);
 
-/** struct crib_taskmisc_ctx: the request, then the record */
+/** struct crib_taskmisc_ctx: the request, then the record (crib_task_op.h) */
 export const TASKMISC_CTX = layout('crib_taskmisc_ctx', REQ.size + TASKMISC.size, [
   ['req', 0, REQ.size],
-  ['misc', REQ.size, TASKMISC.size],
+  ['rec', REQ.size, TASKMISC.size],
 ]);
 
 /** struct crib_taskmisc_tree: map tree_out of the tree pass */
@@ -85,25 +85,14 @@ export function encodeTaskMisc(src: ArrayBuffer, off: number): Uint8Array {
   return buf.subarray(0, at);
 }
 
-const ctx = new Uint8Array(TASKMISC_CTX.size);
-
-export const op: OpModule = {
+export const op = taskOp({
+  name: 'taskmisc',
   message: 'crib.TaskMisc',
-  mechanisms: [
-    { mechanism: 'bpf:task', object: 'taskmisc.bpf.o', program: 'crib_taskmisc' },
-    // kernels without bpf_task_from_pid (< 6.2)
-    { mechanism: 'bpf:iter/task', object: 'taskmisc_iter.bpf.o', program: 'crib_taskmisc_iter', reader: 'iter' },
-  ],
-  tree: true,
-  treeProgram: { mechanism: 'bpf:task tree pass', object: 'taskmisc.bpf.o', program: 'crib_taskmisc_tree' },
-  treeEntry: (out, i) => encodeTaskMisc(out, TASKMISC_TREE.members.rec.offset + TASKMISC.size * i),
+  size: TASKMISC.size,
+  encode: encodeTaskMisc,
   // /proc/PID/loginuid prints the kuid in the reader's user namespace; the programs give it raw
   refuse: (caller) =>
     caller.userNs !== undefined && caller.userNs !== INIT_USER_NS_INUM
       ? `the caller is in user:[${caller.userNs}], not the init user namespace: loginuid would need mapping`
       : undefined,
-  read(r, pid) {
-    r.run(pid, ctx);
-    return encodeTaskMisc(ctx.buffer, ctx.byteOffset + REQ.size);
-  },
-};
+});

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * taskmisc_fields.h: filling struct crib_taskmisc from a task, shared by
- * the SYSCALL program (taskmisc.bpf.c) and its seq-iterator fallback
- * (taskmisc_iter.bpf.c).
+ * taskmisc_fields.h: filling struct crib_taskmisc from a task, the FILL of
+ * crib_task_op.h for the programs of taskmisc.bpf.c and taskmisc_iter.bpf.c.
  */
 #ifndef __CRIB_TASKMISC_FIELDS_H__
 #define __CRIB_TASKMISC_FIELDS_H__
 
 #include "taskmisc.h"
 
-static __always_inline void fill_taskmisc(struct crib_taskmisc *m, struct task_struct *task)
+static __always_inline void fill_taskmisc(struct crib_taskmisc *m, struct task_struct *task, int level, __u32 ns_inum)
 {
 	struct signal_struct *sig;
 	int i;

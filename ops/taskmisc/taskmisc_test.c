@@ -55,7 +55,7 @@ void test_taskmisc(void)
 
 	taskmisc_answer(&m);
 	calls = 0;
-	CHECK(crib_taskmisc(40, &tm) == 0 && calls == 1 && last_req == CRIB__REQUEST__REQ_OP && tm.personality == 0x40000 &&
+	CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 40, &tm) == 0 && calls == 1 && last_req == CRIB__REQUEST__REQ_OP && tm.personality == 0x40000 &&
 		      tm.have == m.have && tm.loginuid == 1000 && tm.oom_score_adj == -500 &&
 		      tm.nr_rlimits == CR_ENG_RLIMITS_MAX && tm.rlimits[0].max == ~0ULL && tm.rlimits[5].cur == 5 &&
 		      tm.rlimits[5].max == 10,
@@ -67,7 +67,7 @@ void test_taskmisc(void)
 		change;                                                                          \
 		taskmisc_answer(&b);                                                             \
 		memset(&tm, 0xab, sizeof(tm));                                                   \
-		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: " what); \
+		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: " what); \
 	} while (0)
 	BAD_MISC(b.have |= 4, "unknown bits in have");
 	BAD_MISC(b.oom_score_adj = 1001, "oom_score_adj past OOM_SCORE_ADJ_MAX");
@@ -82,14 +82,14 @@ void test_taskmisc(void)
 		r.record = bin("\xff\xff\xff");
 		answer(&r);
 		memset(&tm, 0xab, sizeof(tm));
-		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a record that does not unpack");
+		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a record that does not unpack");
 	}
 	{
 		Crib__StatResp st = good_stat(40);
 
 		stat_answer(&st);
 		memset(&tm, 0xab, sizeof(tm));
-		CHECK(crib_taskmisc(40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a stat payload instead of a record");
+		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 40, &tm) == -EPROTO && untouched(&tm, sizeof(tm)), "taskmisc: a stat payload instead of a record");
 	}
 
 	/* from prepare()'s snapshot: no round trip */
@@ -104,9 +104,9 @@ void test_taskmisc(void)
 		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
 		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0, "taskmisc: prepare with records");
 		calls = 0;
-		CHECK(crib_taskmisc(40, &tm) == 0 && calls == 0 && tm.oom_score_adj == -500, "taskmisc: from the snapshot");
-		CHECK(crib_taskmisc(41, &tm) == -ESRCH && calls == 0, "taskmisc: the snapshot's errno");
-		CHECK(crib_taskmisc(42, &tm) == -EPIPE && calls == 1, "taskmisc: a pid not in the snapshot: a round trip");
+		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 40, &tm) == 0 && calls == 0 && tm.oom_score_adj == -500, "taskmisc: from the snapshot");
+		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 41, &tm) == -ESRCH && calls == 0, "taskmisc: the snapshot's errno");
+		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 42, &tm) == -EPIPE && calls == 1, "taskmisc: a pid not in the snapshot: a round trip");
 
 #define BAD_REC(change, what)                                                                     \
 	do {                                                                                      \
@@ -123,6 +123,14 @@ void test_taskmisc(void)
 		BAD_REC(r41.has_record = 1, "a record with both a message and an errno");
 		BAD_REC(r41.has_err = 0, "a record with neither");
 		BAD_REC(r41.err = 0, "errno 0");
+		{
+			/* a snapshot record that is no good fails prepare(), as a bad VMA list does */
+			Crib__TaskMisc b = m;
+			uint8_t bad[512];
+
+			b.oom_score_adj = 5000;
+			BAD_REC(r40.record = taskmisc_bytes(&b, bad), "a malformed message in the snapshot");
+		}
 		prep_records = NULL, n_prep_records = 0;
 		crib_ops_reset();
 	}

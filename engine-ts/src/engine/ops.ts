@@ -13,7 +13,7 @@ import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { Caller, Collector, ProgramRef } from '../bpf/types';
 import { CribError, EIO, ENOENT, UnsupportedError } from '../errors';
-import { TREE_MAX } from '../bpf/records';
+import { REQ, TREE_MAX } from '../bpf/records';
 
 const EOPNOTSUPP = 95;
 
@@ -92,6 +92,40 @@ export interface OpModule {
   refuse?(caller: Caller): string | undefined;
   /** one task's answer: its message (`message`), encoded; valid until the next call */
   read(r: ProgramRunner, pid: number): Uint8Array;
+}
+
+/**
+ * The OpModule of a per-task op whose programs come from
+ * bpf/crib_task_op.h: crib_NAME in NAME.bpf.o (one task, struct
+ * crib_NAME_ctx), crib_NAME_iter in NAME_iter.bpf.o (its seq-iterator
+ * fallback) and the tree pass crib_NAME_tree.  @encode writes the message
+ * of the record of @size bytes at @off in @src (and checks it).
+ */
+export function taskOp(o: {
+  name: string;
+  message: string;
+  size: number;
+  encode(src: ArrayBuffer, off: number): Uint8Array;
+  refuse?(caller: Caller): string | undefined;
+}): OpModule {
+  const ctx = new Uint8Array(REQ.size + o.size);
+  return {
+    message: o.message,
+    mechanisms: [
+      { mechanism: 'bpf:task', object: `${o.name}.bpf.o`, program: `crib_${o.name}` },
+      // kernels without bpf_task_from_pid (< 6.2)
+      { mechanism: 'bpf:iter/task', object: `${o.name}_iter.bpf.o`, program: `crib_${o.name}_iter`, reader: 'iter' },
+    ],
+    tree: true,
+    treeProgram: { mechanism: 'bpf:task, tree pass', object: `${o.name}.bpf.o`, program: `crib_${o.name}_tree` },
+    // struct crib_NAME_tree: err[TREE_MAX], then the records
+    treeEntry: (out, i) => o.encode(out, 4 * TREE_MAX + o.size * i),
+    refuse: o.refuse,
+    read(r, pid) {
+      r.run(pid, ctx);
+      return o.encode(ctx.buffer, ctx.byteOffset + REQ.size);
+    },
+  };
 }
 
 /** Where the compiled op modules are: build/ts/ops (next to build/ts/engine-ts). */

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * crib_task_op.h: the programs of a per-task op of a folder (ops/NAME),
+ * written once.  Such an op fills one record per task:
+ *
+ *	static __always_inline void FILL(REC *r, struct task_struct *task,
+ *					 int level, __u32 ns_inum);
+ *
+ * (level and ns_inum: the caller's pid namespace, crib_task_check()).
+ * FILL may run with r in a SYSCALL program's context, where every store
+ * needs a constant offset: loops in it are unrolled.
+ *
+ *   NAME.h          the record REC, then CRIB_TASK_OP_TYPES(NAME, REC):
+ *                   struct crib_NAME_ctx (the request, then the record)
+ *                   and struct crib_NAME_tree (map tree_out of the tree pass)
+ *   NAME.bpf.c      CRIB_TASK_OP_PROGS(NAME, REC, FILL): crib_NAME, one
+ *                   task by pid, and crib_NAME_tree, many (crib_tree.h)
+ *   NAME_iter.bpf.c CRIB_TASK_OP_ITER(NAME, REC, FILL): crib_NAME_iter,
+ *                   iter/task attached to one task, for kernels without
+ *                   bpf_task_from_pid (< 6.2); a CRIB_REC_CTX record
+ *
+ * engine-ts/src/engine/ops.ts taskOp() is the user-space side of the
+ * same shape.
+ */
+#ifndef __CRIB_TASK_OP_H__
+#define __CRIB_TASK_OP_H__
+
+#include "crib_tree.h"
+
+#define CRIB_TASK_OP_TYPES(name, rec_t)						\
+struct crib_##name##_ctx {							\
+	struct crib_req req;							\
+	rec_t rec;								\
+};										\
+struct crib_##name##_tree {							\
+	__s32 err[CRIB_TREE_MAX];	/* 0, or -errno for tree_in's pid[i] */	\
+	rec_t rec[CRIB_TREE_MAX];						\
+};
+
+#ifdef __VMLINUX_H__
+
+#define CRIB_TASK_OP_PROGS(name, rec_t, fill)					\
+SEC("syscall")									\
+int crib_##name(struct crib_##name##_ctx *ctx)					\
+{										\
+	struct task_struct *task;						\
+	int level, err;								\
+										\
+	task = crib_req_task(&ctx->req, sizeof(*ctx), &level, &err);		\
+	if (task) {								\
+		fill(&ctx->rec, task, level, ctx->req.ns_inum);			\
+		bpf_task_release(task);						\
+		ctx->req.count = 1;						\
+		ctx->req.total = 1;						\
+	}									\
+	ctx->req.err = err;							\
+	return err;								\
+}										\
+										\
+struct {									\
+	__uint(type, BPF_MAP_TYPE_ARRAY);					\
+	__uint(max_entries, 1);							\
+	__uint(map_flags, BPF_F_MMAPABLE);					\
+	__type(key, __u32);							\
+	__type(value, struct crib_##name##_tree);				\
+} tree_out SEC(".maps");							\
+										\
+struct crib_##name##_walk {							\
+	__u32 ns_inum;								\
+	__u32 done;								\
+};										\
+										\
+static long crib_##name##_step(__u64 i, void *arg)				\
+{										\
+	struct crib_##name##_walk *w = arg;					\
+	struct crib_##name##_tree *out;						\
+	struct crib_tree_in *in;						\
+	struct task_struct *task;						\
+	__u32 zero = 0;								\
+	int level, err;								\
+										\
+	in = bpf_map_lookup_elem(&tree_in, &zero);				\
+	out = bpf_map_lookup_elem(&tree_out, &zero);				\
+	if (!in || !out || i >= CRIB_TREE_MAX)					\
+		return 1;							\
+	task = crib_find_task(in->pid[i], in->lookup[i], w->ns_inum,		\
+			      &level, &err);					\
+	out->err[i] = err;							\
+	if (task) {								\
+		fill(&out->rec[i], task, level, w->ns_inum);			\
+		bpf_task_release(task);						\
+	}									\
+	w->done++;								\
+	return 0;								\
+}										\
+										\
+SEC("syscall")									\
+int crib_##name##_tree(struct crib_tree_req *ctx)				\
+{										\
+	struct crib_##name##_walk w = {};					\
+	int err;								\
+										\
+	err = crib_tree_check(ctx);						\
+	if (!err) {								\
+		w.ns_inum = ctx->req.ns_inum;					\
+		bpf_loop(ctx->nr, crib_##name##_step, &w, 0);			\
+		ctx->req.count = w.done;					\
+		ctx->req.total = w.done;					\
+	}									\
+	ctx->req.err = err;							\
+	return err;								\
+}
+
+#define CRIB_TASK_OP_ITER(name, rec_t, fill)					\
+SEC("iter/task")								\
+int crib_##name##_iter(struct bpf_iter__task *ctx)				\
+{										\
+	CRIB_REC(rec_t) r = {};							\
+	struct task_struct *task = ctx->task;					\
+	__u32 inum;								\
+	int level;								\
+										\
+	level = crib_iter_task_level(task, &inum);				\
+	if (level < 0)								\
+		return 0;							\
+	crib_rec_init(&r.h, CRIB_REC_CTX, sizeof(r));				\
+	fill(&r.p, task, level, inum);						\
+	if (!bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))			\
+		crib_rec_end(ctx->meta->seq, 0, 1, 1, 0, 0);			\
+	return 0;								\
+}
+
+#endif /* __VMLINUX_H__ */
+
+#endif /* __CRIB_TASK_OP_H__ */

@@ -758,8 +758,11 @@ int main(int argc, char **argv)
 	crib_ops_reset();
 	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);
 	CHECK(crib_hello() == 0, "hello, all ops");
-	/* each op folder's converter checks (ops/NAME/NAME_test.c) */
-#define CRIB_FOLDER_OP_TEST(n, N, id) test_##n();
+	/* each op folder's converter checks (ops/NAME/NAME_test.c), each after a hello of its own */
+#define CRIB_FOLDER_OP_TEST(n, N, id)                                    \
+	hello(CR_ENGINE_ABI_VERSION, CR_ENGINE_OP__MAX);                 \
+	CHECK(crib_hello() == 0, "hello, all ops, before " #n "'s checks"); \
+	test_##n();
 	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_TEST)
 #undef CRIB_FOLDER_OP_TEST
 	test_newer_engine();

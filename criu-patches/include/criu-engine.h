@@ -55,6 +55,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_FDS,      /* "fds":      collect_fds()        */
 	CR_ENGINE_OP_FDINFO,   /* "fdinfo":   common fdinfo fields */
 	CR_ENGINE_OP_TASKMISC, /* "taskmisc": personality, loginuid, oom_score_adj, rlimits */
+	CR_ENGINE_OP_NSIDS,    /* "nsids":    the namespaces of /proc/PID/ns/ */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -165,6 +166,30 @@ struct cr_eng_taskmisc {
 	} rlimits[CR_ENG_RLIMITS_MAX];
 };
 
+/* The namespaces dump_task_ns_ids() reads, cr_eng_nsids.kid[] */
+enum cr_eng_ns {
+	CR_ENG_NS_PID,
+	CR_ENG_NS_NET,
+	CR_ENG_NS_IPC,
+	CR_ENG_NS_UTS,
+	CR_ENG_NS_MNT,
+	CR_ENG_NS_USER,
+	CR_ENG_NS_CGROUP,
+	CR_ENG_NS_TIME,
+	CR_ENG_NS_TIME_FOR_CHILDREN,
+	CR_ENG_NS__MAX
+};
+
+/*
+ * The namespaces of a task: the inode number of /proc/PID/ns/NAME (the
+ * namespace's kid), 0 where /proc has no such file (ENOENT: the kernel
+ * lacks that kind of namespace).
+ */
+struct cr_eng_nsids {
+	uint32_t kid[CR_ENG_NS__MAX];
+	uint32_t reserved; /* 0 */
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -209,6 +234,7 @@ struct cr_engine_ops {
 	 */
 	int (*fdinfo)(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
 	int (*taskmisc)(pid_t pid, struct cr_eng_taskmisc *tm);
+	int (*nsids)(pid_t pid, struct cr_eng_nsids *ns);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

@@ -5,13 +5,13 @@ import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BpfCollector, createCollector } from '../../engine-ts/src/bpf/collector';
 import { TREE_MAX } from '../../engine-ts/src/bpf/records';
-import { FolderOps, loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { paths, root } from '../../test/helpers';
+import { folderOpEnv, FolderOpEnv } from '../../test/bpf/folder';
+import { root } from '../../test/helpers';
 import { NS_FILES, NS_NR, NSIDS, NSIDS_CTX, NSIDS_TREE, op as nsids } from './nsids';
 
 /** What /proc says: the inode of each /proc/PID/ns/ file, 0 where there is none */
@@ -47,20 +47,16 @@ async function nsSleeper(kids: ChildProcess[]): Promise<number> {
 
 for (const mech of nsids.mechanisms) describe(`op nsids (ops/nsids), mechanism ${mech.mechanism}`, function () {
   this.timeout(60000);
-  let collector: BpfCollector;
-  let ops: FolderOps;
-  const kids: ChildProcess[] = [];
-  const caller = () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, userNs: undefined });
+  let env: FolderOpEnv;
+  const ops = () => env.ops;
+  const caller = () => env.caller();
 
   before(function () {
-    collector = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
-    const folder = loadFolderOps(loadProto().root).map((o) => (o.entry.id === id ? { ...o, module: { ...o.module, mechanisms: [mech] } } : o));
-    ops = new FolderOps(folder, collector);
-    if (!ops.support(caller()).find((o) => o.id === id)?.available) this.skip(); // checked in the taskmisc tests: the same kernel facilities
+    env = folderOpEnv('nsids', mech); // this mechanism only
+    if (!ops().support(caller()).find((o) => o.id === id)?.available) this.skip(); // checked in the taskmisc tests: the same kernel facilities
   });
   after(function () {
-    for (const k of kids) k.kill('SIGKILL');
-    collector?.close();
+    env?.close();
   });
 
   if (mech.reader !== 'iter') it('struct crib_nsids, crib_nsids_ctx and crib_nsids_tree match the BTF of nsids.bpf.o, and CRIB_NS_* are enum cr_eng_ns', function () {
@@ -77,45 +73,42 @@ for (const mech of nsids.mechanisms) describe(`op nsids (ops/nsids), mechanism $
   });
 
   it('agrees with /proc/PID/ns for this process', function () {
-    assert.deepStrictEqual(decode(ops.read(id, process.pid, caller())), fromProc(process.pid));
+    assert.deepStrictEqual(decode(ops().read(id, process.pid, caller())), fromProc(process.pid));
   });
 
   it('agrees with /proc/PID/ns for a process in namespaces of its own', async function () {
-    const pid = await nsSleeper(kids);
+    const pid = await nsSleeper(env.kids);
     const want = fromProc(pid);
     assert.notDeepStrictEqual(want.slice(0, 5), fromProc(process.pid).slice(0, 5), 'the sleeper has namespaces of its own');
-    assert.deepStrictEqual(decode(ops.read(id, pid, caller())), want);
+    assert.deepStrictEqual(decode(ops().read(id, pid, caller())), want);
   });
 
   it('a pid that is no task is NoSuchTaskError', function () {
-    assert.throws(() => ops.read(id, 0x3ffffff0, caller()), NoSuchTaskError);
+    assert.throws(() => ops().read(id, 0x3ffffff0, caller()), NoSuchTaskError);
   });
 });
 
 describe('op nsids (ops/nsids), the tree pass (crib_nsids_tree)', function () {
   this.timeout(60000);
-  let collector: BpfCollector;
-  let ops: FolderOps;
-  const kids: ChildProcess[] = [];
-  const caller = () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, userNs: undefined });
+  let env: FolderOpEnv;
+  const ops = () => env.ops;
+  const caller = () => env.caller();
 
   before(function () {
-    collector = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
-    ops = new FolderOps(loadFolderOps(loadProto().root), collector);
-    if (collector.programStatus(nsids.treeProgram!) !== true) this.skip(); // < 6.2
+    env = folderOpEnv('nsids');
+    if (env.collector.programStatus(nsids.treeProgram!) !== true) this.skip(); // < 6.2
   });
   after(function () {
-    for (const k of kids) k.kill('SIGKILL');
-    collector?.close();
+    env?.close();
   });
 
   it('agrees with /proc/PID/ns for every task of a run longer than one pass, and says -ESRCH for a pid that is no task', async function () {
-    const other = await nsSleeper(kids);
+    const other = await nsSleeper(env.kids);
     const live = [process.pid, other];
     const pids = Array.from({ length: TREE_MAX + 3 }, (_, i) => live[i % 2]);
     pids[5] = 0x3ffffff0;
     let n = 0;
-    ops.readTree(id, pids, caller(), (pid, rec, err) => {
+    ops().readTree(id, pids, caller(), (pid, rec, err) => {
       n++;
       if (pid === 0x3ffffff0) assert.strictEqual(err, -3);
       else assert.deepStrictEqual(decode(rec!), fromProc(pid), `pid ${pid}`);

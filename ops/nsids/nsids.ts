@@ -1,8 +1,8 @@
 // Op nsids in the engine: the record of nsids.h (from the programs of
 // crib_task_op.h) written as crib.NsIds (nsids.proto): the kid column is
 // the packed fixed32 field as it is.
-import { layout, REQ, TREE_MAX } from '../../engine-ts/src/bpf/records';
-import { taskOp } from '../../engine-ts/src/engine/ops';
+import { layout } from '../../engine-ts/src/bpf/records';
+import { taskOp, taskOpLayouts } from '../../engine-ts/src/engine/ops';
 
 /** CRIB_NS_NR, and the names of /proc/PID/ns/ in kid[] order (enum cr_eng_ns) */
 export const NS_FILES = ['pid', 'net', 'ipc', 'uts', 'mnt', 'user', 'cgroup', 'time', 'time_for_children'] as const;
@@ -14,15 +14,8 @@ export const NSIDS = layout('crib_nsids', 40, [
   ['_pad0', 4 * NS_NR, 4],
 ]);
 
-export const NSIDS_CTX = layout('crib_nsids_ctx', REQ.size + NSIDS.size, [
-  ['req', 0, REQ.size],
-  ['rec', REQ.size, NSIDS.size],
-]);
-
-export const NSIDS_TREE = layout('crib_nsids_tree', 4 * TREE_MAX + NSIDS.size * TREE_MAX, [
-  ['err', 0, 4 * TREE_MAX],
-  ['rec', 4 * TREE_MAX, NSIDS.size * TREE_MAX],
-]);
+/** struct crib_nsids_ctx and struct crib_nsids_tree (crib_task_op.h) */
+export const { ctx: NSIDS_CTX, tree: NSIDS_TREE } = taskOpLayouts('nsids', NSIDS);
 
 const buf = new Uint8Array(2 + 4 * NS_NR);
 buf[0] = (1 << 3) | 2; // field 1, packed

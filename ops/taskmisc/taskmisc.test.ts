@@ -2,15 +2,15 @@
 // its answers against /proc on live processes, one of them another
 // user's (whose rlimits prlimit64() gives only with CAP_SYS_RESOURCE).
 import * as assert from 'assert';
-import { spawn, spawnSync, ChildProcess } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BpfCollector, createCollector } from '../../engine-ts/src/bpf/collector';
-import { FolderOps, loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
+import { readRegistry } from '../../engine-ts/src/engine/ops';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { paths, root } from '../../test/helpers';
+import { folderOpEnv, FolderOpEnv } from '../../test/bpf/folder';
+import { root } from '../../test/helpers';
 import { HAVE_LOGINUID, HAVE_OOM, op as taskmisc, RLIMITS, TASKMISC, TASKMISC_CTX, TASKMISC_TREE } from './taskmisc';
 import { TREE_IN, TREE_MAX, TREE_REQ } from '../../engine-ts/src/bpf/records';
 
@@ -49,26 +49,21 @@ function fromProc(pid: number): Expected {
 
 for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), mechanism ${mech.mechanism}`, function () {
   this.timeout(60000);
-  let collector: BpfCollector;
-  let ops: FolderOps;
+  let env: FolderOpEnv;
+  const ops = () => env.ops;
+  const caller = () => env.caller();
   const id = readRegistry().find((e) => e.name === 'taskmisc')!.id;
-  const kids: ChildProcess[] = [];
-  const caller = () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, userNs: undefined });
 
   before(function () {
-    collector = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
-    // this mechanism only
-    const folder = loadFolderOps(loadProto().root).map((o) => (o.entry.id === id ? { ...o, module: { ...o.module, mechanisms: [mech] } } : o));
-    ops = new FolderOps(folder, collector);
+    env = folderOpEnv('taskmisc', mech); // this mechanism only
   });
   after(function () {
-    for (const k of kids) k.kill('SIGKILL');
-    collector?.close();
+    env?.close();
   });
 
   function read(pid: number) {
     const type = loadProto().root.lookupType('crib.TaskMisc');
-    const m = type.toObject(type.decode(ops.read(id, pid, caller()).slice()), { longs: String }) as {
+    const m = type.toObject(type.decode(ops().read(id, pid, caller()).slice()), { longs: String }) as {
       have: number;
       personality: number;
       loginuid: number;
@@ -97,7 +92,7 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
   /** A sleeper started with limits of its own, then @wrap (e.g. setpriv); its oom_score_adj set from here. */
   async function sleeper(wrap: string[], nofile: string, oom: number): Promise<number> {
     const k = spawn('prlimit', [`--nofile=${nofile}`, '--core=0:unlimited', ...wrap, 'sleep', '60'], { stdio: 'ignore' });
-    kids.push(k);
+    env.kids.push(k);
     const pid = k.pid!;
     // prlimit and the wrapper exec in place: wait for sleep itself
     for (let i = 0; i < 100 && !/^sleep/.test(fs.readFileSync(`/proc/${pid}/comm`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
@@ -132,7 +127,7 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
   });
 
   it('is served by its BPF program here, or the kernel lacks what it needs', function () {
-    const s = ops.support(caller()).find((o) => o.id === id);
+    const s = ops().support(caller()).find((o) => o.id === id);
     const release = fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
     const [maj, min] = release.split('.').map(Number);
     // bpf_task_from_pid() came in 6.2; the seq iterator (iter/task) runs on 6.1
@@ -146,7 +141,7 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
 
   beforeEach(function () {
     if (this.currentTest?.title.startsWith('is served')) return;
-    if (!ops.support(caller()).find((o) => o.id === id)?.available) this.skip();
+    if (!ops().support(caller()).find((o) => o.id === id)?.available) this.skip();
   });
 
   it('agrees with /proc for this process', function () {
@@ -175,31 +170,28 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
 
 describe('op taskmisc (ops/taskmisc), the tree pass (crib_taskmisc_tree)', function () {
   this.timeout(60000);
-  let collector: BpfCollector;
-  let ops: FolderOps;
+  let env: FolderOpEnv;
+  const ops = () => env.ops;
+  const caller = () => env.caller();
   const id = readRegistry().find((e) => e.name === 'taskmisc')!.id;
-  const kids: ChildProcess[] = [];
-  const caller = () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, userNs: undefined });
 
   before(function () {
-    collector = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
-    ops = new FolderOps(loadFolderOps(loadProto().root), collector);
-    if (collector.programStatus(taskmisc.treeProgram!) !== true) this.skip(); // < 6.2: no bpf_task_from_pid
+    env = folderOpEnv('taskmisc');
+    if (env.collector.programStatus(taskmisc.treeProgram!) !== true) this.skip(); // < 6.2: no bpf_task_from_pid
   });
   after(function () {
-    for (const k of kids) k.kill('SIGKILL');
-    collector?.close();
+    env?.close();
   });
 
   it('gives, for every task, the bytes the per-task program gives, and -ESRCH for a pid that is no task', function () {
     // more tasks than one run takes: this process's threads would be few, so repeat pids
     const sleepers = Array.from({ length: 20 }, () => spawn('sleep', ['60'], { stdio: 'ignore' }));
-    kids.push(...sleepers);
+    env.kids.push(...sleepers);
     const live = [process.pid, ...sleepers.map((k) => k.pid!)];
     const pids = Array.from({ length: TREE_MAX + 50 }, (_, i) => live[i % live.length]);
     pids[7] = 0x3ffffff0;
     const got = new Map<number, { rec?: Buffer; err: number }[]>();
-    ops.readTree(id, pids, caller(), (pid, rec, err) => {
+    ops().readTree(id, pids, caller(), (pid, rec, err) => {
       const l = got.get(pid) ?? [];
       l.push({ rec: rec ? Buffer.from(rec) : undefined, err });
       got.set(pid, l);
@@ -207,7 +199,7 @@ describe('op taskmisc (ops/taskmisc), the tree pass (crib_taskmisc_tree)', funct
     assert.equal([...got.values()].reduce((n, l) => n + l.length, 0), pids.length, 'an answer per pid');
     assert.deepEqual(got.get(0x3ffffff0), [{ rec: undefined, err: -3 }]);
     for (const pid of live) {
-      const one = Buffer.from(ops.read(id, pid, caller()));
+      const one = Buffer.from(ops().read(id, pid, caller()));
       for (const a of got.get(pid)!) assert.deepEqual(a, { rec: one, err: 0 }, `pid ${pid}`);
     }
   });

@@ -3,10 +3,10 @@
 // written as crib.TaskMisc (taskmisc.proto).  The message is written by hand from the
 // record's bytes: the two rlimit columns are already the packed fixed64
 // fields, so a task costs a few varints and two copies.
-import { layout, REQ, TREE_MAX } from '../../engine-ts/src/bpf/records';
+import { layout } from '../../engine-ts/src/bpf/records';
 import { INIT_USER_NS_INUM } from '../../engine-ts/src/bpf/pidns';
 import { BadRecordError } from '../../engine-ts/src/errors';
-import { taskOp } from '../../engine-ts/src/engine/ops';
+import { taskOp, taskOpLayouts } from '../../engine-ts/src/engine/ops';
 
 /** CRIB_RLIMITS: RLIM_NLIMITS */
 export const RLIMITS = 16;
@@ -26,17 +26,8 @@ export const TASKMISC = layout('crib_taskmisc', 280, [
   ['rlim_max', 24 + 8 * RLIMITS, 8 * RLIMITS],
 ]);
 
-/** struct crib_taskmisc_ctx: the request, then the record (crib_task_op.h) */
-export const TASKMISC_CTX = layout('crib_taskmisc_ctx', REQ.size + TASKMISC.size, [
-  ['req', 0, REQ.size],
-  ['rec', REQ.size, TASKMISC.size],
-]);
-
-/** struct crib_taskmisc_tree: map tree_out of the tree pass */
-export const TASKMISC_TREE = layout('crib_taskmisc_tree', 4 * TREE_MAX + TASKMISC.size * TREE_MAX, [
-  ['err', 0, 4 * TREE_MAX],
-  ['rec', 4 * TREE_MAX, TASKMISC.size * TREE_MAX],
-]);
+/** struct crib_taskmisc_ctx and struct crib_taskmisc_tree (crib_task_op.h) */
+export const { ctx: TASKMISC_CTX, tree: TASKMISC_TREE } = taskOpLayouts('taskmisc', TASKMISC);
 
 const M = TASKMISC.members;
 const buf = new Uint8Array(16 + 2 * (3 + 8 * RLIMITS) + 32);

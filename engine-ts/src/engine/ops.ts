@@ -13,7 +13,7 @@ import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { Caller, Collector, ProgramRef } from '../bpf/types';
 import { CribError, EIO, ENOENT, UnsupportedError } from '../errors';
-import { REQ, TREE_MAX } from '../bpf/records';
+import { layout, REQ, StructLayout, TREE_MAX } from '../bpf/records';
 
 const EOPNOTSUPP = 95;
 
@@ -92,6 +92,24 @@ export interface OpModule {
   refuse?(caller: Caller): string | undefined;
   /** one task's answer: its message (`message`), encoded; valid until the next call */
   read(r: ProgramRunner, pid: number): Uint8Array;
+}
+
+/**
+ * The layouts crib_task_op.h makes of a per-task op's record @rec:
+ * struct crib_NAME_ctx (the request, then the record) and struct
+ * crib_NAME_tree (err[TREE_MAX], then TREE_MAX records).
+ */
+export function taskOpLayouts(name: string, rec: StructLayout): { ctx: StructLayout<'req' | 'rec'>; tree: StructLayout<'err' | 'rec'> } {
+  return {
+    ctx: layout(`crib_${name}_ctx`, REQ.size + rec.size, [
+      ['req', 0, REQ.size],
+      ['rec', REQ.size, rec.size],
+    ]),
+    tree: layout(`crib_${name}_tree`, 4 * TREE_MAX + rec.size * TREE_MAX, [
+      ['err', 0, 4 * TREE_MAX],
+      ['rec', 4 * TREE_MAX, rec.size * TREE_MAX],
+    ]),
+  };
 }
 
 /**

@@ -1,0 +1,39 @@
+// What the tests of an op folder (ops/NAME/NAME.test.ts) share: a real
+// collector, the folder ops over it (one mechanism only, if asked), the
+// caller it serves (this process's namespaces) and children to reap.
+import { ChildProcess } from 'child_process';
+import { BpfCollector, createCollector } from '../../engine-ts/src/bpf/collector';
+import { Caller, ProgramRef } from '../../engine-ts/src/bpf/types';
+import { FolderOps, loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
+import { loadProto } from '../../engine-ts/src/engine/proto';
+import { paths } from '../helpers';
+
+export interface FolderOpEnv {
+  collector: BpfCollector;
+  ops: FolderOps;
+  /** the op's registry id */
+  id: number;
+  caller(): Caller;
+  /** processes to kill at close() */
+  kids: ChildProcess[];
+  close(): void;
+}
+
+export function folderOpEnv(name: string, mechanism?: ProgramRef): FolderOpEnv {
+  const entry = readRegistry().find((e) => e.name === name);
+  if (!entry) throw new Error(`no op ${name} in ops/registry`);
+  const collector = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
+  const folder = loadFolderOps(loadProto().root).map((o) => (mechanism && o.entry.id === entry.id ? { ...o, module: { ...o.module, mechanisms: [mechanism] } } : o));
+  const kids: ChildProcess[] = [];
+  return {
+    collector,
+    ops: new FolderOps(folder, collector),
+    id: entry.id,
+    caller: () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n }),
+    kids,
+    close() {
+      for (const k of kids) k.kill('SIGKILL');
+      collector.close();
+    },
+  };
+}

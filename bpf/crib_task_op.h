@@ -14,7 +14,8 @@
  *                   struct crib_NAME_ctx (the request, then the record)
  *                   and struct crib_NAME_tree (map tree_out of the tree pass)
  *   NAME.bpf.c      CRIB_TASK_OP_PROGS(NAME, REC, FILL): crib_NAME, one
- *                   task by pid, and crib_NAME_tree, many (crib_tree.h)
+ *                   task by pid, and crib_NAME_tree, many (crib_tree.h);
+ *                   crib_NAME_tree_rb, the same through a ring buffer
  *   NAME_iter.bpf.c CRIB_TASK_OP_ITER(NAME, REC, FILL): crib_NAME_iter,
  *                   iter/task attached to one task, for kernels without
  *                   bpf_task_from_pid (< 6.2); a CRIB_REC_CTX record
@@ -104,6 +105,62 @@ int crib_##name##_tree(struct crib_tree_req *ctx)				\
 	if (!err) {								\
 		w.ns_inum = ctx->req.ns_inum;					\
 		bpf_loop(ctx->nr, crib_##name##_step, &w, 0);			\
+		ctx->req.count = w.done;					\
+		ctx->req.total = w.done;					\
+	}									\
+	ctx->req.err = err;							\
+	return err;								\
+}										\
+										\
+struct {									\
+	__uint(type, BPF_MAP_TYPE_RINGBUF);					\
+	__uint(max_entries, CRIB_TREE_RB_SIZE);					\
+} tree_rb SEC(".maps");								\
+										\
+struct crib_##name##_rb_rec {							\
+	struct crib_tree_rec h;							\
+	rec_t rec;								\
+};										\
+										\
+static long crib_##name##_rb_step(__u64 i, void *arg)				\
+{										\
+	struct crib_##name##_walk *w = arg;					\
+	struct crib_##name##_rb_rec *r;						\
+	struct crib_tree_in *in;						\
+	struct task_struct *task;						\
+	__u32 zero = 0;								\
+	int level, err;								\
+										\
+	in = bpf_map_lookup_elem(&tree_in, &zero);				\
+	if (!in || i >= CRIB_TREE_MAX)						\
+		return 1;							\
+	r = bpf_ringbuf_reserve(&tree_rb, sizeof(*r), 0);			\
+	if (!r)									\
+		return 1; /* full: done stays short of nr */			\
+	__builtin_memset(&r->rec, 0, sizeof(r->rec));				\
+	r->h.idx = i;								\
+	task = crib_find_task(in->pid[i], in->lookup[i], w->ns_inum,		\
+			      &level, &err);					\
+	r->h.err = err;								\
+	if (task) {								\
+		fill(&r->rec, task, level, w->ns_inum);				\
+		bpf_task_release(task);						\
+	}									\
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);				\
+	w->done++;								\
+	return 0;								\
+}										\
+										\
+SEC("syscall")									\
+int crib_##name##_tree_rb(struct crib_tree_req *ctx)				\
+{										\
+	struct crib_##name##_walk w = {};					\
+	int err;								\
+										\
+	err = crib_tree_check(ctx);						\
+	if (!err) {								\
+		w.ns_inum = ctx->req.ns_inum;					\
+		bpf_loop(ctx->nr, crib_##name##_rb_step, &w, 0);		\
 		ctx->req.count = w.done;					\
 		ctx->req.total = w.done;					\
 	}									\

@@ -31,6 +31,18 @@ struct crib_tree_req {
 	__u32 _pad0;
 };
 
+/*
+ * The same pass through a ring buffer (map "tree_rb", the op's program
+ * crib_NAME_tree_rb): one record per task, this header, then the op's
+ * record (zeroed when err is not 0).  bpf/README.md compares the two
+ * ways; the engine reads tree_out.
+ */
+struct crib_tree_rec {
+	__u32 idx;   /* i of tree_in */
+	__s32 err;   /* 0, or -errno */
+};
+#define CRIB_TREE_RB_SIZE (1u << 20)
+
 #ifdef __VMLINUX_H__
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

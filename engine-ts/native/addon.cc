@@ -67,6 +67,7 @@ public:
 			InstanceMethod<&BpfObject::ReadMap>("readMap"),
 			InstanceMethod<&BpfObject::WriteMap>("writeMap"),
 			InstanceMethod<&BpfObject::IterRead>("iterRead"),
+			InstanceMethod<&BpfObject::RingbufRead>("ringbufRead"),
 			InstanceMethod<&BpfObject::Close>("close"),
 		});
 	}
@@ -251,6 +252,27 @@ private:
 			std::free(buf);
 			return Napi::ArrayBuffer::New(info.Env(), 0);
 		}
+		return Napi::ArrayBuffer::New(info.Env(), buf, len,
+					      [](Napi::Env, void *data) { std::free(data); });
+	}
+
+	/*
+	 * ringbufRead(map): the records committed to ring buffer @map so far,
+	 * each a u32 length (then 4 bytes of padding) and its bytes padded to
+	 * 8, as an ArrayBuffer that owns them
+	 */
+	Napi::Value RingbufRead(const Napi::CallbackInfo &info)
+	{
+		std::string map = StringArg(info, 0, "map");
+		void *buf = nullptr;
+		size_t len = 0;
+		int err;
+
+		err = crib_obj_ringbuf_read(Obj(info.Env()), map.c_str(), &buf, &len);
+		if (err)
+			throw MakeError(info.Env(), "ring buffer " + map, err, nullptr);
+		if (!len)
+			return Napi::ArrayBuffer::New(info.Env(), 0);
 		return Napi::ArrayBuffer::New(info.Env(), buf, len,
 					      [](Napi::Env, void *data) { std::free(data); });
 	}

@@ -35,11 +35,28 @@ struct crib_mmap {
 	size_t size;
 };
 
+/* What the ring buffer callback appends to */
+struct crib_rb_out {
+	char *buf;
+	size_t used, size;
+	int err;
+};
+
+#define MAX_RINGBUFS 4
+
+struct crib_ringbuf {
+	const struct bpf_map *map;
+	struct ring_buffer *rb;
+	struct crib_rb_out out;
+};
+
 struct crib_obj {
 	struct bpf_object *obj;
 	int loaded;
 	struct crib_mmap mmaps[MAX_MMAPS];
 	unsigned int nr_mmaps;
+	struct crib_ringbuf rbs[MAX_RINGBUFS];
+	unsigned int nr_rbs;
 };
 
 /* ---- libbpf log capture ------------------------------------------------ */
@@ -408,12 +425,90 @@ out:
 	return err;
 }
 
+static int rb_append(void *ctx, void *data, size_t size)
+{
+	struct crib_rb_out *out = ctx;
+	size_t need = out->used + 8 + ((size + 7) & ~(size_t)7);
+	uint32_t len = size;
+
+	if (need > out->size) {
+		size_t n = out->size ? out->size : 64 << 10;
+		char *grown;
+
+		while (n < need)
+			n *= 2;
+		grown = realloc(out->buf, n);
+		if (!grown) {
+			out->err = -ENOMEM;
+			return -ENOMEM; /* stops the consume */
+		}
+		out->buf = grown;
+		out->size = n;
+	}
+	memcpy(out->buf + out->used, &len, sizeof(len));
+	memset(out->buf + out->used + 4, 0, 4);
+	memcpy(out->buf + out->used + 8, data, size);
+	memset(out->buf + out->used + 8 + size, 0, need - out->used - 8 - size);
+	out->used = need;
+	return 0;
+}
+
+int crib_obj_ringbuf_read(struct crib_obj *o, const char *name, void **buf, size_t *len)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(o->obj, name);
+	struct crib_ringbuf *r = NULL;
+	unsigned int i;
+	int n;
+
+	*buf = NULL;
+	*len = 0;
+	if (!map)
+		return -ENOENT;
+	if (!o->loaded)
+		return -ENOEXEC;
+	if (bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF)
+		return -EINVAL;
+	for (i = 0; i < o->nr_rbs; i++)
+		if (o->rbs[i].map == map)
+			r = &o->rbs[i];
+	if (!r) {
+		if (o->nr_rbs == MAX_RINGBUFS)
+			return -ENOSPC;
+		r = &o->rbs[o->nr_rbs];
+		memset(r, 0, sizeof(*r));
+		r->rb = ring_buffer__new(bpf_map__fd(map), rb_append, &r->out, NULL);
+		if (!r->rb)
+			return -errno;
+		r->map = map;
+		o->nr_rbs++;
+	}
+	r->out.used = 0;
+	r->out.err = 0;
+	n = ring_buffer__consume(r->rb);
+	if (r->out.err)
+		return r->out.err;
+	if (n < 0)
+		return n;
+	if (!r->out.used)
+		return 0;
+	*buf = malloc(r->out.used);
+	if (!*buf)
+		return -ENOMEM;
+	memcpy(*buf, r->out.buf, r->out.used);
+	*len = r->out.used;
+	return 0;
+}
+
 void crib_obj_close(struct crib_obj *o)
 {
 	unsigned int i;
 
 	if (!o)
 		return;
+	for (i = 0; i < o->nr_rbs; i++) {
+		ring_buffer__free(o->rbs[i].rb);
+		free(o->rbs[i].out.buf);
+	}
 	for (i = o->nr_mmaps; i-- > 0;)
 		munmap(o->mmaps[i].addr, o->mmaps[i].size);
 	bpf_object__close(o->obj);

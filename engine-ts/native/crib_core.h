@@ -111,6 +111,16 @@ int crib_prog_run_all(struct crib_run *runs, unsigned int n);
 int crib_obj_iter_read(struct crib_obj *obj, const char *prog, uint32_t pid, uint32_t tid,
 		       unsigned int flags, void **buf, size_t *len, char **log);
 
+/*
+ * Drain the BPF_MAP_TYPE_RINGBUF map @map: every record committed so far,
+ * in order, each as a u32 length, then its bytes, padded to 8.  The
+ * ring_buffer (libbpf) is made on the first call and kept with the
+ * object.  *buf is malloc()ed (the caller frees it), *len its length, 0
+ * with *buf NULL when the ring is empty.  The reader knows no record
+ * type: what the records mean is the op's.
+ */
+int crib_obj_ringbuf_read(struct crib_obj *obj, const char *map, void **buf, size_t *len);
+
 /* Unmap, unload, free.  NULL is fine. */
 void crib_obj_close(struct crib_obj *obj);
 

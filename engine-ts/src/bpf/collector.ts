@@ -42,7 +42,7 @@ import {
   TASK_CTX,
   VmaTableWithRaw,
 } from './records';
-import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, TaskStat, TaskStatus } from './types';
+import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, TaskStat, TaskStatus, TreeRun } from './types';
 
 const ESRCH = 3;
 const EAGAIN = 11;
@@ -76,8 +76,8 @@ interface Source {
   mechanism: string;
   object: string;
   program: string;
-  /** 'iter': a seq-iterator program read through iter.ts (default: a SYSCALL program) */
-  reader?: 'iter';
+  /** 'iter': a seq-iterator program read through iter.ts; 'ringbuf': a tree pass into map tree_rb (default: a SYSCALL program) */
+  reader?: 'iter' | 'ringbuf';
   /** iter: the object's iter/task program that tells "no task" from "nothing to show" */
   probe?: string;
   /** kfuncs of kernel-patches/ the program calls (declared __weak: it loads without them) */
@@ -712,7 +712,7 @@ export class BpfCollector implements Collector {
   private treeIn?: Int32Array;
   private readonly treeCtx = new Uint8Array(TREE_REQ.size);
 
-  runTree(op: string, prog: ProgramRef, pids: number[]): { err: Int32Array; out: ArrayBuffer } {
+  runTree(op: string, prog: ProgramRef, pids: number[], recSize: number): TreeRun {
     if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
     if (pids.length > TREE_MAX) throw new UsageError(`${op}: ${pids.length} tasks in one tree run, at most ${TREE_MAX}`);
     const s = this.tryServe(prog);
@@ -752,10 +752,43 @@ export class BpfCollector implements Collector {
     if (ret !== reply.err) throw new BadRecordError(op, `${s.source.program} returned ${ret} but reported ${reply.err}`);
     if (reply.err) throw new CribError('EIO', `${op}: ${s.source.program} failed with errno ${-reply.err}`);
     if (reply.count !== pids.length) throw new BadRecordError(op, `${s.source.program} did ${reply.count} of ${pids.length} tasks`);
-    const out = this.buffer(s.obj, 'tree_out');
-    err.set(new Int32Array(out, 0, pids.length));
+    const off = new Int32Array(pids.length);
+    let buf: ArrayBuffer;
+    if (prog.reader === 'ringbuf') {
+      buf = this.drainTree(op, s, err, off, recSize);
+    } else {
+      buf = this.buffer(s.obj, 'tree_out');
+      err.set(new Int32Array(buf, 0, pids.length));
+      for (let i = 0; i < pids.length; i++) off[i] = 4 * TREE_MAX + recSize * i;
+    }
     for (let i = 0; i < pids.length; i++) if (tin[i] === 0x7fffffff) err[i] = -ESRCH;
-    return { err, out };
+    return { err, buf, off };
+  }
+
+  /** The records of a tree pass through ring buffer tree_rb: struct crib_tree_rec, then the op's record. */
+  private drainTree(op: string, s: Served, err: Int32Array, off: Int32Array, recSize: number): ArrayBuffer {
+    let buf: ArrayBuffer;
+    try {
+      buf = s.obj.obj!.ringbufRead('tree_rb');
+    } catch (e) {
+      throw new CribError('EIO', `${op}: draining tree_rb of ${s.source.object}: ${(e as Error).message}`);
+    }
+    const dv = new DataView(buf);
+    const seen = new Uint8Array(err.length);
+    let n = 0;
+    for (let p = 0; p < buf.byteLength; ) {
+      const len = dv.getUint32(p, true);
+      if (len !== 8 + recSize || p + 8 + len > buf.byteLength) throw new BadRecordError(op, `tree_rb record of ${len} bytes at ${p}, ${8 + recSize} expected`);
+      const idx = dv.getUint32(p + 8, true);
+      if (idx >= err.length || seen[idx]) throw new BadRecordError(op, `tree_rb record for entry ${idx} (of ${err.length}) out of range or repeated`);
+      seen[idx] = 1;
+      err[idx] = dv.getInt32(p + 12, true);
+      off[idx] = p + 16;
+      n++;
+      p += 8 + ((len + 7) & ~7);
+    }
+    if (n !== err.length) throw new BadRecordError(op, `tree_rb held ${n} records for ${err.length} tasks (the ring is ${'full?'})`);
+    return buf;
   }
 
   // ---- a caller in another pid namespace than the engine's (a service) -------

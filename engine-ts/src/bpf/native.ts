@@ -43,6 +43,8 @@ export interface NativeBpfObject {
   mapBuffer(map: string): ArrayBuffer;
   /** copies entries [first, first+n) into dst with batch lookups; entries copied */
   readMap(map: string, first: number, n: number, dst: Uint8Array): number;
+  /** the records committed to ring buffer @map so far: each a u32 length, 4 bytes of padding, the bytes padded to 8 */
+  ringbufRead(map: string): ArrayBuffer;
   /** src (exactly one value) into entry index of an array map */
   writeMap(map: string, index: number, src: Uint8Array): void;
   close(): void;

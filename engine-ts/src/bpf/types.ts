@@ -103,14 +103,25 @@ export type OpTimes = Partial<Record<OpName, bigint>>;
  * every pid in and out is a number in its pid namespace (see bpf/crib.h),
  * and boot-relative times are as its time namespace shows them.
  */
+/** What a tree pass gave (Collector.runTree). */
+export interface TreeRun {
+  err: Int32Array;
+  buf: ArrayBuffer;
+  off: Int32Array;
+}
+
 /** A SYSCALL program of a BPF object in the engine's object folder. */
 export interface ProgramRef {
   /** e.g. "bpf:task" (what hello reports) */
   mechanism: string;
   object: string;
   program: string;
-  /** 'iter': a seq-iterator program attached to the task (a CRIB_REC_CTX record); default: SYSCALL */
-  reader?: 'iter';
+  /**
+   * 'iter': a seq-iterator program attached to the task (a CRIB_REC_CTX
+   * record); 'ringbuf': a tree pass whose records come through map
+   * tree_rb; default: a SYSCALL program (a tree pass: map tree_out)
+   */
+  reader?: 'iter' | 'ringbuf';
 }
 
 export interface Caller {
@@ -162,9 +173,11 @@ export interface Collector {
   runProgram?(op: string, prog: ProgramRef, pid: number, ctx: Uint8Array): void;
   /**
    * A tree program (bpf/crib_tree.h) for @pids (at most TREE_MAX) of the
-   * caller: per pid 0 or -errno, and the program's mapped tree_out.
+   * caller, whose records are @recSize bytes: per pid i, err[i] (0 or
+   * -errno) and, when 0, its record at byte off[i] of buf (the mapped
+   * tree_out, or the records drained from tree_rb).
    */
-  runTree?(op: string, prog: ProgramRef, pids: number[]): { err: Int32Array; out: ArrayBuffer };
+  runTree?(op: string, prog: ProgramRef, pids: number[], recSize: number): TreeRun;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -10,6 +10,9 @@
 //    and 10,000 VMAs + 10,000 fds.
 // 3. The service: plugin connect to first answer (from the dump logs) and
 //    crib serve exec to ready.
+// 5. The tree pass of each folder op over a 1,000-task tree, in this
+//    process: records through the mmapped map tree_out against the ring
+//    buffer tree_rb (bpf/README.md keeps the comparison).
 // 4. /proc lookups per dump (strace of CRIU's process: file-name syscalls
 //    whose path is under /proc), stock CRIU against crib through the
 //    service, on the 51-task shell tree and 10,000 VMAs + 10,000 fds.
@@ -75,6 +78,16 @@ export interface LookupFigure {
   crib_top: [string, number][];
 }
 
+export interface TreeReadFigure {
+  op: string;
+  tasks: number;
+  /** medians of 21 warm runs, ms: the BPF run and the records read (raw), and with the messages encoded */
+  map_ms: number;
+  ringbuf_ms: number;
+  map_encoded_ms: number;
+  ringbuf_encoded_ms: number;
+}
+
 export interface BenchResult {
   date: string;
   kernel: string;
@@ -84,6 +97,7 @@ export interface BenchResult {
   ops: OpFigure[];
   workloads: WorkloadFigure[];
   lookups: LookupFigure[];
+  tree_reads: TreeReadFigure[];
   service: { connect_to_answer_ms: number[]; exec_to_ready_ms: number[]; ready_parts: string };
   targets: Target[];
   notes: string[];
@@ -296,6 +310,7 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
     ops: [],
     workloads: [],
     lookups: [],
+    tree_reads: [],
     service: { connect_to_answer_ms: [], exec_to_ready_ms: [], ready_parts: '' },
     targets: [],
     notes: [],
@@ -350,6 +365,8 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
     ]) {
       await b.lookupFigures(s, res);
     }
+    // 5. tree pass: map against ring buffer
+    await treeReads(paths, shellTree(base, 1000), res, o.log);
     for (const l of res.lookups) {
       const r = l.stock ? l.crib / l.stock : 0;
       res.targets.push({ what: `/proc lookups, ${l.workload}: crib / stock`, value: r, unit: 'x', kind: 'max', target: 0.1, met: r <= 0.1 });
@@ -367,6 +384,49 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
   fs.writeFileSync(path.join(o.out, 'bench.json'), `${JSON.stringify(res, null, 2)}\n`);
   fs.writeFileSync(path.join(o.out, 'bench.svg'), benchSvg(res));
   return res;
+}
+
+async function treeReads(paths: Paths, start: () => Promise<Workload>, res: BenchResult, log: (s: string) => void): Promise<void> {
+  const { createCollector } = await import('../bpf/collector');
+  const { FolderOps, loadFolderOps } = await import('../engine/ops');
+  const { loadProto } = await import('../engine/proto');
+  const w = await start();
+  const c = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
+  try {
+    log('bench: 1,000-task tree: tree passes, map and ring buffer');
+    const root = w.pid;
+    const kids = fs.readFileSync(`/proc/${root}/task/${root}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    const pids = [root, ...kids];
+    const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n };
+    const ops = loadFolderOps(loadProto().root).filter((x) => x.module.treeProgram && x.module.treeRingbuf);
+    const folder = new FolderOps(ops, c);
+    for (const op of ops) {
+      const m = op.module;
+      if (c.programStatus(m.treeRingbuf!) !== true || c.programStatus(m.treeProgram!) !== true) continue;
+      const time = (fn: () => void): number => {
+        const xs: number[] = [];
+        for (let i = 0; i < 24; i++) {
+          const t0 = process.hrtime.bigint();
+          fn();
+          if (i >= 3) xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        }
+        return median(xs);
+      };
+      const raw = (prog: typeof m.treeProgram) => () => c.runTree(op.entry.name, prog!, pids, m.treeRecordSize!);
+      const enc = (via: 'map' | 'ringbuf') => () => folder.readTree(op.entry.id, pids, caller, () => undefined, via);
+      res.tree_reads.push({
+        op: op.entry.name,
+        tasks: pids.length,
+        map_ms: time(raw(m.treeProgram)),
+        ringbuf_ms: time(raw(m.treeRingbuf)),
+        map_encoded_ms: time(enc('map')),
+        ringbuf_encoded_ms: time(enc('ringbuf')),
+      });
+    }
+  } finally {
+    c.close();
+    await w.kill();
+  }
 }
 
 function addTargets(res: BenchResult): void {
@@ -409,6 +469,11 @@ export function formatBench(r: BenchResult): string {
   l.push('');
   l.push(`service: plugin connect to first answer ${f(median(r.service.connect_to_answer_ms), 3)} ms (median of ${r.service.connect_to_answer_ms.length} dumps); ` +
     `crib serve exec to ready ${f(median(r.service.exec_to_ready_ms))} ms (median of ${r.service.exec_to_ready_ms.length}; last: ${r.service.ready_parts})`);
+  l.push('');
+  l.push('tree passes of the folder ops (one BPF run for the tree; medians of 21 warm runs in this process, ms):');
+  for (const t of r.tree_reads ?? []) {
+    l.push(`  ${t.op.padEnd(10)} ${t.tasks} tasks  read: map ${f(t.map_ms, 3)}  ring buffer ${f(t.ringbuf_ms, 3)}    with the messages: map ${f(t.map_encoded_ms, 3)}  ring buffer ${f(t.ringbuf_encoded_ms, 3)}`);
+  }
   l.push('');
   l.push('/proc lookups per dump (strace of CRIU; crib through the service):');
   for (const x of r.lookups ?? []) {

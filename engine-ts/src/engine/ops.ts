@@ -83,11 +83,15 @@ export interface OpModule {
   tree: boolean;
   /**
    * Optional: a program that reads many tasks in one run (bpf/crib_tree.h),
-   * tried first in prepare(); entry i of its map tree_out is turned into
-   * the message by treeEntry().
+   * tried first in prepare(), its records of treeRecordSize bytes turned
+   * into the message by encode(); treeRingbuf: the same pass through a
+   * ring buffer (compared in bpf/README.md, not used by prepare()).
    */
   treeProgram?: ProgramRef;
-  treeEntry?(out: ArrayBuffer, i: number): Uint8Array;
+  treeRingbuf?: ProgramRef;
+  treeRecordSize?: number;
+  /** the message of the record at byte @off of @buf; valid until the next call */
+  encode?(buf: ArrayBuffer, off: number): Uint8Array;
   /** why this caller cannot be served exactly (procfs then serves the op), or undefined */
   refuse?(caller: Caller): string | undefined;
   /** one task's answer: its message (`message`), encoded; valid until the next call */
@@ -136,8 +140,9 @@ export function taskOp(o: {
     ],
     tree: true,
     treeProgram: { mechanism: 'bpf:task, tree pass', object: `${o.name}.bpf.o`, program: `crib_${o.name}_tree` },
-    // struct crib_NAME_tree: err[TREE_MAX], then the records
-    treeEntry: (out, i) => o.encode(out, 4 * TREE_MAX + o.size * i),
+    treeRingbuf: { mechanism: 'bpf:task, tree pass, ring buffer', object: `${o.name}.bpf.o`, program: `crib_${o.name}_tree_rb`, reader: 'ringbuf' },
+    treeRecordSize: o.size,
+    encode: o.encode,
     refuse: o.refuse,
     read(r, pid) {
       r.run(pid, ctx);
@@ -279,10 +284,18 @@ export class FolderOps {
    * run), else one read per task; a pid the tree program cannot find
    * exactly (-EOPNOTSUPP) is read by itself, through the mechanisms.
    */
-  readTree(id: number, pids: number[], caller: Caller | undefined, each: (pid: number, rec: Uint8Array | undefined, err: number) => void): void {
+  readTree(
+    id: number,
+    pids: number[],
+    caller: Caller | undefined,
+    each: (pid: number, rec: Uint8Array | undefined, err: number) => void,
+    /** 'ringbuf': the op's tree pass through its ring buffer (for the comparison) */
+    via: 'map' | 'ringbuf' = 'map',
+  ): void {
     const c = this.chosen.get(id);
     const m = c?.op.module;
-    const tree = m?.treeProgram && m.treeEntry && this.collector?.runTree && caller && !m.refuse?.(caller) && this.collector.programStatus?.(m.treeProgram) === true;
+    const prog = via === 'ringbuf' ? m?.treeRingbuf : m?.treeProgram;
+    const tree = m && prog && m.encode && m.treeRecordSize && this.collector?.runTree && caller && !m.refuse?.(caller) && this.collector.programStatus?.(prog) === true;
     const one = (pid: number) => {
       try {
         each(pid, this.read(id, pid, caller), 0);
@@ -295,11 +308,12 @@ export class FolderOps {
       return;
     }
     const name = c!.op.entry.name;
+    const mod = m!;
     for (let at = 0; at < pids.length; at += TREE_MAX) {
       const chunk = pids.slice(at, at + TREE_MAX);
-      const { err, out } = this.collector!.runTree!(name, m.treeProgram!, chunk);
+      const { err, buf, off } = this.collector!.runTree!(name, prog!, chunk, mod.treeRecordSize!);
       for (let i = 0; i < chunk.length; i++) {
-        if (err[i] === 0) each(chunk[i], m.treeEntry!(out, i), 0);
+        if (err[i] === 0) each(chunk[i], mod.encode!(buf, off[i]), 0);
         else if (err[i] === -EOPNOTSUPP) one(chunk[i]);
         else each(chunk[i], undefined, err[i]);
       }

@@ -192,8 +192,12 @@ export function loadFolderOps(root: protobuf.Root, entries: RegistryEntry[] = re
  * whose program loads), and reading and encoding a task's answer.
  */
 export class FolderOps {
-  /** per op: the mechanisms whose programs load here, best first, or why none does */
-  private readonly chosen = new Map<number, { op: FolderOp; progs: ProgramRef[]; why?: string }>();
+  /**
+   * per op: why the mechanisms tried so far cannot serve (objects load on
+   * first need, through the collector, which keeps them: an op whose first
+   * mechanism loads never loads the others')
+   */
+  private readonly chosen = new Map<number, { op: FolderOp; why: Map<ProgramRef, string> }>();
   /** per op: mechanisms that could not serve the current caller exactly (skipped until the caller changes) */
   private readonly demoted = new Map<number, Set<ProgramRef>>();
   private demotedFor?: number;
@@ -202,16 +206,7 @@ export class FolderOps {
     readonly ops: FolderOp[],
     private readonly collector: Collector | undefined,
   ) {
-    for (const op of ops) {
-      const why: string[] = [];
-      const progs: ProgramRef[] = [];
-      for (const m of op.module.mechanisms) {
-        const s = collector?.programStatus?.(m) ?? 'the collector cannot run folder ops';
-        if (s === true) progs.push(m);
-        else why.push(`${m.mechanism}: ${s}`);
-      }
-      this.chosen.set(op.entry.id, { op, progs, why: progs.length ? undefined : why.join('; ') || 'no mechanism' });
-    }
+    for (const op of ops) this.chosen.set(op.entry.id, { op, why: new Map() });
   }
 
   /** The mechanism that serves op @id for @caller: the first that loads and was not demoted for it. */
@@ -222,15 +217,29 @@ export class FolderOps {
     }
     const c = this.chosen.get(id);
     const d = this.demoted.get(id);
-    return c?.progs.find((p) => !d?.has(p));
+    for (const m of c?.op.module.mechanisms ?? []) {
+      if (d?.has(m) || c!.why.has(m)) continue;
+      const s = this.collector?.programStatus?.(m) ?? 'the collector cannot run folder ops';
+      if (s === true) return m;
+      c!.why.set(m, s);
+    }
+    return undefined;
+  }
+
+  /** Why op @id has no mechanism here. */
+  private whyNot(id: number): string {
+    const c = this.chosen.get(id);
+    const why = [...(c?.why ?? new Map<ProgramRef, string>()).entries()].map(([m, w]) => `${m.mechanism}: ${w}`);
+    return why.join('; ') || 'no mechanism can find this caller\'s tasks exactly';
   }
 
   /** Support of each folder op for @caller: mechanism, or why not. */
   support(caller: Caller | undefined, notServed?: string): { id: number; available: boolean; mechanism?: string; reason?: string }[] {
-    return [...this.chosen.values()].map(({ op, why }) => {
+    return [...this.chosen.values()].map(({ op }) => {
+      if (notServed) return { id: op.entry.id, available: false, reason: notServed };
       const prog = this.serving(op.entry.id, caller);
-      const refused = notServed ?? (prog && caller ? op.module.refuse?.(caller) : undefined);
-      if (refused || !prog || !caller) return { id: op.entry.id, available: false, reason: refused ?? why ?? 'no caller' };
+      const refused = prog && caller ? op.module.refuse?.(caller) : undefined;
+      if (refused || !prog || !caller) return { id: op.entry.id, available: false, reason: refused ?? (prog ? 'no caller' : this.whyNot(op.entry.id)) };
       return { id: op.entry.id, available: true, mechanism: prog.mechanism };
     });
   }
@@ -257,14 +266,14 @@ export class FolderOps {
     const c = this.chosen.get(id);
     if (!c) throw new UnsupportedError(`op #${id}`, 'not an op of a folder this engine has');
     const name = c.op.entry.name;
-    if (!this.collector?.runProgram) throw new UnsupportedError(name, c.why ?? 'no program');
+    if (!this.collector?.runProgram) throw new UnsupportedError(name, 'the collector cannot run folder ops');
     if (!caller) throw new UnsupportedError(name, 'the caller did not name its pid namespace in hello');
     const refused = c.op.module.refuse?.(caller);
     if (refused) throw new UnsupportedError(name, refused);
     const collector = this.collector;
     for (;;) {
       const prog = this.serving(id, caller);
-      if (!prog) throw new UnsupportedError(name, c.why ?? 'no mechanism can find this caller\'s tasks exactly');
+      if (!prog) throw new UnsupportedError(name, this.whyNot(id));
       const runner: ProgramRunner = { prog, caller, run: (p, ctx) => collector.runProgram!(name, prog, p, ctx) };
       try {
         return c.op.module.read(runner, pid);

@@ -24,14 +24,15 @@ PREFIX ?= /usr/local
 # CRIU's built-in plugin directory (CR_PLUGIN_DEFAULT), where it looks with no --libdir
 CRIU_PLUGIN_DIR ?= /usr/lib/criu
 
-# Debian packages the build and the tests need (postgresql and nginx-light:
-# test/e2e/nonroot.test.ts dumps both servers)
+# Debian packages the build, the tests and the benchmark need (postgresql
+# and nginx-light: test/e2e/nonroot.test.ts dumps both servers; strace:
+# make bench counts /proc lookups)
 DEB_PACKAGES := clang llvm libbpf-dev bpftool pkg-config make gcc g++ cmake \
 	protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev python3-protobuf \
 	libnl-3-dev libnl-route-3-dev libnet1-dev libcap-dev libaio-dev uuid-dev \
 	libgnutls28-dev libnftables-dev libdrm-dev iproute2 python3-yaml xz-utils patch \
 	iptables util-linux \
-	postgresql nginx-light
+	postgresql nginx-light strace
 
 .PHONY: test-install workloads bpffs criu-headers all deps deps-deb deps-npm criu criu-stock bpf addon plugin ts cli \
 	install uninstall test test-unit demo bench clean distclean

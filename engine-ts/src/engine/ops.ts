@@ -322,9 +322,21 @@ export class FolderOps {
       const chunk = pids.slice(at, at + TREE_MAX);
       const { err, buf, off } = this.collector!.runTree!(name, prog!, chunk, mod.treeRecordSize!);
       for (let i = 0; i < chunk.length; i++) {
-        if (err[i] === 0) each(chunk[i], mod.encode!(buf, off[i]), 0);
-        else if (err[i] === -EOPNOTSUPP) one(chunk[i]);
-        else each(chunk[i], undefined, err[i]);
+        if (err[i] === -EOPNOTSUPP) {
+          one(chunk[i]);
+          continue;
+        }
+        let rec: Uint8Array | undefined;
+        let e = err[i];
+        if (e === 0) {
+          try {
+            rec = mod.encode!(buf, off[i]);
+          } catch (x) {
+            // a record that does not check out fails that task's op, not the others'
+            e = x instanceof CribError && x.errno ? -x.errno : -EIO;
+          }
+        }
+        each(chunk[i], rec, e);
       }
     }
   }

@@ -2,14 +2,21 @@
 // `code` and, where it maps onto CRIU's contract, the negative errno the
 // plugin hands back to CRIU (-ENOTSUP means "fall back to procfs").
 
+// The errnos the engine names (Linux x86-64), one copy: the BPF programs'
+// are checked against these by test/bpf/records.test.ts.
 export const ENOENT = 2;
 export const ESRCH = 3;
 export const EIO = 5;
+export const E2BIG = 7;
+export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EBUSY = 16;
 export const EINVAL = 22;
+export const ENAMETOOLONG = 36;
 export const EPROTO = 71;
+/** EOPNOTSUPP and ENOTSUP are the same number on Linux */
 export const ENOTSUP = 95;
+export const EOPNOTSUPP = 95;
 
 export class CribError extends Error {
   constructor(

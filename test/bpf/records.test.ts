@@ -3,11 +3,13 @@
 // one side only fails here.
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { loadAddon } from '../../engine-ts/src/bpf/native';
 import { CRIB_ABI_VERSION, decodeFdCols, FD_COLS, FD_LOCKS_HELD, FD_LOCKS_NONE, firstUnordered, ITER_LAYOUTS, LAYOUTS, MAX_FDS, MAX_VMAS, NAMEF_DELETED, NameKind, REC, RecType } from '../../engine-ts/src/bpf/records';
 import { paths, root } from '../helpers';
 import { BtfType, checkLayout, loadBtf } from './btf';
+import * as errnos from '../../engine-ts/src/errors';
 
 /** #define NAME VALUE lines of bpf/crib.h */
 function headerDefines(): Map<string, string> {
@@ -69,6 +71,21 @@ describe('records: TypeScript layouts match bpf/crib.h', function () {
     assert.deepStrictEqual(inHeader.sort(), Object.keys(types).sort(), 'every CRIB_REC_* type has a TypeScript twin');
     for (const [k, v] of Object.entries(types)) assert.strictEqual(defineValue(defs, k), v, k);
     assert.strictEqual(REC.size % 8, 0);
+  });
+
+  it('the errnos the BPF programs return are the engine\'s and the kernel\'s (one copy each side)', function () {
+    const errs = errnos as unknown as Record<string, number>;
+    for (const h of ['crib_bpf.h', 'crib_iter.h']) {
+      const text = fs.readFileSync(path.join(root, 'bpf', h), 'utf8');
+      for (const m of text.matchAll(/^#define\s+(E[A-Z0-9]+)\s+(\d+)/gm)) {
+        const [, name, value] = m;
+        assert.strictEqual(Number(value), os.constants.errno[name as keyof typeof os.constants.errno], `${h}: ${name} is the kernel's`);
+        if (name in errs) assert.strictEqual(Number(value), errs[name], `${h}: ${name} is errors.ts's`);
+      }
+    }
+    for (const [name, value] of Object.entries(errs)) {
+      if (/^E[A-Z0-9]+$/.test(name)) assert.strictEqual(value, os.constants.errno[name as keyof typeof os.constants.errno], `errors.ts: ${name}`);
+    }
   });
 
   it('CRIB_VMF_* are the CR_ENG_VMF_* bits of criu-engine.h', function () {

@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BadRecordError, BpfLoadError, BusyError, CribError, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
+import { BadRecordError, BpfLoadError, BusyError, CribError, E2BIG, EAGAIN, EBUSY, ENAMETOOLONG, ENOENT, EOPNOTSUPP, EPROTO, ESRCH, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
 import { iterCtx, iterFds, iterReply, iterTask, iterVmas } from './iter';
 import { CribKfunc, KfuncSupport, kfuncNamesAbsent, kfuncsFromBtf, kfuncsOfBits } from './kfuncs';
@@ -43,15 +43,6 @@ import {
   VmaTableWithRaw,
 } from './records';
 import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, TaskStat, TaskStatus, TreeRun } from './types';
-
-const ESRCH = 3;
-const EAGAIN = 11;
-const E2BIG = 7;
-const ENOENT = 2;
-const EBUSY = 16;
-const ENAMETOOLONG = 36;
-const EPROTO = 71;
-const EOPNOTSUPP = 95;
 
 export interface CollectorOptions {
   /** folder with task.bpf.o, vma.bpf.o, fds.bpf.o */

@@ -12,10 +12,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { Caller, Collector, ProgramRef } from '../bpf/types';
-import { CribError, EIO, ENOENT, UnsupportedError } from '../errors';
+import { CribError, EIO, ENOENT, EOPNOTSUPP, UnsupportedError } from '../errors';
 import { layout, REQ, StructLayout, TREE_MAX } from '../bpf/records';
 
-const EOPNOTSUPP = 95;
 
 export interface RegistryEntry {
   id: number;

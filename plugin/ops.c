@@ -274,11 +274,15 @@ static int task_call(enum cr_engine_op op, pid_t pid, Crib__Response **out)
 		req.vma = &task;
 		want = CRIB__RESPONSE__RESP_VMA;
 		break;
-	default: /* fds and fdinfo both come in an FdTable */
+	case CR_ENGINE_OP_FDS:
+	case CR_ENGINE_OP_FDINFO: /* both come in an FdTable */
 		req.req_case = CRIB__REQUEST__REQ_FDS;
 		req.fds = &task;
 		want = CRIB__RESPONSE__RESP_FDS;
 		break;
+	default: /* the ops of the folders go through crib_op_get() */
+		pr_err("%s: pid %d: not an op with a request of its own\n", crib_op_name(op), pid);
+		return -EINVAL;
 	}
 	return call(op_names[op], pid, &req, want, out);
 }

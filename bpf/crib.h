@@ -25,7 +25,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRIB_ABI_VERSION 3
+#define CRIB_ABI_VERSION 4
 
 /* Capacity of the bulk maps.  A table that does not fit fails with -E2BIG. */
 #define CRIB_MAX_TIDS     65536
@@ -199,7 +199,14 @@ struct crib_vma {
 	__u16 name_len;    /* bytes at name_off */
 	__u8  name_kind;   /* CRIB_NAME_* */
 	__u8  name_flags;  /* CRIB_NAMEF_* */
+	__s32 mnt_id;      /* of the mapped file's f_path (what /proc/self/fdinfo says of a
+			      map_files fd), -1 without a file */
+	__u32 fmode;       /* CRIB_FMODE_* of the mapped file (the map_files link's mode) */
 };
+
+/* crib_vma.fmode: FMODE_READ, FMODE_WRITE (include/linux/fs.h) */
+#define CRIB_FMODE_READ  0x1
+#define CRIB_FMODE_WRITE 0x2
 
 /*
  * The VMA table as columns: map "vma_cols", one entry.  Entry i of every
@@ -227,6 +234,8 @@ struct crib_vma_cols {
 	__u32 name_off[CRIB_MAX_VMAS];
 	__u32 name_word[CRIB_MAX_VMAS];
 	__u32 named[CRIB_MAX_VMAS];
+	__s32 mnt_id[CRIB_MAX_VMAS];
+	__u32 fmode[CRIB_MAX_VMAS];
 };
 
 /* The names buffer: map "names", one entry. */

@@ -273,6 +273,8 @@ static __always_inline void put_vma(struct crib_vma_cols *c, __u32 i, const stru
 	c->vmflags[i] = v->vmflags;
 	c->name_off[i] = v->name_off;
 	c->name_word[i] = v->name_len | (__u32)v->name_kind << 16 | (__u32)v->name_flags << 24;
+	c->mnt_id[i] = v->mnt_id;
+	c->fmode[i] = v->fmode;
 	if (v->name_kind == CRIB_NAME_NONE)
 		return;
 	k = c->nr_named;

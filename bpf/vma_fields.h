@@ -51,6 +51,8 @@ struct vma_file_cache {
 	__u64 file;
 	__u64 ino;
 	__u32 dev;
+	__s32 mnt_id;
+	__u32 fmode;
 	__u32 _pad;
 };
 
@@ -81,15 +83,23 @@ static __always_inline void vma_fields(struct crib_vma *v, struct vm_area_struct
 		if (fc && fc->file == (__u64)file) {
 			dev = fc->dev;
 			v->ino = fc->ino;
+			v->mnt_id = fc->mnt_id;
+			v->fmode = fc->fmode;
 		} else {
 			struct inode *inode = BPF_CORE_READ(file, f_inode);
+			struct vfsmount *mnt = BPF_CORE_READ(file, f_path.mnt);
 
 			dev = BPF_CORE_READ(inode, i_sb, s_dev);
 			v->ino = BPF_CORE_READ(inode, i_ino);
+			/* real_mount(): the mount of the path map_files and fdinfo show */
+			v->mnt_id = mnt ? BPF_CORE_READ(crib_container_of(mnt, struct mount, mnt), mnt_id) : -1;
+			v->fmode = BPF_CORE_READ(file, f_mode) & (CRIB_FMODE_READ | CRIB_FMODE_WRITE);
 			if (fc) {
 				fc->file = (__u64)file;
 				fc->dev = dev;
 				fc->ino = v->ino;
+				fc->mnt_id = v->mnt_id;
+				fc->fmode = v->fmode;
 			}
 		}
 		v->pgoff = vma->vm_pgoff << PAGE_SHIFT;
@@ -100,6 +110,8 @@ static __always_inline void vma_fields(struct crib_vma *v, struct vm_area_struct
 		v->ino = 0;
 		v->dev_maj = 0;
 		v->dev_min = 0;
+		v->mnt_id = -1;
+		v->fmode = 0;
 	}
 }
 

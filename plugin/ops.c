@@ -623,6 +623,9 @@ static const char *vma_bad(const Crib__VmaList *v, size_t i, uint64_t prev_end)
 		return "pgoff without a file";
 	if (v->ino[i] && v->name_idx[i] == 0)
 		return "a file with no name";
+	/* the mapped file's identity (ino may be 0 for a file: a SysV segment's shmid) */
+	if (v->n_mnt_id && ((v->fmode[i] & ~(CR_ENG_FMODE_READ | CR_ENG_FMODE_WRITE)) || v->mnt_id[i] < -1))
+		return "mnt_id or fmode";
 	return NULL;
 }
 
@@ -639,7 +642,8 @@ static int vma_check(const char *what, pid_t pid, const Crib__VmaList *v)
 	}
 	if (v->n_end != n || v->n_pgoff != n || v->n_ino != n || v->n_madv != n || v->n_dev_maj != n ||
 	    v->n_dev_min != n || v->n_prot != n || v->n_shared != n || v->n_map_flags != n || v->n_vmflags != n ||
-	    v->n_name_idx != n || n > INT_MAX / sizeof(struct cr_eng_vma)) {
+	    v->n_name_idx != n || n > INT_MAX / sizeof(struct cr_eng_vma) || v->n_mnt_id != v->n_fmode ||
+	    (v->n_mnt_id && v->n_mnt_id != n)) {
 		bad_answer(what, pid, "VMA arrays of unequal length (%zu starts)", n);
 		return -EPROTO;
 	}
@@ -710,6 +714,9 @@ static int vma_build(const Crib__VmaList *v, struct cr_eng_vma **out, int *nr)
 			.shared = v->shared[i],
 			.map_flags = v->map_flags[i],
 			.vmflags = v->vmflags[i],
+			/* an engine that does not say: CRIU asks map_files, as without one */
+			.mnt_id = v->n_mnt_id ? v->mnt_id[i] : -1,
+			.fmode = v->n_mnt_id ? v->fmode[i] : 0,
 			.name = names[v->name_idx[i]],
 		};
 	}

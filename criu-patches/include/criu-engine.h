@@ -34,7 +34,7 @@
  * which ops an engine was built with, as criu-plugin.h's max_hooks does
  * for hooks.
  */
-#define CR_ENGINE_ABI_VERSION 3
+#define CR_ENGINE_ABI_VERSION 4
 
 /*
  * A CRIU that can dispatch to engines exports a const unsigned int by this
@@ -120,8 +120,18 @@ struct cr_eng_vma {
 	uint32_t shared;    /* 1 for 's' (VM_MAYSHARE), 0 for 'p' */
 	uint32_t map_flags; /* MAP_GROWSDOWN/LOCKED/NORESERVE/HUGETLB/DROPPABLE from VmFlags gd lo nr ht dp */
 	uint32_t vmflags;   /* CR_ENG_VMF_* */
+	int32_t mnt_id;     /* the mapped file's mount, as fdinfo of its map_files link says; -1: not known */
+	uint32_t fmode;     /* CR_ENG_FMODE_* of the mapped file (its map_files link's mode); 0: not known */
 	const char *name;   /* path or [heap]/[stack]/[vdso]/...; "" if none */
 };
+
+/*
+ * cr_eng_vma.fmode.  With mnt_id, dev and ino they identify a mapped file
+ * well enough for CRIU to open each regular file once per dump rather
+ * than once per task that maps it (map_files, fstat and fdinfo each time).
+ */
+#define CR_ENG_FMODE_READ  (1u << 0)
+#define CR_ENG_FMODE_WRITE (1u << 1)
 
 /* The common fields of /proc/PID/fdinfo/FD. */
 struct cr_eng_fdinfo {

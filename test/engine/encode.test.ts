@@ -20,7 +20,7 @@ function checkVmas(got: Obj, t: VmaTable): void {
   assert.strictEqual(got.pid, t.pid);
   for (const k of ['start', 'end', 'pgoff', 'ino', 'madv'] as const)
     assert.deepStrictEqual(asBig(got[k]), Array.from(t[k].subarray(0, n)), k);
-  for (const k of ['devMaj', 'devMin', 'prot', 'shared', 'mapFlags', 'vmflags', 'nameIdx'] as const)
+  for (const k of ['devMaj', 'devMin', 'prot', 'shared', 'mapFlags', 'vmflags', 'nameIdx', 'mntId', 'fmode'] as const)
     assert.deepStrictEqual(got[k], Array.from(t[k].subarray(0, n)), k);
   // names travel as bytes; the engine keeps them as byte strings
   assert.deepStrictEqual((got.names as Uint8Array[]).map((b) => Buffer.from(b).toString('latin1')), t.names);

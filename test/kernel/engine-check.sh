@@ -56,6 +56,7 @@ stuck() {
 	npx --no-install mocha --no-config --forbid-only --timeout 300000 --reporter spec \
 		build/ts/test/bpf/records.test.js build/ts/test/bpf/probe.test.js build/ts/test/bpf/collector.test.js \
 		build/ts/test/bpf/pidns.test.js build/ts/test/e2e/pidns.test.js build/ts/ops/*/*.test.js \
+		build/ts/test/bpf/tree.test.js build/ts/test/bpf/vma-files.test.js \
 		2>&1 | tee "$mocha_out"
 	exit "${PIPESTATUS[0]}"
 ) &

@@ -193,7 +193,8 @@ static void err_answer(int err)
 /* A VmaList of 3 good entries, which a case then breaks. */
 struct vmas {
 	uint64_t start[3], end[3], pgoff[3], ino[3], madv[3];
-	uint32_t maj[3], min[3], prot[3], shared[3], flags[3], vmf[3], idx[3];
+	uint32_t maj[3], min[3], prot[3], shared[3], flags[3], vmf[3], idx[3], fmode[3];
+	int32_t mnt_id[3];
 	ProtobufCBinaryData names[3];
 	Crib__VmaList l;
 };
@@ -223,6 +224,13 @@ static void vmas_init(struct vmas *v, pid_t pid)
 	v->l.map_flags = v->flags, v->l.vmflags = v->vmf, v->l.name_idx = v->idx;
 	v->l.n_names = 3;
 	v->l.names = v->names;
+	/* the file of VMA 2: its mount and open mode; none for the others */
+	v->ino[2] = 7;
+	v->mnt_id[0] = v->mnt_id[1] = -1;
+	v->mnt_id[2] = 22;
+	v->fmode[2] = CR_ENG_FMODE_READ;
+	v->l.n_mnt_id = v->l.n_fmode = 3;
+	v->l.mnt_id = v->mnt_id, v->l.fmode = v->fmode;
 }
 
 static void vma_answer(struct vmas *v)
@@ -404,6 +412,7 @@ static void test_vma(void)
 	vma_answer(&v);
 	CHECK(crib_vma(3, &e, &nr) == 0 && nr == 3 && !strcmp(e[1].name, "[heap]") && e[1].shared == 1 &&
 		      !strcmp(e[2].name, "/usr/bin/c\xc3\xa9t-\xff\x80") && !strcmp(e[0].name, "") &&
+		      e[2].mnt_id == 22 && e[2].fmode == CR_ENG_FMODE_READ && e[0].mnt_id == -1 && e[0].fmode == 0 &&
 		      (char *)e[2].name > (char *)&e[2] && (char *)e[2].name < (char *)e + 3 * sizeof(*e) + 64,
 	      "good vma list, names byte for byte in the same block");
 	free(e);
@@ -443,6 +452,16 @@ static void test_vma(void)
 	BAD_VMA(v.ino[2] = 7; v.pgoff[2] = 1ull << 63, "pgoff beyond loff_t");
 	BAD_VMA(v.pgoff[0] = 0x1000, "pgoff without a file");
 	BAD_VMA(v.ino[0] = 7, "a file with no name");
+	BAD_VMA(v.l.n_fmode = 2, "short fmode column");
+	BAD_VMA(v.l.n_mnt_id = v.l.n_fmode = 2, "short mnt_id and fmode columns");
+	BAD_VMA(v.fmode[2] = 4, "fmode bit 2");
+	BAD_VMA(v.mnt_id[2] = -2, "mnt_id -2");
+	/* an engine that does not say: CRIU asks map_files, as without one */
+	vmas_init(&v, 3);
+	v.l.n_mnt_id = v.l.n_fmode = 0;
+	vma_answer(&v);
+	CHECK(crib_vma(3, &e, &nr) == 0 && e[2].mnt_id == -1 && e[2].fmode == 0, "no mnt_id and fmode columns: not known");
+	free(e);
 	BAD_VMA(v.ino[2] = 7; v.maj[2] = 4096, "dev major of 13 bits");
 	BAD_VMA(v.ino[2] = 7; v.min[2] = 1u << 20, "dev minor of 21 bits");
 	/* and what CRIU does see: the advice and flags VmFlags shows */

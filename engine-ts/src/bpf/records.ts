@@ -11,7 +11,7 @@ import { BadRecordError, UnsupportedError } from '../errors';
 import { FdTable, TaskStat, TaskStatus, VmaTable } from './types';
 
 /** CRIB_ABI_VERSION of bpf/crib.h */
-export const CRIB_ABI_VERSION = 3;
+export const CRIB_ABI_VERSION = 4;
 
 export interface Member {
   offset: number;
@@ -109,7 +109,7 @@ export const TASK_CTX = layout('crib_task_ctx', 296, [
   ['task', 40, 256],
 ]);
 
-export const VMA = layout('crib_vma', 80, [
+export const VMA = layout('crib_vma', 88, [
   ['start', 0, 8],
   ['end', 8, 8],
   ['pgoff', 16, 8],
@@ -126,7 +126,13 @@ export const VMA = layout('crib_vma', 80, [
   ['name_len', 76, 2],
   ['name_kind', 78, 1],
   ['name_flags', 79, 1],
+  ['mnt_id', 80, 4],
+  ['fmode', 84, 4],
 ]);
+
+/** crib_vma.fmode (CRIB_FMODE_* in crib.h) */
+export const FMODE_READ = 0x1;
+export const FMODE_WRITE = 0x2;
 
 export const FD = layout('crib_fd', 24, [
   ['pos', 0, 8],
@@ -180,6 +186,8 @@ export const VMA_COLS = columns(
     ['name_off', 4],
     ['name_word', 4],
     ['named', 4],
+    ['mnt_id', 4],
+    ['fmode', 4],
   ],
   MAX_VMAS,
 );
@@ -557,7 +565,8 @@ function putGate(t: VmaTableWithRaw, at: number, gate: GateVma, names: VmaNames)
   t.end[at] = gate.end;
   t.pgoff[at] = t.ino[at] = t.madv[at] = t.rawFlags[at] = 0n;
   t.prot[at] = gate.prot;
-  t.devMaj[at] = t.devMin[at] = t.shared[at] = t.mapFlags[at] = t.vmflags[at] = 0;
+  t.devMaj[at] = t.devMin[at] = t.shared[at] = t.mapFlags[at] = t.vmflags[at] = t.fmode[at] = 0;
+  t.mntId[at] = -1;
   t.nameIdx[at] = names.add(gate.name);
 }
 
@@ -595,10 +604,12 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
   const wVmflags = m.vmflags.offset / 4;
   const wNameOff = m.name_off.offset / 4;
   const wNameWord = m.name_len.offset / 4;
+  const wMntId = m.mnt_id.offset / 4;
+  const wFmode = m.fmode.offset / 4;
 
-  // one allocation for all columns: 6 of u64, then 7 of u32
+  // one allocation for all columns: 6 of u64, then 9 of u32
   const total = count + (gate ? 1 : 0);
-  const cols = new Columns(total, 6, 7);
+  const cols = new Columns(total, 6, 9);
   const start = cols.u64();
   const end = cols.u64();
   const pgoff = cols.u64();
@@ -618,6 +629,8 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
   const mapFlags = cols.u32();
   const vmflags = cols.u32();
   const nameIdx = cols.u32();
+  const mntId = cols.i32();
+  const fmode = cols.u32();
   const nameTable = new VmaNames(nameBytes);
 
   for (let i = 0, s = 0; i < count; i++, s += s32) {
@@ -640,6 +653,8 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
     shared[i] = src[s + wShared];
     mapFlags[i] = src[s + wMapFlags];
     vmflags[i] = src[s + wVmflags];
+    mntId[i] = src[s + wMntId] | 0;
+    fmode[i] = src[s + wFmode];
 
     // little-endian word: name_len (16 bits), name_kind, name_flags
     const word = src[s + wNameWord];
@@ -648,13 +663,13 @@ export function decodeVmas(pid: number, vmas: ArrayBuffer, names: ArrayBuffer, c
     nameIdx[i] = nameTable.index(i, src[s + wNameOff], word);
   }
 
-  const t = { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameTable.list };
+  const t = { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, mntId, fmode, names: nameTable.list };
   if (gate) putGate(t, count, gate, nameTable);
   return t;
 }
 
-/** Bytes a VmaTable of n entries takes as Columns (6 of u64, 7 of u32), and an FdTable (1 and 3). */
-export const vmaStoreSize = (n: number): number => n * (6 * 8 + 7 * 4);
+/** Bytes a VmaTable of n entries takes as Columns (6 of u64, 9 of u32), and an FdTable (1 and 3). */
+export const vmaStoreSize = (n: number): number => n * (6 * 8 + 9 * 4);
 export const fdStoreSize = (n: number): number => n * (8 + 4 * 4);
 
 /** A column of `count` entries at `member` of a columns map, as a view. */
@@ -689,7 +704,7 @@ export function decodeVmaCols(
   if (nrNamed > count) throw new BadRecordError('vma', `${nrNamed} named VMAs of ${count}`);
 
   const total = count + (gate ? 1 : 0);
-  const out = new Columns(total, 6, 7, store);
+  const out = new Columns(total, 6, 9, store);
   const c64 = (m: string): BigUint64Array => {
     const a = out.u64();
     a.set(colView(u64At, cols, L, m, count));
@@ -714,6 +729,9 @@ export function decodeVmaCols(
   const vmflags = c32('vmflags');
   const nameIdx = out.u32();
   nameIdx.fill(0);
+  const mntId = out.i32();
+  mntId.set(colView(i32At, cols, L, 'mnt_id', count));
+  const fmode = c32('fmode');
 
   const named = colView(u32At, cols, L, 'named', nrNamed);
   const nameOff = colView(u32At, cols, L, 'name_off', count);
@@ -731,7 +749,7 @@ export function decodeVmaCols(
     nameIdx[i] = nameTable.index(i, nameOff[i], word);
   }
 
-  const t = { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, names: nameTable.list };
+  const t = { pid, count: total, start, end, pgoff, ino, madv, rawFlags, devMaj, devMin, prot, shared, mapFlags, vmflags, nameIdx, mntId, fmode, names: nameTable.list };
   if (gate) putGate(t, count, gate, nameTable);
   return t;
 }

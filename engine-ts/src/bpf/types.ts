@@ -79,6 +79,10 @@ export interface VmaTable {
    * per byte (Buffer's 'latin1'): the kernel's names need not be UTF-8.
    */
   nameIdx: Uint32Array;
+  /** the mount of the mapped file (as fdinfo of its map_files fd says), -1 without a file */
+  mntId: Int32Array;
+  /** FMODE_READ | FMODE_WRITE of the mapped file (the map_files link's mode) */
+  fmode: Uint32Array;
   names: string[];
 }
 

@@ -78,6 +78,8 @@ export function writeVmaList(w: Sink, t: VmaTable): Sink {
   packed32(w, 12, column(what, 'vmflags', t.vmflags, n));
   packed32(w, 13, column(what, 'nameIdx', t.nameIdx, n));
   for (const s of t.names) w.uint32(tag(14, LEN)).bytes(Buffer.from(s, 'latin1'));
+  packed32(w, 15, column(what, 'mntId', t.mntId, n));
+  packed32(w, 16, column(what, 'fmode', t.fmode, n));
   return w;
 }
 

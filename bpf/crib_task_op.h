@@ -40,6 +40,25 @@ struct crib_##name##_tree {							\
 
 #ifdef __VMLINUX_H__
 
+/* A tree pass (crib_tree.h): @step for each entry of tree_in, with a @walk_t on the stack */
+#define CRIB_TREE_PROG(prog, walk_t, step)					\
+SEC("syscall")									\
+int prog(struct crib_tree_req *ctx)						\
+{										\
+	struct walk_t w = {};							\
+	int err;								\
+										\
+	err = crib_tree_check(ctx);						\
+	if (!err) {								\
+		w.ns_inum = ctx->req.ns_inum;					\
+		bpf_loop(ctx->nr, step, &w, 0);					\
+		ctx->req.count = w.done;					\
+		ctx->req.total = w.done;					\
+	}									\
+	ctx->req.err = err;							\
+	return err;								\
+}
+
 #define CRIB_TASK_OP_PROGS(name, rec_t, fill)					\
 SEC("syscall")									\
 int crib_##name(struct crib_##name##_ctx *ctx)					\
@@ -71,46 +90,42 @@ struct crib_##name##_walk {							\
 	__u32 done;								\
 };										\
 										\
-static long crib_##name##_step(__u64 i, void *arg)				\
+/* Entry i of tree_in into @rec and @err: the task found exactly, or why not */	\
+static __always_inline void crib_##name##_one(__u64 i, struct crib_##name##_walk *w,	\
+					      rec_t *rec, __s32 *err)		\
 {										\
-	struct crib_##name##_walk *w = arg;					\
-	struct crib_##name##_tree *out;						\
 	struct crib_tree_in *in;						\
 	struct task_struct *task;						\
 	__u32 zero = 0;								\
-	int level, err;								\
+	int level, e;								\
 										\
 	in = bpf_map_lookup_elem(&tree_in, &zero);				\
-	out = bpf_map_lookup_elem(&tree_out, &zero);				\
-	if (!in || !out || i >= CRIB_TREE_MAX)					\
-		return 1;							\
-	task = crib_find_task(in->pid[i], in->lookup[i], w->ns_inum,		\
-			      &level, &err);					\
-	out->err[i] = err;							\
+	if (!in || i >= CRIB_TREE_MAX) {					\
+		*err = -EINVAL;							\
+		return;								\
+	}									\
+	task = crib_find_task(in->pid[i], in->lookup[i], w->ns_inum, &level, &e);	\
+	*err = e;								\
 	if (task) {								\
-		fill(&out->rec[i], task, level, w->ns_inum);			\
+		fill(rec, task, level, w->ns_inum);				\
 		bpf_task_release(task);						\
 	}									\
 	w->done++;								\
+}										\
+										\
+static long crib_##name##_step(__u64 i, void *arg)				\
+{										\
+	struct crib_##name##_tree *out;						\
+	__u32 zero = 0;								\
+										\
+	out = bpf_map_lookup_elem(&tree_out, &zero);				\
+	if (!out || i >= CRIB_TREE_MAX)						\
+		return 1;							\
+	crib_##name##_one(i, arg, &out->rec[i], &out->err[i]);			\
 	return 0;								\
 }										\
 										\
-SEC("syscall")									\
-int crib_##name##_tree(struct crib_tree_req *ctx)				\
-{										\
-	struct crib_##name##_walk w = {};					\
-	int err;								\
-										\
-	err = crib_tree_check(ctx);						\
-	if (!err) {								\
-		w.ns_inum = ctx->req.ns_inum;					\
-		bpf_loop(ctx->nr, crib_##name##_step, &w, 0);			\
-		ctx->req.count = w.done;					\
-		ctx->req.total = w.done;					\
-	}									\
-	ctx->req.err = err;							\
-	return err;								\
-}										\
+CRIB_TREE_PROG(crib_##name##_tree, crib_##name##_walk, crib_##name##_step)	\
 										\
 struct {									\
 	__uint(type, BPF_MAP_TYPE_RINGBUF);					\
@@ -124,49 +139,21 @@ struct crib_##name##_rb_rec {							\
 										\
 static long crib_##name##_rb_step(__u64 i, void *arg)				\
 {										\
-	struct crib_##name##_walk *w = arg;					\
 	struct crib_##name##_rb_rec *r;						\
-	struct crib_tree_in *in;						\
-	struct task_struct *task;						\
-	__u32 zero = 0;								\
-	int level, err;								\
 										\
-	in = bpf_map_lookup_elem(&tree_in, &zero);				\
-	if (!in || i >= CRIB_TREE_MAX)						\
+	if (i >= CRIB_TREE_MAX)							\
 		return 1;							\
 	r = bpf_ringbuf_reserve(&tree_rb, sizeof(*r), 0);			\
 	if (!r)									\
 		return 1; /* full: done stays short of nr */			\
 	__builtin_memset(&r->rec, 0, sizeof(r->rec));				\
 	r->h.idx = i;								\
-	task = crib_find_task(in->pid[i], in->lookup[i], w->ns_inum,		\
-			      &level, &err);					\
-	r->h.err = err;								\
-	if (task) {								\
-		fill(&r->rec, task, level, w->ns_inum);				\
-		bpf_task_release(task);						\
-	}									\
+	crib_##name##_one(i, arg, &r->rec, &r->h.err);				\
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);				\
-	w->done++;								\
 	return 0;								\
 }										\
 										\
-SEC("syscall")									\
-int crib_##name##_tree_rb(struct crib_tree_req *ctx)				\
-{										\
-	struct crib_##name##_walk w = {};					\
-	int err;								\
-										\
-	err = crib_tree_check(ctx);						\
-	if (!err) {								\
-		w.ns_inum = ctx->req.ns_inum;					\
-		bpf_loop(ctx->nr, crib_##name##_rb_step, &w, 0);		\
-		ctx->req.count = w.done;					\
-		ctx->req.total = w.done;					\
-	}									\
-	ctx->req.err = err;							\
-	return err;								\
-}
+CRIB_TREE_PROG(crib_##name##_tree_rb, crib_##name##_walk, crib_##name##_rb_step)
 
 #define CRIB_TASK_OP_ITER(name, rec_t, fill)					\
 SEC("iter/task")								\

@@ -37,7 +37,7 @@ export function warmRounds(server: EngineServer, proto: CribProto): { round(): v
         server.release();
       }
       // the ops of the folders: a tree pass of many tasks, as a large tree's prepare() makes
-      server.warmFolderOps(pid, 256);
+      server.warmFolderOps(pid, 64);
     },
     end(): void {
       server.endSession();

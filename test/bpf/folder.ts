@@ -3,6 +3,7 @@
 // caller it serves (this process's namespaces) and children to reap.
 import { ChildProcess } from 'child_process';
 import { BpfCollector, createCollector } from '../../engine-ts/src/bpf/collector';
+import { rootOf } from '../../engine-ts/src/bpf/pidns';
 import { Caller, ProgramRef } from '../../engine-ts/src/bpf/types';
 import { FolderOps, loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
 import { loadProto } from '../../engine-ts/src/engine/proto';
@@ -29,7 +30,7 @@ export function folderOpEnv(name: string, mechanism?: ProgramRef): FolderOpEnv {
     collector,
     ops: new FolderOps(folder, collector),
     id: entry.id,
-    caller: () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n }),
+    caller: () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid) }),
     kids,
     close() {
       for (const k of kids) k.kill('SIGKILL');

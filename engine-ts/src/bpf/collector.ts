@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BadRecordError, BpfLoadError, BusyError, CribError, E2BIG, EAGAIN, EBUSY, ENAMETOOLONG, ENOENT, EOPNOTSUPP, EPROTO, ESRCH, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
-import { iterCtx, iterFds, iterReply, iterTask, iterVmas } from './iter';
+import { iterCtx, iterFds, iterReply, iterStream, iterTask, iterVmas } from './iter';
 import { CribKfunc, KfuncSupport, kfuncNamesAbsent, kfuncsFromBtf, kfuncsOfBits } from './kfuncs';
 import { MechanismChoice, parseMechanisms } from './mechanisms';
 import { ownPidNs } from './pidns';
@@ -33,6 +33,7 @@ import {
   encodeReq,
   GateVma,
   Reply,
+  REC,
   REQ,
   REQ_F_GATE_VMA,
   TREE_IN,
@@ -42,7 +43,7 @@ import {
   TASK_CTX,
   VmaTableWithRaw,
 } from './records';
-import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, TaskStat, TaskStatus, TreeRun } from './types';
+import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, StreamRun, TaskStat, TaskStatus, TreeRun } from './types';
 
 export interface CollectorOptions {
   /** folder with task.bpf.o, vma.bpf.o, fds.bpf.o */
@@ -697,6 +698,37 @@ export class BpfCollector implements Collector {
     const reply = iterCtx(op, s.obj.obj!, s.source.program, pid, ctx);
     if (!reply) throw new NoSuchTaskError(pid, op);
     if (reply.err) this.fail(op, s, pid, reply);
+  }
+
+  /**
+   * A list op's seq iterator (reader 'iter', its probe PROGRAM_probe in the
+   * same object) read for @pid of the caller's namespace.  The kernel finds
+   * the task the iterator is attached to in the engine's pid namespace: for
+   * a caller in another one (a service) the engine attaches to the task's
+   * init-namespace number (ns_tasks.bpf.o), which is its own only when it
+   * runs in the init namespace.  Either way the program checks the task is
+   * the caller's pid before it writes anything (crib_iter_task_level).
+   */
+  runStream(op: string, prog: ProgramRef, pid: number): StreamRun {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new UsageError(`${op}: pid must be a positive integer, got ${pid}`);
+    if (prog.reader !== 'iter') throw new UsageError(`${op}: ${prog.program} is not a seq iterator`);
+    const s = this.tryServe(prog);
+    if (typeof s === 'string') throw new UnsupportedError(op, s);
+    let tid = pid;
+    if (this.foreignCaller) {
+      if (this.ownNs !== INIT_PID_NS_INUM) throw new UnsupportedError(op, `${prog.program} finds tasks in the engine's pid namespace, pid:[${this.ownNs}], which is not the init one, and the caller is in pid:[${this.callerNs}]`);
+      tid = this.lookupOf(op, pid);
+    }
+    try {
+      s.obj.obj!.writeMap('iter_args', 0, encodeIterArgs(pid, this.callerNs));
+    } catch (e) {
+      throw new CribError('EIO', `${op}: pid ${pid}: writing the request of ${prog.program}: ${(e as Error).message}`);
+    }
+    const r = iterStream(op, s.obj.obj!, prog.program, `${prog.program}_probe`, tid);
+    if (!r) throw new NoSuchTaskError(pid, op);
+    if (r.reply.err) this.fail(op, s, pid, r.reply);
+    return { buf: r.buf, items: r.items.map((x) => ({ off: x.off, len: x.len - REC.size, extra: x.extra })) };
   }
 
   /** tree_in of each object, reused */

@@ -120,3 +120,20 @@ export function iterCtx(op: string, obj: NativeBpfObject, prog: string, pid: num
   ctx.set(new Uint8Array(buf, r.off, want), REQ.size);
   return reply;
 }
+
+/**
+ * A folder op whose answer is a list (engine/ops.ts, ProgramRunner.stream):
+ * the CRIB_REC_CTX records of one read of @prog attached to @tid, one per
+ * item, checked against the END record's count; undefined: no such task
+ * (@probe, the object's CRIB_ITER_TASK_PROBE, tells a task without items
+ * from none).  A reply with err set is handed back for the collector to report.
+ */
+export function iterStream(op: string, obj: NativeBpfObject, prog: string, probe: string, tid: number): { reply: Reply; buf: ArrayBuffer; items: Rec[] } | undefined {
+  const { buf, recs } = readTask(op, obj, prog, tid);
+  const reply = endOf(op, buf, recs) ?? { err: 0, count: 0, total: 0, namesLen: 0, flags: 0 };
+  if (reply.err) return { reply, buf, items: [] };
+  const items = recs.filter((r) => r.type === RecType.Ctx);
+  if (items.length !== reply.count) throw new CribError('EIO', `${op}: pid ${tid}: ${items.length} records, the END record says ${reply.count}`);
+  if (items.length === 0 && !exists(op as OpName, obj, probe, tid)) return undefined;
+  return { reply, buf, items };
+}

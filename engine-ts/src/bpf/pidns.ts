@@ -29,3 +29,22 @@ export function userNsOf(pid: number | 'self'): number | undefined {
 export function ownUserNs(): number | undefined {
   return userNsOf('self');
 }
+
+/**
+ * Whether paths the engine names (bpf_d_path() runs in the process that
+ * reads an iterator: relative to the engine's root) are what task @pid
+ * would read: 'same' when it shares the engine's mount namespace and root,
+ * else why not.  readlink() of /proc/PID/root is "/" exactly when its root
+ * is ours (or a mount stacked on it, which names paths the same way).
+ */
+export function rootOf(pid: number): 'same' | string {
+  try {
+    const mine = fs.readlinkSync('/proc/self/ns/mnt');
+    const theirs = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
+    if (mine !== theirs) return `pid ${pid} is in ${theirs}, the engine in ${mine}`;
+    const root = fs.readlinkSync(`/proc/${pid}/root`);
+    return root === '/' ? 'same' : `pid ${pid}'s root is ${root} from the engine's`;
+  } catch (e) {
+    return `cannot compare pid ${pid}'s root with the engine's: ${(e as Error).message}`;
+  }
+}

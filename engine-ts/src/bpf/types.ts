@@ -114,6 +114,13 @@ export interface TreeRun {
   off: Int32Array;
 }
 
+/** What a list op's iterator gave (Collector.runStream): its items, each a CRIB_REC_CTX record's payload. */
+export interface StreamRun {
+  buf: ArrayBuffer;
+  /** payload offset in buf, payload length (padding included), bytes after the fixed part (crib_rec.extra) */
+  items: { off: number; len: number; extra: number }[];
+}
+
 /** A SYSCALL program of a BPF object in the engine's object folder. */
 export interface ProgramRef {
   /** e.g. "bpf:task" (what hello reports) */
@@ -135,6 +142,8 @@ export interface Caller {
   bootOffsetNs: bigint;
   /** the inode of its /proc/self/ns/user, where known: ids read from the kernel are printed for it */
   userNs?: number;
+  /** 'same' when it has the engine's mount namespace and root (paths the engine names are its), else why not (pidns.ts rootOf) */
+  root?: 'same' | string;
 }
 
 /**
@@ -182,6 +191,8 @@ export interface Collector {
    * tree_out, or the records drained from tree_rb).
    */
   runTree?(op: string, prog: ProgramRef, pids: number[], recSize: number): TreeRun;
+  /** a list op's seq iterator for one pid of the caller (its CRIB_REC_CTX records) */
+  runStream?(op: string, prog: ProgramRef, pid: number): StreamRun;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
-import { Caller, Collector, ProgramRef } from '../bpf/types';
+import { Caller, Collector, ProgramRef, StreamRun } from '../bpf/types';
 import { CribError, EIO, ENOENT, EOPNOTSUPP, UnsupportedError } from '../errors';
 import { layout, REQ, StructLayout, TREE_MAX } from '../bpf/records';
 
@@ -68,6 +68,8 @@ export interface ProgramRunner {
   readonly prog: ProgramRef;
   /** fills @ctx's struct crib_req for @pid, runs the program, checks the reply */
   run(pid: number, ctx: Uint8Array): void;
+  /** a list op's seq iterator (reader 'iter') for @pid: its items (Collector.runStream) */
+  stream(pid: number): StreamRun;
   /** the caller being served */
   readonly caller: Caller;
 }
@@ -273,7 +275,15 @@ export class FolderOps {
     for (;;) {
       const prog = this.serving(id, caller);
       if (!prog) throw new UnsupportedError(name, this.whyNot(id));
-      const runner: ProgramRunner = { prog, caller, run: (p, ctx) => collector.runProgram!(name, prog, p, ctx) };
+      const runner: ProgramRunner = {
+        prog,
+        caller,
+        run: (p, ctx) => collector.runProgram!(name, prog, p, ctx),
+        stream: (p) => {
+          if (!collector.runStream) throw new UnsupportedError(name, 'the collector cannot read list ops');
+          return collector.runStream(name, prog, p);
+        },
+      };
       try {
         return c.op.module.read(runner, pid);
       } catch (e) {

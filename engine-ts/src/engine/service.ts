@@ -13,6 +13,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { Caller, Collector } from '../bpf/types';
 import { NativeAddon, SocketPeer } from '../bpf/native';
+import { rootOf } from '../bpf/pidns';
 import { FrameReader, frameHeader } from './frames';
 import { CribProto } from './proto';
 import { Debug, EngineServer } from './server';
@@ -125,7 +126,7 @@ export class EngineService {
       return;
     }
     const { pidfd, ...rest } = peer;
-    const caller: Caller = { pidNs: peer.pidNs, bootOffsetNs: bootOffsetOf(peer.pid) };
+    const caller: Caller = { pidNs: peer.pidNs, bootOffsetNs: bootOffsetOf(peer.pid), root: rootOf(peer.pid) };
     const s: Session = {
       id,
       peer: rest,

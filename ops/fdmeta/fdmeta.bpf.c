@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * fdmeta.bpf.c: op fdmeta, crib_fdmeta, an iter/task_file program (6.1+)
+ * that user space attaches to one task and reads until EOF.  The kernel
+ * calls it once per open fd, ascending, with a reference on the file,
+ * then once with no file at the end.
+ *
+ * The path is bpf_d_path(), which seq iterators may call (SYSCALL
+ * programs may not): d_path() as readlink() of /proc/PID/fd/N runs it,
+ * relative to the root of the task reading the iterator, the engine.  So
+ * the engine serves this op only to a caller with the same root
+ * (fdmeta.ts).  Kernel addresses stay in the kernel: nothing here names a
+ * file by its struct file.
+ */
+#include "crib_iter.h"
+#include "fdmeta.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define S_IFMT 00170000
+
+struct fdmeta_out {
+	CRIB_REC(struct crib_fdmeta) r;
+	char path[CRIB_FDMETA_PATH_MAX];
+	char pad[8];	/* the verifier's bound of the rounded length (clang 14 drops a clamp it proves) */
+};
+
+/* the record is too big for the stack; its value type names struct crib_fdmeta in BTF */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fdmeta_out);
+} out SEC(".maps");
+
+/* records written by the iterator of session_id (as fds_iter.bpf.c counts them) */
+struct fdmeta_count {
+	__u64 session;
+	__u32 count;
+	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fdmeta_count);
+} counts SEC(".maps");
+
+SEC("iter/task_file")
+int crib_fdmeta(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct fdmeta_count *c;
+	struct fdmeta_out *o;
+	struct inode *inode;
+	struct super_block *sb;
+	__u32 zero = 0, n;
+	long len;
+
+	c = bpf_map_lookup_elem(&counts, &zero);
+	o = bpf_map_lookup_elem(&out, &zero);
+	if (!c || !o)
+		return 0;
+	if (c->session != ctx->meta->session_id) {
+		__u32 inum;
+
+		c->session = ctx->meta->session_id;
+		c->count = 0;
+		/* the first fd of the task (none: the probe checks it) */
+		c->err = file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
+	}
+	if (!file) {
+		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
+		return 0;
+	}
+	if (!task || c->err)
+		return 0;
+
+	/* what fstat() and fstatfs() of the fd report: the path's dentry, not f_inode (overlayfs) */
+	inode = BPF_CORE_READ(file, f_path.dentry, d_inode);
+	sb = BPF_CORE_READ(file, f_path.dentry, d_sb);
+	o->r.p.fd = ctx->fd;
+	o->r.p.mode = BPF_CORE_READ(inode, i_mode);
+	o->r.p.ino = BPF_CORE_READ(inode, i_ino);
+	n = BPF_CORE_READ(sb, s_dev);
+	o->r.p.dev_major = n >> 20;
+	o->r.p.dev_minor = n & ((1U << 20) - 1);
+	o->r.p.magic = BPF_CORE_READ(sb, s_magic);
+
+	len = bpf_d_path((struct path *)&file->f_path, o->path, CRIB_FDMETA_PATH_MAX);
+	if (len <= 0) {
+		o->r.p.path_err = len < 0 ? len : -ENAMETOOLONG;
+		len = 0;
+	} else {
+		o->r.p.path_err = 0;
+		len--; /* the NUL */
+	}
+	if (len > CRIB_FDMETA_PATH_MAX - 1)
+		len = CRIB_FDMETA_PATH_MAX - 1;
+	o->r.p.path_len = len;
+	n = (sizeof(o->r) + len + 7) & ~7U;
+	crib_rec_init(&o->r.h, CRIB_REC_CTX, n);
+	o->r.h.extra = len;
+	/* counted only once written: a full buffer runs us again for this fd */
+	if (!bpf_seq_write(seq, o, n))
+		c->count++;
+	return 0;
+}
+
+CRIB_ITER_TASK_PROBE(crib_fdmeta_probe)

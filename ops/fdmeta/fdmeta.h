@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * fdmeta.h: the record of op fdmeta (ops/registry), BPF to user space:
+ * what CRIU learns of each open file of a task beyond its fdinfo, from
+ * fstatfs() and a readlink() of /proc/self/fd/N per fd.  One record per
+ * fd, in a CRIB_REC_CTX record of the stream (crib.h), the path's bytes
+ * right after it (h.extra of them, no NUL), padded to 8; then the END
+ * record.  The one definition: fdmeta.ts mirrors it, fdmeta.test.ts checks
+ * the mirror against the object's BTF.
+ */
+#ifndef __CRIB_FDMETA_H__
+#define __CRIB_FDMETA_H__
+
+#include "crib.h"
+
+/* the path buffer of bpf_d_path(), its NUL included: PATH_MAX */
+#define CRIB_FDMETA_PATH_MAX 4096
+
+struct crib_fdmeta {
+	__s32 fd;
+	__u32 mode;       /* i_mode of the file's dentry's inode, as fstat() shows it */
+	__u64 ino;        /* its i_ino */
+	__u32 dev_major;  /* its superblock's s_dev */
+	__u32 dev_minor;
+	__u64 magic;      /* the superblock's s_magic: fstatfs()'s f_type */
+	__s32 path_err;   /* 0, or bpf_d_path()'s -errno (no path: readlink serves it) */
+	__u32 path_len;   /* bytes of path after the record (no NUL) */
+};
+
+#endif /* __CRIB_FDMETA_H__ */

@@ -56,6 +56,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_FDINFO,   /* "fdinfo":   common fdinfo fields */
 	CR_ENGINE_OP_TASKMISC, /* "taskmisc": personality, loginuid, oom_score_adj, rlimits */
 	CR_ENGINE_OP_NSIDS,    /* "nsids":    the namespaces of /proc/PID/ns/ */
+	CR_ENGINE_OP_FDMETA,   /* "fdmeta":   fstatfs() and readlink() of each fd dumped */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -200,6 +201,34 @@ struct cr_eng_nsids {
 	uint32_t reserved; /* 0 */
 };
 
+/*
+ * One open file of a task: what fstat() of the fd says of it (to tell it
+ * is the same file), what fstatfs() says, and what readlink() of
+ * /proc/PID/fd/N gives, relative to CRIU's root.
+ */
+struct cr_eng_fd {
+	int32_t fd;
+	uint32_t mode;      /* st_mode */
+	uint64_t ino;       /* st_ino */
+	uint32_t dev_major; /* major(st_dev) */
+	uint32_t dev_minor; /* minor(st_dev) */
+	uint64_t fs_magic;  /* statfs.f_type */
+	int32_t path_err;   /* 0, or why path is NULL (e.g. -ENAMETOOLONG): CRIU reads the link itself */
+	uint32_t path_len;  /* strlen(path) */
+	const char *path;   /* NUL-terminated; may hold any byte but NUL */
+};
+
+/*
+ * Every open fd of a task, ascending.  fds[] and the paths are one
+ * allocation, released with free(fds); nr 0 and fds NULL for a task
+ * without files.
+ */
+struct cr_eng_fdmeta {
+	uint32_t nr;
+	uint32_t reserved; /* 0 */
+	struct cr_eng_fd *fds;
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -245,6 +274,7 @@ struct cr_engine_ops {
 	int (*fdinfo)(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
 	int (*taskmisc)(pid_t pid, struct cr_eng_taskmisc *tm);
 	int (*nsids)(pid_t pid, struct cr_eng_nsids *ns);
+	int (*fdmeta)(pid_t pid, struct cr_eng_fdmeta *fm);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

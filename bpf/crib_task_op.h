@@ -156,20 +156,31 @@ static long crib_##name##_rb_step(__u64 i, void *arg)				\
 CRIB_TREE_PROG(crib_##name##_tree_rb, crib_##name##_walk, crib_##name##_rb_step)
 
 #define CRIB_TASK_OP_ITER(name, rec_t, fill)					\
+/* the record in a map: a record of a few hundred bytes does not fit the stack */	\
+struct {									\
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);				\
+	__uint(max_entries, 1);							\
+	__type(key, __u32);							\
+	__type(value, CRIB_REC(rec_t));						\
+} iter_rec SEC(".maps");							\
+										\
 SEC("iter/task")								\
 int crib_##name##_iter(struct bpf_iter__task *ctx)				\
 {										\
-	CRIB_REC(rec_t) r = {};							\
 	struct task_struct *task = ctx->task;					\
-	__u32 inum;								\
+	__u32 inum, zero = 0;							\
 	int level;								\
+	CRIB_REC(rec_t) *r = bpf_map_lookup_elem(&iter_rec, &zero);		\
 										\
+	if (!r)									\
+		return 0;							\
 	level = crib_iter_task_level(task, &inum);				\
 	if (level < 0)								\
 		return 0;							\
-	crib_rec_init(&r.h, CRIB_REC_CTX, sizeof(r));				\
-	fill(&r.p, task, level, inum);						\
-	if (!bpf_seq_write(ctx->meta->seq, &r, sizeof(r)))			\
+	__builtin_memset(&r->p, 0, sizeof(r->p));				\
+	crib_rec_init(&r->h, CRIB_REC_CTX, sizeof(*r));				\
+	fill(&r->p, task, level, inum);						\
+	if (!bpf_seq_write(ctx->meta->seq, r, sizeof(*r)))			\
 		crib_rec_end(ctx->meta->seq, 0, 1, 1, 0, 0);			\
 	return 0;								\
 }

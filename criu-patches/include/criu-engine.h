@@ -57,6 +57,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_TASKMISC, /* "taskmisc": personality, loginuid, oom_score_adj, rlimits */
 	CR_ENGINE_OP_NSIDS,    /* "nsids":    the namespaces of /proc/PID/ns/ */
 	CR_ENGINE_OP_FDMETA,   /* "fdmeta":   fstatfs() and readlink() of each fd dumped */
+	CR_ENGINE_OP_AUXV,     /* "auxv":     /proc/PID/auxv */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -229,6 +230,18 @@ struct cr_eng_fdmeta {
 	struct cr_eng_fd *fds;
 };
 
+/*
+ * The auxiliary vector of a task, as /proc/PID/auxv holds it: key, value
+ * pairs up to and including the AT_NULL pair; nr 0 for a task without mm.
+ */
+#define CR_ENG_AUXV_MAX 64
+
+struct cr_eng_auxv {
+	uint32_t nr;       /* words of word[] set */
+	uint32_t reserved; /* 0 */
+	uint64_t word[CR_ENG_AUXV_MAX];
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -275,6 +288,7 @@ struct cr_engine_ops {
 	int (*taskmisc)(pid_t pid, struct cr_eng_taskmisc *tm);
 	int (*nsids)(pid_t pid, struct cr_eng_nsids *ns);
 	int (*fdmeta)(pid_t pid, struct cr_eng_fdmeta *fm);
+	int (*auxv)(pid_t pid, struct cr_eng_auxv *av);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

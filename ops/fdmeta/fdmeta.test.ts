@@ -11,7 +11,7 @@ import * as path from 'path';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { folderOpEnv, FolderOpEnv } from '../../test/bpf/folder';
+import { folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
 import { FDMETA, op as fdmeta } from './fdmeta';
 
 interface Fd {
@@ -156,10 +156,9 @@ describe('op fdmeta (ops/fdmeta)', function () {
   });
 
   it('a zombie has no fds; a pid that is no task is NoSuchTaskError', async function () {
-    const k = spawn('true');
-    await new Promise((r) => k.once('exit', r));
-    // not reaped yet: node reaps in its own time, so look while /proc still has it
-    if (fs.existsSync(`/proc/${k.pid}`)) assert.deepStrictEqual(decode(ops().read(env.id, k.pid!, caller())), []);
+    const z = await zombie(env.kids);
+    assert.deepStrictEqual(fs.readdirSync(`/proc/${z}/fd`), []);
+    assert.deepStrictEqual(decode(ops().read(env.id, z, caller())), []);
     assert.throws(() => ops().read(env.id, 0x3ffffff0, caller()), NoSuchTaskError);
   });
 

@@ -37,10 +37,14 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
  * The ops of a folder (ops/NAME, ops/registry): each has a converter in
  * ops/NAME/NAME.c that checks the op's message (ops/NAME/NAME.proto) and
  * fills its struct cr_eng_NAME (@out), touching it only when the message
- * is good: 0, or -EPROTO (logged).
+ * is good: 0, or -EPROTO (logged).  A record that owns memory (a list
+ * op's, struct cr_eng_fdmeta) also has crib_NAME_release(), which frees
+ * it: ops.c calls it for a snapshot record CRIU never took (a record
+ * handed to CRIU is CRIU's to free, and is handed out once).
  */
 #define CRIB_FOLDER_OP_DECL(n, N, id) \
-	int crib_##n##_convert(pid_t pid, const uint8_t *msg, size_t len, void *out);
+	int crib_##n##_convert(pid_t pid, const uint8_t *msg, size_t len, void *out); \
+	void crib_##n##_release(void *rec) __attribute__((weak));
 CRIB_FOLDER_OPS(CRIB_FOLDER_OP_DECL)
 #undef CRIB_FOLDER_OP_DECL
 

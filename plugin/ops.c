@@ -69,8 +69,9 @@ struct snap_ent {
 static const struct {
 	size_t size;
 	int (*convert)(pid_t pid, const uint8_t *msg, size_t len, void *out);
+	void (*release)(void *rec); /* NULL: the record owns nothing */
 } folder_ops[CR_ENGINE_OP__MAX] = {
-#define CRIB_FOLDER_OP_ENTRY(n, N, id) [id] = { sizeof(struct cr_eng_##n), crib_##n##_convert },
+#define CRIB_FOLDER_OP_ENTRY(n, N, id) [id] = { sizeof(struct cr_eng_##n), crib_##n##_convert, crib_##n##_release },
 	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_ENTRY)
 #undef CRIB_FOLDER_OP_ENTRY
 };
@@ -104,6 +105,12 @@ static void snap_drop(void)
 	int op;
 
 	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
+		int i;
+
+		/* records CRIU did not take */
+		for (i = 0; folder_ops[op].release && snap_st[op] && i < snap_nr; i++)
+			if (snap_st[op][i] == SNAP_REC_OK)
+				folder_ops[op].release(snap_rec[op] + i * folder_ops[op].size);
 		free(snap_rec[op]);
 		free(snap_st[op]);
 		snap_rec[op] = NULL;
@@ -941,6 +948,9 @@ int crib_op_get(int op, pid_t pid, void *out)
 
 		if (err == SNAP_REC_OK) {
 			memcpy(out, snap_rec[op] + at * folder_ops[op].size, folder_ops[op].size);
+			/* what the record owns is CRIU's now: a second ask makes a round trip */
+			if (folder_ops[op].release)
+				snap_st[op][at] = SNAP_REC_NONE;
 			return 0;
 		}
 		if (err == ESRCH)

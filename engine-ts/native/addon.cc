@@ -228,8 +228,9 @@ private:
 
 	/*
 	 * iterRead(prog, pid, tid): attaches an iterator program to one task
-	 * (tid != 0) or process (pid), reads its crib_rec stream up to the END
-	 * record (or EOF) and returns the bytes as an ArrayBuffer that owns them
+	 * (tid != 0), one process (pid != 0) or every task (both 0), reads its
+	 * crib_rec stream up to the END record (or EOF) and returns the bytes
+	 * as an ArrayBuffer that owns them
 	 */
 	Napi::Value IterRead(const Napi::CallbackInfo &info)
 	{
@@ -241,8 +242,6 @@ private:
 		char *log = nullptr;
 		int err;
 
-		if (!pid && !tid)
-			throw Napi::RangeError::New(info.Env(), "pid or tid must be non-zero");
 		err = crib_obj_iter_read(Obj(info.Env()), prog.c_str(), pid, tid, CRIB_ITER_F_UNTIL_END,
 					 &buf, &len, &log);
 		if (err)

@@ -369,8 +369,9 @@ int crib_obj_iter_read(struct crib_obj *o, const char *prog, uint32_t pid, uint3
 	memset(&linfo, 0, sizeof(linfo));
 	if (tid)
 		linfo.task.tid = tid;
-	else
+	else if (pid)
 		linfo.task.pid = pid;
+	/* neither: every task */
 	prev = capture_start();
 	link = bpf_program__attach_iter(p, &opts);
 	err = link ? 0 : -errno;

@@ -98,7 +98,7 @@ int crib_prog_run_all(struct crib_run *runs, unsigned int n);
  * Attach an iterator program (SEC("iter/task*")) to one task, create an
  * iterator from the link and read it: the program's whole output.
  * tid != 0: that task only (link_info.iter.task.tid); else pid != 0: the
- * tasks of that process (.pid).  With CRIB_ITER_F_UNTIL_END the output is
+ * tasks of that process (.pid); else every task.  With CRIB_ITER_F_UNTIL_END the output is
  * a stream of struct crib_rec (bpf/crib.h) and reading stops after the
  * first CRIB_REC_END record; otherwise at EOF.  (A task_vma iterator
  * filtered by tid whose output takes several read()s starts over after its

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * fdmeta.bpf.c: op fdmeta, crib_fdmeta, an iter/task_file program (6.1+)
- * that user space attaches to one task and reads until EOF.  The kernel
- * calls it once per open fd, ascending, with a reference on the file,
- * then once with no file at the end.
+ * that user space attaches to one task, or to none to read every task of
+ * a frozen tree at once (prepare(): the pids in map "want"), and reads
+ * until EOF.  The kernel calls it once per open fd, task by task, fds
+ * ascending, with a reference on the file, then once with no file at the
+ * end.
  *
  * The path is bpf_d_path(), which seq iterators may call (SYSCALL
  * programs may not): d_path() as readlink() of /proc/PID/fd/N runs it,
@@ -38,6 +40,8 @@ struct fdmeta_count {
 	__u64 session;
 	__u32 count;
 	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
+	__s32 last_tgid; /* every task: the task the last fd was of (init namespace) */
+	__s32 last_pid;  /* and its pid in the caller's namespace, 0: not asked for */
 };
 
 struct {
@@ -47,12 +51,49 @@ struct {
 	__type(value, struct fdmeta_count);
 } counts SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct crib_fdmeta_want);
+} want SEC(".maps");
+
+/*
+ * Reading every task: the pid in the caller's namespace of @task when the
+ * caller asked for it (a process: its thread group leader), else 0.
+ */
+static __always_inline __s32 asked_for(struct task_struct *task, __u32 inum)
+{
+	struct crib_fdmeta_want *w;
+	struct pid *pid;
+	__u32 zero = 0, word;
+	__s32 nr;
+	int level;
+
+	w = bpf_map_lookup_elem(&want, &zero);
+	if (!w || task != BPF_CORE_READ(task, group_leader))
+		return 0;
+	pid = BPF_CORE_READ(task, thread_pid);
+	level = crib_ns_level(pid, inum);
+	if (level < 0)
+		return 0;
+	nr = BPF_CORE_READ(crib_upid(pid, level), nr);
+	if (nr <= 0 || nr >= CRIB_FDMETA_PID_LIMIT)
+		return 0;
+	word = (__u32)nr >> 6;
+	/* clang 14 may test one register and use another (NOTES): pin the bound */
+	asm volatile("" : "+r"(word));
+	word &= CRIB_FDMETA_PID_LIMIT / 64 - 1;
+	return w->bits[word] & (1ULL << (nr & 63)) ? nr : 0;
+}
+
 SEC("iter/task_file")
 int crib_fdmeta(struct bpf_iter__task_file *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
+	struct crib_iter_args *a;
 	struct fdmeta_count *c;
 	struct fdmeta_out *o;
 	struct inode *inode;
@@ -62,15 +103,18 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 
 	c = bpf_map_lookup_elem(&counts, &zero);
 	o = bpf_map_lookup_elem(&out, &zero);
-	if (!c || !o)
+	a = bpf_map_lookup_elem(&iter_args, &zero);
+	if (!c || !o || !a)
 		return 0;
 	if (c->session != ctx->meta->session_id) {
 		__u32 inum;
 
 		c->session = ctx->meta->session_id;
 		c->count = 0;
-		/* the first fd of the task (none: the probe checks it) */
-		c->err = file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
+		c->last_tgid = 0;
+		c->last_pid = 0;
+		/* one task: its first fd (none: the probe checks it) */
+		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
 	}
 	if (!file) {
 		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
@@ -78,6 +122,20 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 	}
 	if (!task || c->err)
 		return 0;
+	if (a->pid) {
+		o->r.p.pid = a->pid;
+	} else {
+		/* every task: the fds of each task come together */
+		__s32 tgid = BPF_CORE_READ(task, tgid);
+
+		if (tgid != c->last_tgid) {
+			c->last_tgid = tgid;
+			c->last_pid = asked_for(task, a->ns_inum);
+		}
+		if (!c->last_pid)
+			return 0;
+		o->r.p.pid = c->last_pid;
+	}
 
 	/* what fstat() and fstatfs() of the fd report: the path's dentry, not f_inode (overlayfs) */
 	inode = BPF_CORE_READ(file, f_path.dentry, d_inode);

@@ -89,3 +89,13 @@ out:
 	crib__fd_meta__free_unpacked(m, NULL);
 	return ret;
 }
+
+/* A snapshot record CRIU did not take (plugin/ops.c) */
+void crib_fdmeta_release(void *rec)
+{
+	struct cr_eng_fdmeta *fm = rec;
+
+	free(fm->fds);
+	fm->fds = NULL;
+	fm->nr = 0;
+}

@@ -5,7 +5,9 @@
  * fstatfs() and a readlink() of /proc/self/fd/N per fd.  One record per
  * fd, in a CRIB_REC_CTX record of the stream (crib.h), the path's bytes
  * right after it (h.extra of them, no NUL), padded to 8; then the END
- * record.  The one definition: fdmeta.ts mirrors it, fdmeta.test.ts checks
+ * record.  A read of one task (attached to it) or of every task the
+ * caller asks for at once (attached to none, the pids in map "want"):
+ * each task's fds come together, ascending.  The one definition: fdmeta.ts mirrors it, fdmeta.test.ts checks
  * the mirror against the object's BTF.
  */
 #ifndef __CRIB_FDMETA_H__
@@ -25,6 +27,19 @@ struct crib_fdmeta {
 	__u64 magic;      /* the superblock's s_magic: fstatfs()'s f_type */
 	__s32 path_err;   /* 0, or bpf_d_path()'s -errno (no path: readlink serves it) */
 	__u32 path_len;   /* bytes of path after the record (no NUL) */
+	__s32 pid;        /* the task's, in the caller's pid namespace */
+	__u32 _pad0;
+};
+
+/*
+ * The tasks one read of every task's files (crib_fdmeta attached to no
+ * task) reports: a bit per pid of the caller's namespace, pid_max's
+ * limit on 64-bit (PID_MAX_LIMIT, 4M) of them.
+ */
+#define CRIB_FDMETA_PID_LIMIT (4u << 20)
+
+struct crib_fdmeta_want {
+	__u64 bits[CRIB_FDMETA_PID_LIMIT / 64];
 };
 
 #endif /* __CRIB_FDMETA_H__ */

@@ -162,6 +162,31 @@ describe('op fdmeta (ops/fdmeta)', function () {
     assert.throws(() => ops().read(env.id, 0x3ffffff0, caller()), NoSuchTaskError);
   });
 
+  it('reads a tree in one pass (prepare): each task as /proc says, a zombie empty, -ESRCH for a pid that is no task', async function () {
+    const a = await holder(env.kids, dir);
+    const b = await holder(env.kids, dir, true);
+    const z = await zombie(env.kids);
+    const nobody = 0x3ffff0;
+    const got = new Map<number, Fd[] | number>();
+    // one read of every task; only the two without records (the zombie, nobody) are read by themselves
+    const calls = { all: 0, one: [] as number[] };
+    const c = env.collector;
+    const [all, one] = [c.runStreamAll.bind(c), c.runStream.bind(c)];
+    c.runStreamAll = (...x) => (calls.all++, all(...x));
+    c.runStream = (o, p, pid) => (calls.one.push(pid), one(o, p, pid));
+    try {
+      ops().readTree(env.id, [a, b, z, nobody], caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err));
+    } finally {
+      [c.runStreamAll, c.runStream] = [all, one];
+    }
+    assert.deepStrictEqual(calls, { all: 1, one: [z, nobody] });
+    assert.deepStrictEqual([...got.keys()].sort(), [a, b, z, nobody].sort());
+    same(got.get(a) as Fd[], fromProc(a), `pid ${a}`);
+    same(got.get(b) as Fd[], fromProc(b), `chrooted pid ${b}`);
+    assert.deepStrictEqual(got.get(z), []);
+    assert.strictEqual(got.get(nobody), -3);
+  });
+
   it('refuses a caller whose root is not the engine\'s', function () {
     const other = { ...caller(), root: `pid 1's root is ${dir} from the engine's` };
     const s = ops().support(other).find((o) => o.id === env.id)!;

@@ -10,7 +10,7 @@ import { OpModule } from '../../engine-ts/src/engine/ops';
 export const PATH_MAX = 4096;
 
 /** struct crib_fdmeta (fdmeta.h); fdmeta.test.ts checks it against the object's BTF */
-export const FDMETA = layout('crib_fdmeta', 40, [
+export const FDMETA = layout('crib_fdmeta', 48, [
   ['fd', 0, 4],
   ['mode', 4, 4],
   ['ino', 8, 8],
@@ -19,7 +19,12 @@ export const FDMETA = layout('crib_fdmeta', 40, [
   ['magic', 24, 8],
   ['path_err', 32, 4],
   ['path_len', 36, 4],
+  ['pid', 40, 4],
+  ['_pad0', 44, 4],
 ]);
+
+/** sizeof(struct crib_fdmeta_want): a bit per pid below CRIB_FDMETA_PID_LIMIT */
+export const WANT_BYTES = (4 << 20) / 8;
 
 const M = FDMETA.members;
 let buf = new Uint8Array(1 << 16);
@@ -73,18 +78,21 @@ function u64(dv: DataView, off: number, what: string): number {
   return v;
 }
 
+type Item = { off: number; len: number; extra: number };
+
 /**
- * crib.FdMeta of the records of one read (Collector.runStream): each
- * checked (fds ascending, path within its record); a view of a buffer the
- * next call overwrites.
+ * crib.FdMeta of task @pid from its records of a read (Collector.runStream
+ * or runStreamAll): each checked (its pid, fds ascending, path within its
+ * record); a view of a buffer the next call overwrites.
  */
-export function encodeFdMeta(src: ArrayBuffer, items: { off: number; len: number; extra: number }[]): Uint8Array {
+export function encodeFdMeta(src: ArrayBuffer, items: Item[], pid: number): Uint8Array {
   at = 0;
   let last = -1;
   for (const it of items) {
     if (it.len < FDMETA.size) throw new BadRecordError('fdmeta', `record of ${it.len} bytes, ${FDMETA.size} expected`);
     const dv = new DataView(src, it.off, FDMETA.size);
     const fd = dv.getInt32(M.fd.offset, true);
+    if (dv.getInt32(M.pid.offset, true) !== pid) throw new BadRecordError('fdmeta', `a record of pid ${dv.getInt32(M.pid.offset, true)} among pid ${pid}'s`);
     const mode = dv.getUint32(M.mode.offset, true);
     const ino = u64(dv, M.ino.offset, 'ino');
     const major = dv.getUint32(M.dev_major.offset, true);
@@ -132,12 +140,46 @@ export const op: OpModule = {
   message: 'crib.FdMeta',
   // the path needs bpf_d_path(), which seq iterators may call and SYSCALL programs may not
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'fdmeta.bpf.o', program: 'crib_fdmeta', reader: 'iter' }],
-  // asked for each task as CRIU dumps its files, not in prepare()
-  tree: false,
+  // read for the whole frozen tree in prepare(): one read of every task's files
+  tree: true,
   // bpf_d_path() names paths from the root of the engine, which reads the iterator
   refuse: (caller) => (caller.root === 'same' ? undefined : `paths are named from the engine's root: ${caller.root ?? "the caller's root is not known"}`),
   read(r, pid) {
     const s = r.stream(pid);
-    return encodeFdMeta(s.buf, s.items);
+    return encodeFdMeta(s.buf, s.items, pid);
+  },
+  readAll(r, pids, each) {
+    const s = r.streamAll(pids, WANT_BYTES);
+    const asked = new Set(pids);
+    const byPid = new Map<number, Item[]>();
+    let prev = 0;
+    for (const it of s.items) {
+      const pid = it.len >= FDMETA.size ? new DataView(s.buf, it.off + M.pid.offset, 4).getInt32(0, true) : 0;
+      if (!asked.has(pid)) throw new BadRecordError('fdmeta', `a record of pid ${pid}, which was not asked for`);
+      let l = byPid.get(pid);
+      if (!l) byPid.set(pid, (l = []));
+      else if (pid !== prev) throw new BadRecordError('fdmeta', `the records of pid ${pid} do not come together`);
+      l.push(it);
+      prev = pid;
+    }
+    // a task with no record (no files: a zombie; or gone) is read by itself, which tells them apart
+    const left: number[] = [];
+    for (const pid of asked) {
+      const l = byPid.get(pid);
+      if (!l) {
+        left.push(pid);
+        continue;
+      }
+      let msg: Uint8Array;
+      try {
+        msg = encodeFdMeta(s.buf, l, pid);
+      } catch (e) {
+        if (!(e instanceof BadRecordError)) throw e;
+        left.push(pid); // read by itself: its own error if it is bad again
+        continue;
+      }
+      each(pid, msg);
+    }
+    return left;
   },
 };

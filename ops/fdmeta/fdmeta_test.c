@@ -93,4 +93,31 @@ void test_fdmeta(void)
 	BAD_FDMETA((b[1].path.data = (uint8_t *)nul, b[1].path.len = sizeof(nul) - 1), "a NUL in a path");
 	BAD_FDMETA((b[1].path.data = (uint8_t *)long_path, b[1].path.len = sizeof(long_path)), "a path of PATH_MAX bytes");
 	BAD_FDMETA(b[0].dev_minor = 1u << 20, "a minor past 20 bits");
+
+	/* from prepare()'s snapshot: handed out once (CRIU frees it), asked again by a round trip */
+	{
+		Crib__OpRecord r60 = CRIB__OP_RECORD__INIT, r61 = CRIB__OP_RECORD__INIT, *recs[] = { &r60, &r61 };
+		static uint8_t b60[16384], b61[16384];
+		pid_t pids[] = { 60, 61 };
+		uint64_t ns[CR_ENGINE_OP__MAX];
+
+		r60.op = r61.op = CR_ENGINE_OP_FDMETA;
+		r60.pid = 60, r60.has_record = 1, r60.record.data = b60, r60.record.len = crib__fd_meta__pack(&m, b60);
+		r61.pid = 61, r61.has_record = 1, r61.record.data = b61, r61.record.len = crib__fd_meta__pack(&m, b61);
+		prep_records = recs, n_prep_records = 2;
+		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
+		CHECK(crib_prepare(pids, 2, ns, CR_ENGINE_OP__MAX) == 0, "fdmeta: prepare with records");
+		calls = 0;
+		CHECK(crib_op_get(CR_ENGINE_OP_FDMETA, 60, &fm) == 0 && calls == 0 && fm.nr == 3 &&
+			      !strcmp(fm.fds[1].path, "/tmp/a file (deleted)"),
+		      "fdmeta: from the snapshot");
+		free(fm.fds);
+		fdmeta_answer(&m);
+		CHECK(crib_op_get(CR_ENGINE_OP_FDMETA, 60, &fm) == 0 && calls == 1 && fm.nr == 3,
+		      "fdmeta: the same pid again: a round trip, not the record CRIU freed");
+		free(fm.fds);
+		prep_records = NULL, n_prep_records = 0;
+		/* pid 61's record, never taken, is released here */
+		crib_ops_reset();
+	}
 }

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { BadRecordError, BpfLoadError, BusyError, CribError, E2BIG, EAGAIN, EBUSY, ENAMETOOLONG, ENOENT, EOPNOTSUPP, EPROTO, ESRCH, NoSuchTaskError, UnsupportedError, UsageError } from '../errors';
 import { isNativeError, loadAddon, NativeAddon, NativeBpfObject } from './native';
-import { iterCtx, iterFds, iterReply, iterStream, iterTask, iterVmas } from './iter';
+import { iterCtx, iterFds, iterReply, iterStream, iterStreamAll, iterTask, iterVmas } from './iter';
 import { CribKfunc, KfuncSupport, kfuncNamesAbsent, kfuncsFromBtf, kfuncsOfBits } from './kfuncs';
 import { MechanismChoice, parseMechanisms } from './mechanisms';
 import { ownPidNs } from './pidns';
@@ -728,6 +728,41 @@ export class BpfCollector implements Collector {
     const r = iterStream(op, s.obj.obj!, prog.program, `${prog.program}_probe`, tid);
     if (!r) throw new NoSuchTaskError(pid, op);
     if (r.reply.err) this.fail(op, s, pid, r.reply);
+    return { buf: r.buf, items: r.items.map((x) => ({ off: x.off, len: x.len - REC.size, extra: x.extra })) };
+  }
+
+  /** map "want" of each list op's object (a bit per pid), reused */
+  private want?: Uint8Array;
+
+  /**
+   * A list op's seq iterator attached to no task, for @pids of the
+   * caller's namespace at once: the program reports the tasks whose bit is
+   * set in map "want" (struct crib_NAME_want, @wantBytes), finding each
+   * task's pid in the caller's namespace itself, so no lookup is needed
+   * for a caller of another namespace.  The kernel walks the tasks of the
+   * engine's pid namespace, where the caller's tree is.
+   */
+  runStreamAll(op: string, prog: ProgramRef, pids: number[], wantBytes: number): StreamRun {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    if (prog.reader !== 'iter') throw new UsageError(`${op}: ${prog.program} is not a seq iterator`);
+    const s = this.tryServe(prog);
+    if (typeof s === 'string') throw new UnsupportedError(op, s);
+    if (!this.want || this.want.length !== wantBytes) this.want = new Uint8Array(wantBytes);
+    const w = this.want;
+    w.fill(0);
+    for (const pid of pids) {
+      if (!Number.isInteger(pid) || pid <= 0 || pid >= wantBytes * 8) throw new UsageError(`${op}: pid must be a positive integer below ${wantBytes * 8}, got ${pid}`);
+      w[pid >> 3] |= 1 << (pid & 7);
+    }
+    const obj = s.obj.obj!;
+    try {
+      obj.writeMap('want', 0, w);
+      obj.writeMap('iter_args', 0, encodeIterArgs(0, this.callerNs));
+    } catch (e) {
+      throw new CribError('EIO', `${op}: writing the request of ${prog.program}: ${(e as Error).message}`);
+    }
+    const r = iterStreamAll(op, obj, prog.program);
+    if (r.reply.err) throw new CribError('EIO', `${op}: ${prog.program} over every task failed with errno ${-r.reply.err}`);
     return { buf: r.buf, items: r.items.map((x) => ({ off: x.off, len: x.len - REC.size, extra: x.extra })) };
   }
 

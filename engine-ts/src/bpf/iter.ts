@@ -36,7 +36,7 @@ export function canIterate(obj: NativeBpfObject): obj is NativeBpfObject & IterC
   return typeof (obj as Partial<IterCapable>).iterRead === 'function';
 }
 
-/** The whole output of `prog` attached to task `tid`, split into records. */
+/** The whole output of `prog` attached to task `tid` (0: every task), split into records. */
 function readTask(op: string, obj: NativeBpfObject, prog: string, tid: number): { buf: ArrayBuffer; recs: Rec[] } {
   if (!canIterate(obj)) throw new CribError('EIO', `${op}: the native addon has no iterRead; rebuild it (make addon)`);
   let buf: ArrayBuffer;
@@ -44,7 +44,7 @@ function readTask(op: string, obj: NativeBpfObject, prog: string, tid: number): 
     buf = obj.iterRead(prog, 0, tid);
   } catch (e) {
     const why = isNativeError(e) ? `${e.message}${e.log ? `: ${e.log.trim()}` : ''}` : String(e);
-    throw new CribError('EIO', `${op}: pid ${tid}: reading iterator ${prog} failed: ${why}`);
+    throw new CribError('EIO', `${op}: ${tid ? `pid ${tid}` : 'every task'}: reading iterator ${prog} failed: ${why}`);
   }
   return { buf, recs: splitRecs(op, buf) };
 }
@@ -135,5 +135,20 @@ export function iterStream(op: string, obj: NativeBpfObject, prog: string, probe
   const items = recs.filter((r) => r.type === RecType.Ctx);
   if (items.length !== reply.count) throw new CribError('EIO', `${op}: pid ${tid}: ${items.length} records, the END record says ${reply.count}`);
   if (items.length === 0 && !exists(op as OpName, obj, probe, tid)) return undefined;
+  return { reply, buf, items };
+}
+
+/**
+ * A list op's iterator attached to no task: every task it reports (map
+ * "want" says which), its CRIB_REC_CTX records in task order, checked
+ * against the END record's count.  A reply with err set is handed back.
+ */
+export function iterStreamAll(op: string, obj: NativeBpfObject, prog: string): { reply: Reply; buf: ArrayBuffer; items: Rec[] } {
+  const { buf, recs } = readTask(op, obj, prog, 0);
+  const reply = endOf(op, buf, recs);
+  if (!reply) throw new CribError('EIO', `${op}: ${prog} over every task wrote no END record`);
+  if (reply.err) return { reply, buf, items: [] };
+  const items = recs.filter((r) => r.type === RecType.Ctx);
+  if (items.length !== reply.count) throw new CribError('EIO', `${op}: every task: ${items.length} records, the END record says ${reply.count}`);
   return { reply, buf, items };
 }

@@ -193,6 +193,8 @@ export interface Collector {
   runTree?(op: string, prog: ProgramRef, pids: number[], recSize: number): TreeRun;
   /** a list op's seq iterator for one pid of the caller (its CRIB_REC_CTX records) */
   runStream?(op: string, prog: ProgramRef, pid: number): StreamRun;
+  /** the same for many pids in one read of every task (map "want" of @wantBytes) */
+  runStreamAll?(op: string, prog: ProgramRef, pids: number[], wantBytes: number): StreamRun;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

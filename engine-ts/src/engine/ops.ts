@@ -70,6 +70,8 @@ export interface ProgramRunner {
   run(pid: number, ctx: Uint8Array): void;
   /** a list op's seq iterator (reader 'iter') for @pid: its items (Collector.runStream) */
   stream(pid: number): StreamRun;
+  /** the same for every pid of @pids in one read (Collector.runStreamAll; map "want" of @wantBytes) */
+  streamAll(pids: number[], wantBytes: number): StreamRun;
   /** the caller being served */
   readonly caller: Caller;
 }
@@ -97,6 +99,12 @@ export interface OpModule {
   refuse?(caller: Caller): string | undefined;
   /** one task's answer: its message (`message`), encoded; valid until the next call */
   read(r: ProgramRunner, pid: number): Uint8Array;
+  /**
+   * Optional, for a tree op without a tree program: the answers for many
+   * tasks from one read (each message valid during its callback); returns
+   * the pids it has no answer for, which are then read one by one.
+   */
+  readAll?(r: ProgramRunner, pids: number[], each: (pid: number, rec: Uint8Array) => void): number[];
 }
 
 /**
@@ -275,15 +283,7 @@ export class FolderOps {
     for (;;) {
       const prog = this.serving(id, caller);
       if (!prog) throw new UnsupportedError(name, this.whyNot(id));
-      const runner: ProgramRunner = {
-        prog,
-        caller,
-        run: (p, ctx) => collector.runProgram!(name, prog, p, ctx),
-        stream: (p) => {
-          if (!collector.runStream) throw new UnsupportedError(name, 'the collector cannot read list ops');
-          return collector.runStream(name, prog, p);
-        },
-      };
+      const runner = this.runner(name, prog, caller);
       try {
         return c.op.module.read(runner, pid);
       } catch (e) {
@@ -293,6 +293,24 @@ export class FolderOps {
         d.add(prog);
       }
     }
+  }
+
+  /** What runs op @name's program @prog for @caller */
+  private runner(name: string, prog: ProgramRef, caller: Caller): ProgramRunner {
+    const collector = this.collector!;
+    return {
+      prog,
+      caller,
+      run: (p, ctx) => collector.runProgram!(name, prog, p, ctx),
+      stream: (p) => {
+        if (!collector.runStream) throw new UnsupportedError(name, 'the collector cannot read list ops');
+        return collector.runStream(name, prog, p);
+      },
+      streamAll: (pids, wantBytes) => {
+        if (!collector.runStreamAll) throw new UnsupportedError(name, 'the collector cannot read list ops');
+        return collector.runStreamAll(name, prog, pids, wantBytes);
+      },
+    };
   }
 
   /**
@@ -321,6 +339,22 @@ export class FolderOps {
         each(pid, undefined, e instanceof CribError && e.errno ? -e.errno : -EIO);
       }
     };
+    if (m?.readAll && caller && !m.refuse?.(caller)) {
+      // one read for the whole tree; what it has no answer for, one by one
+      const prog = this.serving(id, caller);
+      if (prog) {
+        let left: number[] | undefined;
+        try {
+          left = m.readAll(this.runner(c!.op.entry.name, prog, caller), pids, (pid, rec) => each(pid, rec, 0));
+        } catch (e) {
+          if (!(e instanceof UnsupportedError)) throw e;
+        }
+        if (left) {
+          for (const pid of left) one(pid);
+          return;
+        }
+      }
+    }
     if (!tree) {
       for (const pid of pids) one(pid);
       return;

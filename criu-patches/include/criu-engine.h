@@ -58,6 +58,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_NSIDS,    /* "nsids":    the namespaces of /proc/PID/ns/ */
 	CR_ENGINE_OP_FDMETA,   /* "fdmeta":   fstatfs() and readlink() of each fd dumped */
 	CR_ENGINE_OP_AUXV,     /* "auxv":     /proc/PID/auxv */
+	CR_ENGINE_OP_TASKFS,   /* "taskfs":   /proc/PID/{exe,cwd,root} */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -242,6 +243,28 @@ struct cr_eng_auxv {
 	uint64_t word[CR_ENG_AUXV_MAX];
 };
 
+/*
+ * One of a task's executable, working directory and root directory: what
+ * CRIU learns by opening /proc/PID/{exe,cwd,root}: fstat() (mode, dev,
+ * ino), the mount fdinfo shows, fstatfs()'s f_type and readlink().
+ */
+struct cr_eng_taskfs_file {
+	uint32_t mode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	int32_t mnt_id;
+	uint64_t ino;
+	uint64_t fs_magic;
+	int32_t err;        /* 0; -ENOENT: the task has none (no mm: no exe); else no path (CRIU reads the link) */
+	uint32_t path_len;  /* strlen(path) */
+	const char *path;   /* NUL-terminated, in taskfs.paths; NULL when err is set */
+};
+
+struct cr_eng_taskfs {
+	struct cr_eng_taskfs_file exe, cwd, root;
+	char *paths; /* the three paths in one allocation, released with free() (NULL: none) */
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -289,6 +312,7 @@ struct cr_engine_ops {
 	int (*nsids)(pid_t pid, struct cr_eng_nsids *ns);
 	int (*fdmeta)(pid_t pid, struct cr_eng_fdmeta *fm);
 	int (*auxv)(pid_t pid, struct cr_eng_auxv *av);
+	int (*taskfs)(pid_t pid, struct cr_eng_taskfs *tf);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

@@ -15,6 +15,7 @@
  * file by its struct file.
  */
 #include "crib_iter.h"
+#include "crib_want.h"
 #include "fdmeta.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -50,42 +51,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct fdmeta_count);
 } counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct crib_fdmeta_want);
-} want SEC(".maps");
-
-/*
- * Reading every task: the pid in the caller's namespace of @task when the
- * caller asked for it (a process: its thread group leader), else 0.
- */
-static __always_inline __s32 asked_for(struct task_struct *task, __u32 inum)
-{
-	struct crib_fdmeta_want *w;
-	struct pid *pid;
-	__u32 zero = 0, word;
-	__s32 nr;
-	int level;
-
-	w = bpf_map_lookup_elem(&want, &zero);
-	if (!w || task != BPF_CORE_READ(task, group_leader))
-		return 0;
-	pid = BPF_CORE_READ(task, thread_pid);
-	level = crib_ns_level(pid, inum);
-	if (level < 0)
-		return 0;
-	nr = BPF_CORE_READ(crib_upid(pid, level), nr);
-	if (nr <= 0 || nr >= CRIB_FDMETA_PID_LIMIT)
-		return 0;
-	word = (__u32)nr >> 6;
-	/* clang 14 may test one register and use another (NOTES): pin the bound */
-	asm volatile("" : "+r"(word));
-	word &= CRIB_FDMETA_PID_LIMIT / 64 - 1;
-	return w->bits[word] & (1ULL << (nr & 63)) ? nr : 0;
-}
 
 SEC("iter/task_file")
 int crib_fdmeta(struct bpf_iter__task_file *ctx)
@@ -130,7 +95,7 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 
 		if (tgid != c->last_tgid) {
 			c->last_tgid = tgid;
-			c->last_pid = asked_for(task, a->ns_inum);
+			c->last_pid = crib_wanted(task, a->ns_inum);
 		}
 		if (!c->last_pid)
 			return 0;

@@ -31,15 +31,4 @@ struct crib_fdmeta {
 	__u32 _pad0;
 };
 
-/*
- * The tasks one read of every task's files (crib_fdmeta attached to no
- * task) reports: a bit per pid of the caller's namespace, pid_max's
- * limit on 64-bit (PID_MAX_LIMIT, 4M) of them.
- */
-#define CRIB_FDMETA_PID_LIMIT (4u << 20)
-
-struct crib_fdmeta_want {
-	__u64 bits[CRIB_FDMETA_PID_LIMIT / 64];
-};
-
 #endif /* __CRIB_FDMETA_H__ */

@@ -4,7 +4,7 @@
 // ~600 kB, and protobufjs' object encoder costs several times the read.
 import { layout } from '../../engine-ts/src/bpf/records';
 import { BadRecordError } from '../../engine-ts/src/errors';
-import { OpModule } from '../../engine-ts/src/engine/ops';
+import { OpModule, WANT_BYTES } from '../../engine-ts/src/engine/ops';
 
 /** CRIB_FDMETA_PATH_MAX (PATH_MAX, its NUL included) */
 export const PATH_MAX = 4096;
@@ -22,9 +22,6 @@ export const FDMETA = layout('crib_fdmeta', 48, [
   ['pid', 40, 4],
   ['_pad0', 44, 4],
 ]);
-
-/** sizeof(struct crib_fdmeta_want): a bit per pid below CRIB_FDMETA_PID_LIMIT */
-export const WANT_BYTES = (4 << 20) / 8;
 
 const M = FDMETA.members;
 let buf = new Uint8Array(1 << 16);

@@ -107,6 +107,9 @@ export interface OpModule {
   readAll?(r: ProgramRunner, pids: number[], each: (pid: number, rec: Uint8Array) => void): number[];
 }
 
+/** sizeof(struct crib_want) (bpf/crib_want.h): a bit per pid below CRIB_WANT_PID_LIMIT */
+export const WANT_BYTES = (4 << 20) / 8;
+
 /**
  * The layouts crib_task_op.h makes of a per-task op's record @rec:
  * struct crib_NAME_ctx (the request, then the record) and struct

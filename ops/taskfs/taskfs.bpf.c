@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * taskfs.bpf.c: op taskfs, crib_taskfs, an iter/task program that user
+ * space attaches to one task, or to none to read every task of a frozen
+ * tree at once (prepare(): the pids in map "want", crib_want.h).  The
+ * paths are named relative to the root of the task reading the iterator,
+ * the engine, which serves the op only to a caller with the same root
+ * (taskfs.ts); bpf_d_path() cannot be used on these struct paths, which
+ * the verifier does not trust, so crib_path.h walks them.
+ */
+#include "crib_iter.h"
+#include "crib_path.h"
+#include "crib_want.h"
+#include "taskfs.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define ENOENT 2
+#define OUT_NAMES (CRIB_TASKFS_NR * CRIB_PATH_BUF)
+
+struct taskfs_out {
+	CRIB_REC(struct crib_taskfs) r;
+	__u8 names[OUT_NAMES];
+	__u8 pad[8];	/* the verifier's bound of the rounded length */
+};
+
+/* the record is too big for the stack; its value type names struct crib_taskfs in BTF */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct taskfs_out);
+} out SEC(".maps");
+
+/* the tasks written by the iterator of session_id */
+struct taskfs_count {
+	__u64 session;
+	__u32 count;
+	__u32 _pad0;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct taskfs_count);
+} counts SEC(".maps");
+
+/* File @i of @o: @dentry in @mnt, named from @root after the names so far (*@names) */
+static __always_inline void one_file(struct taskfs_out *o, __u32 i, struct dentry *dentry, struct vfsmount *mnt,
+				     const struct path *root, __u32 *names)
+{
+	struct crib_taskfs_file *f = &o->r.p.f[i & 3];
+	struct crib_path_walk *st = crib_path_state();
+	struct inode *inode;
+	struct super_block *sb;
+	__u32 dev, at;
+	long len;
+
+	if (i >= CRIB_TASKFS_NR)
+		return;
+	__builtin_memset(f, 0, sizeof(*f));
+	if (!dentry || !mnt || !st) {
+		f->err = -ENOENT;
+		return;
+	}
+	inode = BPF_CORE_READ(dentry, d_inode);
+	sb = BPF_CORE_READ(dentry, d_sb);
+	f->mode = BPF_CORE_READ(inode, i_mode);
+	f->ino = BPF_CORE_READ(inode, i_ino);
+	dev = BPF_CORE_READ(sb, s_dev);
+	f->dev_major = dev >> 20;
+	f->dev_minor = dev & ((1U << 20) - 1);
+	f->magic = BPF_CORE_READ(sb, s_magic);
+	f->mnt_id = BPF_CORE_READ(crib_container_of(mnt, struct mount, mnt), mnt_id);
+	len = crib_path_walk(st, dentry, mnt, root);
+	if (len < 0) {
+		f->err = len;
+		return;
+	}
+	if (len > CRIB_PATH_BUF - 1)
+		len = CRIB_PATH_BUF - 1;
+	at = *names;
+	if (at > OUT_NAMES - CRIB_PATH_BUF)
+		at = OUT_NAMES - CRIB_PATH_BUF;
+	/* clang 14 may test one register and use another (NOTES): pin the bounds */
+	asm volatile("" : "+r"(len));
+	if (len > CRIB_PATH_BUF - 1)
+		len = CRIB_PATH_BUF - 1;
+	if (len > 0)
+		bpf_probe_read_kernel(&o->names[at], len, st->name);
+	f->path_len = len;
+	f->flags = st->deleted ? CRIB_TASKFS_DELETED : 0;
+	*names = at + len;
+}
+
+SEC("iter/task")
+int crib_taskfs(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct task_struct *me = bpf_get_current_task_btf();
+	struct crib_iter_args *a;
+	struct taskfs_count *c;
+	struct taskfs_out *o;
+	struct fs_struct *fs;
+	struct file *exe;
+	struct path root;
+	__u32 zero = 0, names = 0, n;
+	__s32 pid;
+
+	c = bpf_map_lookup_elem(&counts, &zero);
+	o = bpf_map_lookup_elem(&out, &zero);
+	a = bpf_map_lookup_elem(&iter_args, &zero);
+	if (!c || !o || !a)
+		return 0;
+	if (c->session != ctx->meta->session_id) {
+		c->session = ctx->meta->session_id;
+		c->count = 0;
+	}
+	if (!task) {
+		crib_rec_end(seq, 0, c->count, c->count, 0, 0);
+		return 0;
+	}
+	if (a->pid) {
+		__u32 inum;
+
+		/* one task: the caller's pid, or nothing (user space says no such task) */
+		if (crib_iter_task_level(task, &inum) < 0)
+			return 0;
+		pid = a->pid;
+	} else {
+		pid = crib_wanted(task, a->ns_inum);
+		if (!pid)
+			return 0;
+	}
+
+	/* the engine's root: d_path() names paths from the reader's */
+	root.dentry = BPF_CORE_READ(me, fs, root.dentry);
+	root.mnt = BPF_CORE_READ(me, fs, root.mnt);
+	o->r.p.pid = pid;
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	one_file(o, CRIB_TASKFS_EXE, exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL,
+		 exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL, &root, &names);
+	fs = BPF_CORE_READ(task, fs);
+	one_file(o, CRIB_TASKFS_CWD, fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL, fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL,
+		 &root, &names);
+	one_file(o, CRIB_TASKFS_ROOT, fs ? BPF_CORE_READ(fs, root.dentry) : NULL, fs ? BPF_CORE_READ(fs, root.mnt) : NULL,
+		 &root, &names);
+
+	if (names > OUT_NAMES)
+		names = OUT_NAMES;
+	n = (sizeof(o->r) + names + 7) & ~7U;
+	crib_rec_init(&o->r.h, CRIB_REC_CTX, n);
+	o->r.h.extra = names > 0xffff ? 0xffff : names;
+	/* counted only once written: a full buffer runs us again for this task */
+	if (!bpf_seq_write(seq, o, n))
+		c->count++;
+	return 0;
+}
+
+CRIB_ITER_TASK_PROBE(crib_taskfs_probe)

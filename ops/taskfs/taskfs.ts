@@ -1,0 +1,182 @@
+// Op taskfs in the engine: the record of taskfs.h (its iterator,
+// taskfs.bpf.c), one per task, written as crib.TaskFs (taskfs.proto): the
+// paths put together from their components (crib_path.h), as readlink()
+// of /proc/PID/{exe,cwd,root} prints them.
+import { layout } from '../../engine-ts/src/bpf/records';
+import { BadRecordError, ENAMETOOLONG, ENOENT } from '../../engine-ts/src/errors';
+import { OpModule, WANT_BYTES } from '../../engine-ts/src/engine/ops';
+
+export const FILES = ['exe', 'cwd', 'root'] as const;
+/** CRIB_TASKFS_DELETED */
+export const DELETED = 1;
+const PATH_MAX = 4096;
+
+/** struct crib_taskfs_file and struct crib_taskfs (taskfs.h); taskfs.test.ts checks them against the object's BTF */
+export const TASKFS_FILE = layout('crib_taskfs_file', 48, [
+  ['mode', 0, 4],
+  ['dev_major', 4, 4],
+  ['dev_minor', 8, 4],
+  ['mnt_id', 12, 4],
+  ['ino', 16, 8],
+  ['magic', 24, 8],
+  ['err', 32, 4],
+  ['path_len', 36, 4],
+  ['flags', 40, 4],
+  ['_pad0', 44, 4],
+]);
+export const TASKFS = layout('crib_taskfs', 8 + 3 * TASKFS_FILE.size, [
+  ['pid', 0, 4],
+  ['_pad0', 4, 4],
+  ['f', 8, 3 * TASKFS_FILE.size],
+]);
+
+const F = TASKFS_FILE.members;
+let buf = new Uint8Array(4 * PATH_MAX);
+let at = 0;
+
+function room(n: number): void {
+  if (at + n <= buf.length) return;
+  const b = new Uint8Array(Math.max(buf.length * 2, at + n));
+  b.set(buf.subarray(0, at));
+  buf = b;
+}
+
+function varint(v: number): void {
+  while (v > 0x7f) {
+    buf[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[at++] = v;
+}
+
+function u64(dv: DataView, off: number, what: string): number {
+  const v = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 0x100000000;
+  if (!Number.isSafeInteger(v)) throw new BadRecordError('taskfs', `${what} above 2^53`);
+  return v;
+}
+
+/** The path of components @c (leaf first, a length byte each), as d_path() puts it together */
+function pathOf(c: Uint8Array, deleted: boolean): Uint8Array | number {
+  const parts: Uint8Array[] = [];
+  for (let p = 0; p < c.length; ) {
+    const n = c[p];
+    if (n === 0 || p + 1 + n > c.length) throw new BadRecordError('taskfs', `a path component of ${n} bytes at ${p} of ${c.length}`);
+    parts.push(c.subarray(p + 1, p + 1 + n));
+    p += 1 + n;
+  }
+  const suffix = deleted ? Buffer.from(' (deleted)') : Buffer.alloc(0);
+  const len = Math.max(1, parts.reduce((s, x) => s + 1 + x.length, 0)) + suffix.length;
+  if (len >= PATH_MAX) return -ENAMETOOLONG;
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (let i = parts.length - 1; i >= 0; i--) {
+    out[o++] = 0x2f;
+    out.set(parts[i], o);
+    o += parts[i].length;
+  }
+  if (!parts.length) out[o++] = 0x2f;
+  out.set(suffix, o);
+  return out;
+}
+
+/** crib.TaskFs of task @pid from its record (payload at @off, @len bytes); a view of a buffer the next call overwrites */
+export function encodeTaskFs(src: ArrayBuffer, off: number, len: number, pid: number): Uint8Array {
+  if (len < TASKFS.size) throw new BadRecordError('taskfs', `record of ${len} bytes, ${TASKFS.size} expected`);
+  const dv = new DataView(src, off, TASKFS.size);
+  if (dv.getInt32(TASKFS.members.pid.offset, true) !== pid) throw new BadRecordError('taskfs', `the record of pid ${dv.getInt32(0, true)} for pid ${pid}`);
+  at = 0;
+  let names = off + TASKFS.size;
+  const end = off + len;
+  for (let i = 0; i < FILES.length; i++) {
+    const fo = TASKFS.members.f.offset + i * TASKFS_FILE.size;
+    let err = dv.getInt32(fo + F.err.offset, true);
+    const plen = dv.getUint32(fo + F.path_len.offset, true);
+    const flags = dv.getUint32(fo + F.flags.offset, true);
+    if (err > 0 || (err < 0 && plen) || flags & ~DELETED || names + plen > end) throw new BadRecordError('taskfs', `pid ${pid} ${FILES[i]}: err ${err}, ${plen} bytes of path, flags ${flags}`);
+    let path: Uint8Array | undefined;
+    if (!err) {
+      const p = pathOf(new Uint8Array(src, names, plen), (flags & DELETED) !== 0);
+      if (typeof p === 'number') err = p;
+      else path = p;
+    }
+    names += plen;
+    const fields: [number, number][] = [
+      [1, dv.getUint32(fo + F.mode.offset, true)],
+      [2, u64(dv, fo + F.ino.offset, 'ino')],
+      [3, dv.getUint32(fo + F.dev_major.offset, true)],
+      [4, dv.getUint32(fo + F.dev_minor.offset, true)],
+      [6, u64(dv, fo + F.magic.offset, 'magic')],
+    ];
+    const mnt = dv.getInt32(fo + F.mnt_id.offset, true);
+    if (err === -ENOENT && mnt) throw new BadRecordError('taskfs', `pid ${pid} ${FILES[i]}: no file, mount ${mnt}`);
+    // the submessage: its length first
+    room(16 + 11 * 7 + (path ? path.length + 5 : 6));
+    const start = at;
+    at += 5; // room for the length, moved down below
+    const body = at;
+    for (const [field, v] of fields) {
+      buf[at++] = field << 3;
+      varint(v);
+    }
+    buf[at++] = 5 << 3; // mnt_id, int32: -1 is ten bytes
+    if (mnt >= 0) varint(mnt);
+    else {
+      const lo = mnt >>> 0;
+      for (let k = 0; k < 4; k++) buf[at++] = ((lo >>> (7 * k)) & 0x7f) | 0x80;
+      buf[at++] = ((lo >>> 28) & 0x0f) | 0xf0;
+      for (let k = 0; k < 4; k++) buf[at++] = 0xff;
+      buf[at++] = 0x01;
+    }
+    if (path) {
+      buf[at++] = (7 << 3) | 2;
+      varint(path.length);
+      buf.set(path, at);
+      at += path.length;
+    } else {
+      buf[at++] = 8 << 3;
+      varint(((err << 1) ^ (err >> 31)) >>> 0);
+    }
+    const n = at - body;
+    const head = [((i + 1) << 3) | 2];
+    for (let v = n; ; v = Math.floor(v / 0x80)) {
+      if (v > 0x7f) head.push((v % 0x80) | 0x80);
+      else {
+        head.push(v);
+        break;
+      }
+    }
+    buf.copyWithin(start + head.length, body, at);
+    buf.set(head, start);
+    at = start + head.length + n;
+  }
+  return buf.subarray(0, at);
+}
+
+const prog = { mechanism: 'bpf:iter/task', object: 'taskfs.bpf.o', program: 'crib_taskfs', reader: 'iter' as const };
+
+export const op: OpModule = {
+  message: 'crib.TaskFs',
+  mechanisms: [prog],
+  // read for the whole frozen tree in prepare(): one read of every task
+  tree: true,
+  // paths are named from the root of the engine, which reads the iterator
+  refuse: (caller) => (caller.root === 'same' ? undefined : `paths are named from the engine's root: ${caller.root ?? "the caller's root is not known"}`),
+  read(r, pid) {
+    const s = r.stream(pid);
+    if (s.items.length !== 1) throw new BadRecordError('taskfs', `${s.items.length} records for pid ${pid}`);
+    return encodeTaskFs(s.buf, s.items[0].off, s.items[0].len, pid);
+  },
+  readAll(r, pids, each) {
+    const s = r.streamAll(pids, WANT_BYTES);
+    const asked = new Set(pids);
+    const done = new Set<number>();
+    for (const it of s.items) {
+      const pid = it.len >= 4 ? new DataView(s.buf, it.off, 4).getInt32(0, true) : 0;
+      if (!asked.has(pid) || done.has(pid)) throw new BadRecordError('taskfs', `a record of pid ${pid}, not asked for or twice`);
+      done.add(pid);
+      each(pid, encodeTaskFs(s.buf, it.off, it.len, pid));
+    }
+    // every live task has a record: the rest are read by themselves (gone: no such task)
+    return [...asked].filter((p) => !done.has(p));
+  },
+};

@@ -338,8 +338,9 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
       [`fds+fdinfo ops, ${o.fds} fds`, anon, ['fds', 'fdinfo'], 30],
       [`vma op, ${o.vmas} shared anonymous`, shared, ['vma'], 8],
       [`vma op, ${o.vmas} file-backed`, file, ['vma'], 8],
-      // the small per-task reads crib serves so far: personality, loginuid, oom_score_adj, rlimits; namespaces
-      ['per-task reads (taskmisc+nsids), 1,000-task tree', tree, ['taskmisc', 'nsids'], 20],
+      // the small per-task reads crib serves so far: personality, loginuid, oom_score_adj, rlimits;
+      // namespaces; the auxiliary vector; exe, cwd and root
+      ['per-task reads (taskmisc+nsids+auxv+taskfs), 1,000-task tree', tree, ['taskmisc', 'nsids', 'auxv', 'taskfs'], 20],
     ] as const) {
       const rs = samples.map((run) => ratioIn(run, [...names]));
       const r = median(rs);

@@ -92,6 +92,10 @@ export function compareDumps(procfs: ImageDir, crib: ImageDir): Difference[] {
     const mm = `mm-${pid}.img`;
     if (procfs.has(mm) || crib.has(mm)) diffValues(mm, procfs.one(mm, 'mm_entry'), crib.one(mm, 'mm_entry'), '', out);
 
+    // cwd and root (taskfs): their file ids, whose entries files.img compares
+    const fsi = `fs-${pid}.img`;
+    if (procfs.has(fsi) || crib.has(fsi)) diffValues(fsi, procfs.one(fsi, 'fs_entry'), crib.one(fsi, 'fs_entry'), '', out);
+
     const ids = `ids-${pid}.img`;
     if (procfs.has(ids)) {
       const fa = Number(procfs.one(ids, 'task_kobj_ids_entry').files_id);

@@ -59,6 +59,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_FDMETA,   /* "fdmeta":   fstatfs() and readlink() of each fd dumped */
 	CR_ENGINE_OP_AUXV,     /* "auxv":     /proc/PID/auxv */
 	CR_ENGINE_OP_TASKFS,   /* "taskfs":   /proc/PID/{exe,cwd,root} */
+	CR_ENGINE_OP_TIMERS,   /* "timers":   whether /proc/PID/timers lists any */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -265,6 +266,15 @@ struct cr_eng_taskfs {
 	char *paths; /* the three paths in one allocation, released with free() (NULL: none) */
 };
 
+/*
+ * Whether a task has POSIX timers (/proc/PID/timers lists some): CRIU
+ * reads the file only for a task that has.
+ */
+struct cr_eng_timers {
+	uint32_t any;      /* 1: some; 0: none */
+	uint32_t reserved; /* 0 */
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -313,6 +323,7 @@ struct cr_engine_ops {
 	int (*fdmeta)(pid_t pid, struct cr_eng_fdmeta *fm);
 	int (*auxv)(pid_t pid, struct cr_eng_auxv *av);
 	int (*taskfs)(pid_t pid, struct cr_eng_taskfs *tf);
+	int (*timers)(pid_t pid, struct cr_eng_timers *t);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

@@ -339,8 +339,8 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
       [`vma op, ${o.vmas} shared anonymous`, shared, ['vma'], 8],
       [`vma op, ${o.vmas} file-backed`, file, ['vma'], 8],
       // the small per-task reads crib serves so far: personality, loginuid, oom_score_adj, rlimits;
-      // namespaces; the auxiliary vector; exe, cwd and root
-      ['per-task reads (taskmisc+nsids+auxv+taskfs), 1,000-task tree', tree, ['taskmisc', 'nsids', 'auxv', 'taskfs'], 20],
+      // namespaces; the auxiliary vector; exe, cwd and root; whether there are POSIX timers
+      ['per-task reads (taskmisc+nsids+auxv+taskfs+timers), 1,000-task tree', tree, ['taskmisc', 'nsids', 'auxv', 'taskfs', 'timers'], 20],
     ] as const) {
       const rs = samples.map((run) => ratioIn(run, [...names]));
       const r = median(rs);

@@ -56,7 +56,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_FDINFO,   /* "fdinfo":   common fdinfo fields */
 	CR_ENGINE_OP_TASKMISC, /* "taskmisc": personality, loginuid, oom_score_adj, rlimits */
 	CR_ENGINE_OP_NSIDS,    /* "nsids":    the namespaces of /proc/PID/ns/ */
-	CR_ENGINE_OP_FDMETA,   /* "fdmeta":   fstatfs() and readlink() of each fd dumped */
+	CR_ENGINE_OP_FDMETA,   /* "fdmeta":   readlink() of each fd dumped */
 	CR_ENGINE_OP_AUXV,     /* "auxv":     /proc/PID/auxv */
 	CR_ENGINE_OP_TASKFS,   /* "taskfs":   /proc/PID/{exe,cwd,root} */
 	CR_ENGINE_OP_TIMERS,   /* "timers":   whether /proc/PID/timers lists any */
@@ -215,7 +215,7 @@ struct cr_eng_fd {
 	uint64_t ino;       /* st_ino */
 	uint32_t dev_major; /* major(st_dev) */
 	uint32_t dev_minor; /* minor(st_dev) */
-	uint64_t fs_magic;  /* statfs.f_type */
+	uint64_t fs_magic;  /* the superblock's magic (fstatfs() may say another: 9p) */
 	int32_t path_err;   /* 0, or why path is NULL (e.g. -ENAMETOOLONG): CRIU reads the link itself */
 	uint32_t path_len;  /* strlen(path) */
 	const char *path;   /* NUL-terminated; may hold any byte but NUL */
@@ -247,7 +247,8 @@ struct cr_eng_auxv {
 /*
  * One of a task's executable, working directory and root directory: what
  * CRIU learns by opening /proc/PID/{exe,cwd,root}: fstat() (mode, dev,
- * ino), the mount fdinfo shows, fstatfs()'s f_type and readlink().
+ * ino), the mount fdinfo shows and readlink(); and the superblock's magic
+ * (what fstatfs() says of a local file system; 9p says the server's).
  */
 struct cr_eng_taskfs_file {
 	uint32_t mode;

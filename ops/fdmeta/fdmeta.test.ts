@@ -1,7 +1,7 @@
 // Op fdmeta: its record against the object's BTF, and its answers against
 // /proc on live processes: the fd list of /proc/PID/fd, each path as
 // readlink() of /proc/PID/fd/N gives it, each file's stat() and statfs()
-// through that link; a chrooted task, a zombie, no task; a caller with
+// through that link (the superblock's magic: 9p's own, not the server's); a chrooted task, a zombie, no task; a caller with
 // another root is refused.
 import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
@@ -11,7 +11,7 @@ import * as path from 'path';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
 import { FDMETA, op as fdmeta } from './fdmeta';
 
 interface Fd {
@@ -53,7 +53,7 @@ function fromProc(pid: number): Fd[] {
       // glibc's gnu_dev_major/minor
       devMajor: ((dev >>> 8) & 0xfff) | Math.floor(dev / 2 ** 32) & ~0xfff,
       devMinor: (dev & 0xff) | ((dev >>> 12) & ~0xff),
-      magic: Number(sfs.type),
+      magic: superMagic(Number(/^mnt_id:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8'))![1]), Number(sfs.type)),
       path: fs.readlinkSync(link, { encoding: 'buffer' }),
     });
   }

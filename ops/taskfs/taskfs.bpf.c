@@ -50,7 +50,7 @@ struct {
 static __always_inline void one_file(struct taskfs_out *o, __u32 i, struct dentry *dentry, struct vfsmount *mnt,
 				     const struct path *root, __u32 *names)
 {
-	struct crib_taskfs_file *f = &o->r.p.f[i & 3];
+	struct crib_taskfs_file *f;
 	struct crib_path_walk *st = crib_path_state();
 	struct inode *inode;
 	struct super_block *sb;
@@ -59,6 +59,7 @@ static __always_inline void one_file(struct taskfs_out *o, __u32 i, struct dentr
 
 	if (i >= CRIB_TASKFS_NR)
 		return;
+	f = &o->r.p.f[i];
 	__builtin_memset(f, 0, sizeof(*f));
 	if (!dentry || !mnt || !st) {
 		f->err = -ENOENT;
@@ -78,12 +79,11 @@ static __always_inline void one_file(struct taskfs_out *o, __u32 i, struct dentr
 		f->err = len;
 		return;
 	}
-	if (len > CRIB_PATH_BUF - 1)
-		len = CRIB_PATH_BUF - 1;
+	/* clang 14 may test one register and use another (NOTES): pin each bound before its test */
 	at = *names;
+	asm volatile("" : "+r"(at));
 	if (at > OUT_NAMES - CRIB_PATH_BUF)
 		at = OUT_NAMES - CRIB_PATH_BUF;
-	/* clang 14 may test one register and use another (NOTES): pin the bounds */
 	asm volatile("" : "+r"(len));
 	if (len > CRIB_PATH_BUF - 1)
 		len = CRIB_PATH_BUF - 1;
@@ -148,6 +148,7 @@ int crib_taskfs(struct bpf_iter__task *ctx)
 	one_file(o, CRIB_TASKFS_ROOT, fs ? BPF_CORE_READ(fs, root.dentry) : NULL, fs ? BPF_CORE_READ(fs, root.mnt) : NULL,
 		 &root, &names);
 
+	asm volatile("" : "+r"(names));
 	if (names > OUT_NAMES)
 		names = OUT_NAMES;
 	n = (sizeof(o->r) + names + 7) & ~7U;

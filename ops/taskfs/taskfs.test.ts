@@ -12,7 +12,7 @@ import { loadProto } from '../../engine-ts/src/engine/proto';
 import { WANT_BYTES } from '../../engine-ts/src/engine/ops';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
 import { FILES, TASKFS, TASKFS_FILE } from './taskfs';
 
 interface File {
@@ -57,7 +57,7 @@ function fromProc(pid: number): Partial<TaskFs> {
         devMajor: ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff),
         devMinor: (dev & 0xff) | ((dev >>> 12) & ~0xff),
         mntId: mnt,
-        magic: Number(fs.statfsSync(`/proc/self/fd/${fd}`, { bigint: true }).type),
+        magic: superMagic(mnt, Number(fs.statfsSync(`/proc/self/fd/${fd}`, { bigint: true }).type)),
         path: fs.readlinkSync(link, { encoding: 'buffer' }).toString('latin1'),
       };
     } finally {

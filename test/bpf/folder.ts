@@ -41,11 +41,11 @@ export function folderOpEnv(name: string, mechanism?: ProgramRef): FolderOpEnv {
 }
 
 /**
- * A zombie that stays one: `true`, started in the background by a shell
- * that then becomes `sleep`, which never reaps it.  Its pid.
+ * A zombie that stays one: the child of a python that never waits for it
+ * (a shell may reap a background job before it execs).  Its pid.
  */
 export async function zombie(kids: ChildProcess[]): Promise<number> {
-  const k = spawn('sh', ['-c', 'true & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const k = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'ignore'] });
   kids.push(k);
   const pid = await new Promise<number>((resolve, reject) => {
     k.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
@@ -56,4 +56,25 @@ export async function zombie(kids: ChildProcess[]): Promise<number> {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`pid ${pid} did not become a zombie`);
+}
+
+/** V9FS_MAGIC: what the superblock of a 9p mount says, where fstatfs() says the server's file system */
+export const V9FS_MAGIC = 0x01021997;
+
+/** The file system type of mount @mntId as /proc/self/mountinfo names it ('9p', 'ext4'...); undefined for a mount it does not list (pipefs, sockfs...) */
+export function fsTypeOfMount(mntId: number): string | undefined {
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    if (Number(f[0]) === mntId) return f[f.indexOf('-') + 1];
+  }
+  return undefined;
+}
+
+/**
+ * The superblock magic an engine reports for a file on mount @mntId whose
+ * fstatfs() says @statfsType: the same, but on 9p (a qemu guest's root),
+ * whose fstatfs() says the server's file system.
+ */
+export function superMagic(mntId: number, statfsType: number): number {
+  return fsTypeOfMount(mntId) === '9p' ? V9FS_MAGIC : statfsType;
 }

@@ -25,6 +25,7 @@ import { loadCriuProtos } from '../images/reader';
 import { imageDir, readEngineStats, EngineOpStat } from '../criu/images';
 import { dumpArgs, runCriu, Service, sleep, startService, startWorkload, waitFor, Workload } from '../criu/run';
 import { findPaths, mustExist, Paths, repoRoot } from '../paths';
+import { rootOf } from '../bpf/pidns';
 
 export interface BenchOptions {
   vmas: number;
@@ -398,7 +399,7 @@ async function treeReads(paths: Paths, start: () => Promise<Workload>, res: Benc
     const root = w.pid;
     const kids = fs.readFileSync(`/proc/${root}/task/${root}/children`, 'utf8').trim().split(/\s+/).map(Number);
     const pids = [root, ...kids];
-    const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n };
+    const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid) };
     const ops = loadFolderOps(loadProto().root).filter((x) => x.module.treeProgram && x.module.treeRingbuf);
     const folder = new FolderOps(ops, c);
     for (const op of ops) {

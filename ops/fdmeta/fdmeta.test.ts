@@ -11,7 +11,7 @@ import * as path from 'path';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
+import { countStreams, folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
 import { FDMETA, op as fdmeta } from './fdmeta';
 
 interface Fd {
@@ -169,16 +169,7 @@ describe('op fdmeta (ops/fdmeta)', function () {
     const nobody = 0x3ffff0;
     const got = new Map<number, Fd[] | number>();
     // one read of every task; only the two without records (the zombie, nobody) are read by themselves
-    const calls = { all: 0, one: [] as number[] };
-    const c = env.collector;
-    const [all, one] = [c.runStreamAll.bind(c), c.runStream.bind(c)];
-    c.runStreamAll = (...x) => (calls.all++, all(...x));
-    c.runStream = (o, p, pid) => (calls.one.push(pid), one(o, p, pid));
-    try {
-      ops().readTree(env.id, [a, b, z, nobody], caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err));
-    } finally {
-      [c.runStreamAll, c.runStream] = [all, one];
-    }
+    const calls = countStreams(env.collector, () => ops().readTree(env.id, [a, b, z, nobody], caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err)));
     assert.deepStrictEqual(calls, { all: 1, one: [z, nobody] });
     assert.deepStrictEqual([...got.keys()].sort(), [a, b, z, nobody].sort());
     same(got.get(a) as Fd[], fromProc(a), `pid ${a}`);

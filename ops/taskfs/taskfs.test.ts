@@ -12,7 +12,7 @@ import { loadProto } from '../../engine-ts/src/engine/proto';
 import { WANT_BYTES } from '../../engine-ts/src/engine/ops';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
+import { countStreams, folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
 import { FILES, TASKFS, TASKFS_FILE } from './taskfs';
 
 interface File {
@@ -142,16 +142,7 @@ describe('op taskfs (ops/taskfs)', function () {
     await new Promise((r) => setTimeout(r, 100));
     const pids = [process.pid, ...kids, 0x3ffff0];
     const got = new Map<number, TaskFs | number>();
-    const c = env.collector;
-    const [all, one] = [c.runStreamAll.bind(c), c.runStream.bind(c)];
-    const calls = { all: 0, one: [] as number[] };
-    c.runStreamAll = (...x) => (calls.all++, all(...x));
-    c.runStream = (o, p, pid) => (calls.one.push(pid), one(o, p, pid));
-    try {
-      ops().readTree(env.id, pids, caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err));
-    } finally {
-      [c.runStreamAll, c.runStream] = [all, one];
-    }
+    const calls = countStreams(env.collector, () => ops().readTree(env.id, pids, caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err)));
     assert.deepStrictEqual(calls, { all: 1, one: [0x3ffff0] });
     for (const pid of pids.slice(0, -1)) same(got.get(pid) as TaskFs, fromProc(pid), `pid ${pid}`);
     assert.strictEqual(got.get(0x3ffff0), -3);

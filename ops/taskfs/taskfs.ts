@@ -5,6 +5,7 @@
 import { layout } from '../../engine-ts/src/bpf/records';
 import { BadRecordError, ENAMETOOLONG, ENOENT } from '../../engine-ts/src/errors';
 import { OpModule, WANT_BYTES } from '../../engine-ts/src/engine/ops';
+import { PbWriter, u64 } from '../../engine-ts/src/engine/pbwriter';
 
 export const FILES = ['exe', 'cwd', 'root'] as const;
 /** CRIB_TASKFS_DELETED */
@@ -31,29 +32,7 @@ export const TASKFS = layout('crib_taskfs', 8 + 3 * TASKFS_FILE.size, [
 ]);
 
 const F = TASKFS_FILE.members;
-let buf = new Uint8Array(4 * PATH_MAX);
-let at = 0;
-
-function room(n: number): void {
-  if (at + n <= buf.length) return;
-  const b = new Uint8Array(Math.max(buf.length * 2, at + n));
-  b.set(buf.subarray(0, at));
-  buf = b;
-}
-
-function varint(v: number): void {
-  while (v > 0x7f) {
-    buf[at++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[at++] = v;
-}
-
-function u64(dv: DataView, off: number, what: string): number {
-  const v = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 0x100000000;
-  if (!Number.isSafeInteger(v)) throw new BadRecordError('taskfs', `${what} above 2^53`);
-  return v;
-}
+const w = new PbWriter(4 * PATH_MAX);
 
 /** The path of components @c (leaf first, a length byte each), as d_path() puts it together */
 function pathOf(c: Uint8Array, deleted: boolean): Uint8Array | number {
@@ -84,7 +63,7 @@ export function encodeTaskFs(src: ArrayBuffer, off: number, len: number, pid: nu
   if (len < TASKFS.size) throw new BadRecordError('taskfs', `record of ${len} bytes, ${TASKFS.size} expected`);
   const dv = new DataView(src, off, TASKFS.size);
   if (dv.getInt32(TASKFS.members.pid.offset, true) !== pid) throw new BadRecordError('taskfs', `the record of pid ${dv.getInt32(0, true)} for pid ${pid}`);
-  at = 0;
+  w.reset();
   let names = off + TASKFS.size;
   const end = off + len;
   for (let i = 0; i < FILES.length; i++) {
@@ -92,7 +71,9 @@ export function encodeTaskFs(src: ArrayBuffer, off: number, len: number, pid: nu
     let err = dv.getInt32(fo + F.err.offset, true);
     const plen = dv.getUint32(fo + F.path_len.offset, true);
     const flags = dv.getUint32(fo + F.flags.offset, true);
+    const mnt = dv.getInt32(fo + F.mnt_id.offset, true);
     if (err > 0 || (err < 0 && plen) || flags & ~DELETED || names + plen > end) throw new BadRecordError('taskfs', `pid ${pid} ${FILES[i]}: err ${err}, ${plen} bytes of path, flags ${flags}`);
+    if (err === -ENOENT && mnt) throw new BadRecordError('taskfs', `pid ${pid} ${FILES[i]}: no file, mount ${mnt}`);
     let path: Uint8Array | undefined;
     if (!err) {
       const p = pathOf(new Uint8Array(src, names, plen), (flags & DELETED) !== 0);
@@ -100,56 +81,18 @@ export function encodeTaskFs(src: ArrayBuffer, off: number, len: number, pid: nu
       else path = p;
     }
     names += plen;
-    const fields: [number, number][] = [
-      [1, dv.getUint32(fo + F.mode.offset, true)],
-      [2, u64(dv, fo + F.ino.offset, 'ino')],
-      [3, dv.getUint32(fo + F.dev_major.offset, true)],
-      [4, dv.getUint32(fo + F.dev_minor.offset, true)],
-      [6, u64(dv, fo + F.magic.offset, 'magic')],
-    ];
-    const mnt = dv.getInt32(fo + F.mnt_id.offset, true);
-    if (err === -ENOENT && mnt) throw new BadRecordError('taskfs', `pid ${pid} ${FILES[i]}: no file, mount ${mnt}`);
-    // the submessage: its length first
-    room(16 + 11 * 7 + (path ? path.length + 5 : 6));
-    const start = at;
-    at += 5; // room for the length, moved down below
-    const body = at;
-    for (const [field, v] of fields) {
-      buf[at++] = field << 3;
-      varint(v);
-    }
-    buf[at++] = 5 << 3; // mnt_id, int32: -1 is ten bytes
-    if (mnt >= 0) varint(mnt);
-    else {
-      const lo = mnt >>> 0;
-      for (let k = 0; k < 4; k++) buf[at++] = ((lo >>> (7 * k)) & 0x7f) | 0x80;
-      buf[at++] = ((lo >>> 28) & 0x0f) | 0xf0;
-      for (let k = 0; k < 4; k++) buf[at++] = 0xff;
-      buf[at++] = 0x01;
-    }
-    if (path) {
-      buf[at++] = (7 << 3) | 2;
-      varint(path.length);
-      buf.set(path, at);
-      at += path.length;
-    } else {
-      buf[at++] = 8 << 3;
-      varint(((err << 1) ^ (err >> 31)) >>> 0);
-    }
-    const n = at - body;
-    const head = [((i + 1) << 3) | 2];
-    for (let v = n; ; v = Math.floor(v / 0x80)) {
-      if (v > 0x7f) head.push((v % 0x80) | 0x80);
-      else {
-        head.push(v);
-        break;
-      }
-    }
-    buf.copyWithin(start + head.length, body, at);
-    buf.set(head, start);
-    at = start + head.length + n;
+    w.message(i + 1, () => {
+      w.uint(1, dv.getUint32(fo + F.mode.offset, true))
+        .uint(2, u64('taskfs', dv, fo + F.ino.offset, 'ino'))
+        .uint(3, dv.getUint32(fo + F.dev_major.offset, true))
+        .uint(4, dv.getUint32(fo + F.dev_minor.offset, true))
+        .int32(5, mnt)
+        .uint(6, u64('taskfs', dv, fo + F.magic.offset, 'magic'));
+      if (path) w.bytes(7, path);
+      else w.sint32(8, err);
+    });
   }
-  return buf.subarray(0, at);
+  return w.finish();
 }
 
 const prog = { mechanism: 'bpf:iter/task', object: 'taskfs.bpf.o', program: 'crib_taskfs', reader: 'iter' as const };

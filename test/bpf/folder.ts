@@ -78,3 +78,20 @@ export function fsTypeOfMount(mntId: number): string | undefined {
 export function superMagic(mntId: number, statfsType: number): number {
   return fsTypeOfMount(mntId) === '9p' ? V9FS_MAGIC : statfsType;
 }
+
+/**
+ * The iterator reads @fn makes through @c: how many of every task
+ * (runStreamAll) and which pids one by one (runStream).
+ */
+export function countStreams(c: BpfCollector, fn: () => void): { all: number; one: number[] } {
+  const calls = { all: 0, one: [] as number[] };
+  const [all, one] = [c.runStreamAll.bind(c), c.runStream.bind(c)];
+  c.runStreamAll = (...x) => (calls.all++, all(...x));
+  c.runStream = (o, p, pid) => (calls.one.push(pid), one(o, p, pid));
+  try {
+    fn();
+  } finally {
+    [c.runStreamAll, c.runStream] = [all, one];
+  }
+  return calls;
+}

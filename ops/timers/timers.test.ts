@@ -29,8 +29,13 @@ async function withTimers(env: FolderOpEnv, n: number): Promise<number> {
   const ready = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'crib-timers-')), 'ready');
   const k = spawn(path.join(paths.workloads, 'timers'), [String(n), ready], { stdio: 'ignore' });
   env.kids.push(k);
-  for (let i = 0; i < 500 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 10));
-  const pid = Number(fs.readFileSync(ready, 'utf8'));
+  // the file exists before its pid is written: wait for the pid
+  let pid = 0;
+  for (let i = 0; i < 500 && !pid; i++) {
+    if (fs.existsSync(ready)) pid = Number(fs.readFileSync(ready, 'utf8').trim());
+    if (!pid) await new Promise((r) => setTimeout(r, 10));
+  }
+  if (!pid) throw new Error(`${ready}: no pid`);
   fs.rmSync(path.dirname(ready), { recursive: true, force: true });
   return pid;
 }

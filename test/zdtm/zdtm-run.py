@@ -42,6 +42,9 @@ MODES = {
 HARMLESS = [re.compile(r"Can't setup RLIMIT_NOFILE for self")]
 OP_STATS = re.compile(r'engine: op (\w+): (\w+) (\d+) calls [\d.]+ ms, (\d+) fallbacks(?:; verify: procfs [\d.]+ ms, (\d+) mismatches)?')
 VERIFY_WARN = re.compile(r'verify: op (\w+) pid (\d+): (.*)')
+# an op the engine said in hello it cannot serve this CRIU (e.g. paths named
+# from the engine's root, and CRIU has a mount namespace of its own)
+DECLINED = re.compile(r'crib: op (\w+): procfs serves it \((.*)\)')
 VIA_SERVICE = re.compile(r'crib: engine service at \S+ \(pid \d+\) ready')
 VIA_COPROCESS = re.compile(r'crib: engine pid \d+ ready')
 
@@ -77,17 +80,28 @@ def engine_figures(dump_logs):
     warns = []
     via = {'service': 0, 'co-process': 0}
     for log in dump_logs:
+        declined = {}
         with open(log, errors='replace') as f:
             for line in f:
+                d = DECLINED.search(line)
+                if d:
+                    declined[d.group(1)] = d.group(2)
+                    continue
                 if VIA_SERVICE.search(line):
                     via['service'] += 1
                 elif VIA_COPROCESS.search(line):
                     via['co-process'] += 1
                 m = OP_STATS.search(line)
                 if m:
-                    o = ops.setdefault(m.group(1), {'engine': m.group(2), 'calls': 0, 'fallbacks': 0, 'mismatches': 0})
+                    o = ops.setdefault(m.group(1), {'engine': m.group(2), 'calls': 0, 'fallbacks': 0, 'mismatches': 0,
+                                                    'declined': 0, 'why': ''})
                     o['calls'] += int(m.group(3))
-                    o['fallbacks'] += int(m.group(4))
+                    # the fallbacks of an op the engine declined in hello are its answer, not a fault
+                    if m.group(1) in declined:
+                        o['declined'] += int(m.group(4))
+                        o['why'] = declined[m.group(1)]
+                    else:
+                        o['fallbacks'] += int(m.group(4))
                     o['mismatches'] += int(m.group(5) or 0)
                     continue
                 w = VERIFY_WARN.search(line)
@@ -258,6 +272,15 @@ def main():
     mism = sum(results[t][m]['mismatches'] for t in tests for m in modes)
     fb = sum(results[t][m]['fallbacks'] for t in tests for m in modes if m != 'procfs')
     print('verify mismatches: %d; fallbacks to procfs: %d' % (mism, fb))
+    declined = {}
+    for t in tests:
+        for m in modes:
+            for op, o in results[t][m].get('ops', {}).items():
+                if o.get('declined'):
+                    declined.setdefault(op, [0, o['why']])[0] += o['declined']
+    if declined:
+        print('declined by the engine for this CRIU (procfs served them): %s' %
+              '; '.join('%s %d (%s)' % (op, n, why) for op, (n, why) in sorted(declined.items())))
     for m in modes:
         if m == 'procfs':
             continue

@@ -20,8 +20,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 struct taskfs_out {
 	CRIB_REC(struct crib_taskfs) r;
-	__u8 names[OUT_NAMES];
-	__u8 pad[8];	/* the verifier's bound of the rounded length */
+	__u8 names[OUT_NAMES];	/* a slot of CRIB_PATH_BUF per file */
+	__u8 pad[8];		/* zeros: the padding written after the paths */
 };
 
 /* the record is too big for the stack; its value type names struct crib_taskfs in BTF */
@@ -46,24 +46,29 @@ struct {
 	__type(value, struct taskfs_count);
 } counts SEC(".maps");
 
-/* File @i of @o: @dentry in @mnt, named from @root after the names so far (*@names) */
-static __always_inline void one_file(struct taskfs_out *o, __u32 i, struct dentry *dentry, struct vfsmount *mnt,
-				     const struct path *root, __u32 *names)
+/*
+ * File @i of @o: @dentry in @mnt, named from @root into slot @i of
+ * o->names; the length of its path there (0: none).  Each file has a slot
+ * of its own, at a constant offset: 6.1's verifier loses a pointer whose
+ * variable offset it bounds on a path it cannot see is dead.
+ */
+static __always_inline __u64 one_file(struct taskfs_out *o, __u32 i, struct dentry *dentry, struct vfsmount *mnt,
+				      const struct path *root)
 {
-	struct crib_taskfs_file *f;
 	struct crib_path_walk *st = crib_path_state();
-	struct inode *inode;
+	struct crib_taskfs_file *f;
 	struct super_block *sb;
-	__u32 dev, at;
+	struct inode *inode;
+	__u32 dev;
 	long len;
 
 	if (i >= CRIB_TASKFS_NR)
-		return;
+		return 0;
 	f = &o->r.p.f[i];
 	__builtin_memset(f, 0, sizeof(*f));
 	if (!dentry || !mnt || !st) {
 		f->err = -ENOENT;
-		return;
+		return 0;
 	}
 	inode = BPF_CORE_READ(dentry, d_inode);
 	sb = BPF_CORE_READ(dentry, d_sb);
@@ -77,21 +82,26 @@ static __always_inline void one_file(struct taskfs_out *o, __u32 i, struct dentr
 	len = crib_path_walk(st, dentry, mnt, root);
 	if (len < 0) {
 		f->err = len;
-		return;
+		return 0;
 	}
-	/* clang 14 may test one register and use another (NOTES): pin each bound before its test */
-	at = *names;
-	asm volatile("" : "+r"(at));
-	if (at > OUT_NAMES - CRIB_PATH_BUF)
-		at = OUT_NAMES - CRIB_PATH_BUF;
+	/* clang 14 may test one register and use another (NOTES): pin the bound before its test */
 	asm volatile("" : "+r"(len));
 	if (len > CRIB_PATH_BUF - 1)
 		len = CRIB_PATH_BUF - 1;
 	if (len > 0)
-		bpf_probe_read_kernel(&o->names[at], len, st->name);
+		bpf_probe_read_kernel(&o->names[i * CRIB_PATH_BUF], len, st->name);
 	f->path_len = len;
 	f->flags = st->deleted ? CRIB_TASKFS_DELETED : 0;
-	*names = at + len;
+	return len > 0 ? len : 0;
+}
+
+/* Slot @i's @len bytes of path into the stream: 0, or bpf_seq_write()'s error */
+static __always_inline long write_path(struct seq_file *seq, struct taskfs_out *o, __u32 i, __u64 len)
+{
+	asm volatile("" : "+r"(len));
+	if (len > CRIB_PATH_BUF - 1)
+		len = CRIB_PATH_BUF - 1;
+	return len ? bpf_seq_write(seq, &o->names[i * CRIB_PATH_BUF], len) : 0;
 }
 
 SEC("iter/task")
@@ -106,7 +116,8 @@ int crib_taskfs(struct bpf_iter__task *ctx)
 	struct fs_struct *fs;
 	struct file *exe;
 	struct path root;
-	__u32 zero = 0, names = 0, n;
+	__u64 l0, l1, l2, names, n, pad;
+	__u32 zero = 0;
 	__s32 pid;
 
 	c = bpf_map_lookup_elem(&counts, &zero);
@@ -140,23 +151,26 @@ int crib_taskfs(struct bpf_iter__task *ctx)
 	root.mnt = BPF_CORE_READ(me, fs, root.mnt);
 	o->r.p.pid = pid;
 	exe = BPF_CORE_READ(task, mm, exe_file);
-	one_file(o, CRIB_TASKFS_EXE, exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL,
-		 exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL, &root, &names);
+	l0 = one_file(o, CRIB_TASKFS_EXE, exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL,
+		      exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL, &root);
 	fs = BPF_CORE_READ(task, fs);
-	one_file(o, CRIB_TASKFS_CWD, fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL, fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL,
-		 &root, &names);
-	one_file(o, CRIB_TASKFS_ROOT, fs ? BPF_CORE_READ(fs, root.dentry) : NULL, fs ? BPF_CORE_READ(fs, root.mnt) : NULL,
-		 &root, &names);
+	l1 = one_file(o, CRIB_TASKFS_CWD, fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL,
+		      fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL, &root);
+	l2 = one_file(o, CRIB_TASKFS_ROOT, fs ? BPF_CORE_READ(fs, root.dentry) : NULL,
+		      fs ? BPF_CORE_READ(fs, root.mnt) : NULL, &root);
 
-	asm volatile("" : "+r"(names));
-	if (names > OUT_NAMES)
-		names = OUT_NAMES;
-	n = (sizeof(o->r) + names + 7) & ~7U;
+	/* the record, then the three paths, then the padding to 8, each a write of its own */
+	names = l0 + l1 + l2;
+	n = (sizeof(o->r) + names + 7) & ~7ULL;
 	crib_rec_init(&o->r.h, CRIB_REC_CTX, n);
-	o->r.h.extra = names > 0xffff ? 0xffff : names;
-	/* counted only once written: a full buffer runs us again for this task */
-	if (!bpf_seq_write(seq, o, n))
-		c->count++;
+	o->r.h.extra = names;
+	pad = n - sizeof(o->r) - names;
+	/* counted only once all is written: a full buffer runs us again for this task */
+	if (bpf_seq_write(seq, &o->r, sizeof(o->r)) || write_path(seq, o, CRIB_TASKFS_EXE, l0) ||
+	    write_path(seq, o, CRIB_TASKFS_CWD, l1) || write_path(seq, o, CRIB_TASKFS_ROOT, l2) ||
+	    (pad && bpf_seq_write(seq, o->pad, pad & 7)))
+		return 0;
+	c->count++;
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 #include <linux/types.h>
 #endif
 
-#define CRIB_ABI_VERSION 4
+#define CRIB_ABI_VERSION 5
 
 /* Capacity of the bulk maps.  A table that does not fit fails with -E2BIG. */
 #define CRIB_MAX_TIDS     65536

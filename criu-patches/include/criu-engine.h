@@ -34,7 +34,7 @@
  * which ops an engine was built with, as criu-plugin.h's max_hooks does
  * for hooks.
  */
-#define CR_ENGINE_ABI_VERSION 4
+#define CR_ENGINE_ABI_VERSION 5
 
 /*
  * A CRIU that can dispatch to engines exports a const unsigned int by this
@@ -207,7 +207,10 @@ struct cr_eng_nsids {
 /*
  * One open file of a task: what fstat() of the fd says of it (to tell it
  * is the same file), what fstatfs() says, and what readlink() of
- * /proc/PID/fd/N gives, relative to CRIU's root.
+ * /proc/PID/fd/N gives, relative to CRIU's root.  file_key names the open
+ * file (what kcmp(KCMP_FILE) compares) without a kernel address: fds with
+ * the same key are one open file, fds with different keys of the same
+ * read (the same high 32 bits) are different ones; 0 is no key.
  */
 struct cr_eng_fd {
 	int32_t fd;
@@ -219,6 +222,7 @@ struct cr_eng_fd {
 	int32_t path_err;   /* 0, or why path is NULL (e.g. -ENAMETOOLONG): CRIU reads the link itself */
 	uint32_t path_len;  /* strlen(path) */
 	const char *path;   /* NUL-terminated; may hold any byte but NUL */
+	uint64_t file_key;  /* (ABI 5) the engine's read, high 32 bits, and the file in it; 0: none */
 };
 
 /*

@@ -11,8 +11,14 @@
  * programs may not): d_path() as readlink() of /proc/PID/fd/N runs it,
  * relative to the root of the task reading the iterator, the engine.  So
  * the engine serves this op only to a caller with the same root
- * (fdmeta.ts).  Kernel addresses stay in the kernel: nothing here names a
- * file by its struct file.
+ * (fdmeta.ts).
+ *
+ * File keys: map file_keys numbers each open file (struct file) the read
+ * meets, in order, so that user space learns which fds are one file
+ * without kcmp() and without a kernel address: the map is BPF_F_WRONLY
+ * (no read from user space) and emptied at the start and the end of each
+ * read.  A file named once in the read is not named again (its record says
+ * CRIB_FDMETA_PATH_OF_KEY): in a tree of tasks most fds are inherited.
  */
 #include "crib_iter.h"
 #include "crib_want.h"
@@ -36,9 +42,30 @@ struct {
 	__type(value, struct fdmeta_out);
 } out SEC(".maps");
 
+struct file_key {
+	__u32 nr;	/* 1...: the file's number in the read */
+	__u32 named;	/* a record with its path has been written */
+};
+
+/* struct file * -> its number in the read, for files of the tasks read */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_WRONLY);
+	__type(key, __u64);
+	__type(value, struct file_key);
+} file_keys SEC(".maps");
+
+static long forget_key(struct bpf_map *map, __u64 *key, struct file_key *val, void *ctx)
+{
+	bpf_map_delete_elem(&file_keys, key);
+	return 0;
+}
+
 /* records written by the iterator of session_id (as fds_iter.bpf.c counts them) */
 struct fdmeta_count {
 	__u64 session;
+	__u32 keys;	/* file numbers given in this read */
 	__u32 count;
 	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
 	__s32 last_tgid; /* every task: the task the last fd was of (init namespace) */
@@ -61,7 +88,9 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 	struct crib_iter_args *a;
 	struct fdmeta_count *c;
 	struct fdmeta_out *o;
+	struct file_key *k, nk = {};
 	struct inode *inode;
+	__u64 fp;
 	struct super_block *sb;
 	__u32 zero = 0, n;
 	long len;
@@ -75,14 +104,18 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 		__u32 inum;
 
 		c->session = ctx->meta->session_id;
+		c->keys = 0;
 		c->count = 0;
 		c->last_tgid = 0;
 		c->last_pid = 0;
 		/* one task: its first fd (none: the probe checks it) */
 		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
+		/* a read that stopped early left its keys */
+		bpf_for_each_map_elem(&file_keys, forget_key, NULL, 0);
 	}
 	if (!file) {
-		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
+		if (!crib_rec_end(seq, c->err, c->count, c->count, 0, 0))
+			bpf_for_each_map_elem(&file_keys, forget_key, NULL, 0);
 		return 0;
 	}
 	if (!task || c->err)
@@ -113,6 +146,30 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 	o->r.p.dev_minor = n & ((1U << 20) - 1);
 	o->r.p.magic = BPF_CORE_READ(sb, s_magic);
 
+	/* a full buffer runs us again for this fd: its number is kept from the first run */
+	fp = (__u64)file;
+	k = bpf_map_lookup_elem(&file_keys, &fp);
+	if (!k) {
+		nk.nr = c->keys + 1;
+		if (!bpf_map_update_elem(&file_keys, &fp, &nk, BPF_NOEXIST)) {
+			c->keys++;
+			k = bpf_map_lookup_elem(&file_keys, &fp);
+		}
+	}
+	/* map full: no key, and CRIU compares the file with kcmp() */
+	o->r.p.file_key = k ? (ctx->meta->session_id << 32) | k->nr : 0;
+	o->r.p.flags = 0;
+	if (k && k->named) {
+		o->r.p.flags = CRIB_FDMETA_PATH_OF_KEY;
+		o->r.p.path_err = 0;
+		o->r.p.path_len = 0;
+		crib_rec_init(&o->r.h, CRIB_REC_CTX, sizeof(o->r));
+		o->r.h.extra = 0;
+		if (!bpf_seq_write(seq, o, sizeof(o->r)))
+			c->count++;
+		return 0;
+	}
+
 	len = bpf_d_path((struct path *)&file->f_path, o->path, CRIB_FDMETA_PATH_MAX);
 	if (len <= 0) {
 		o->r.p.path_err = len < 0 ? len : -ENAMETOOLONG;
@@ -128,8 +185,11 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 	crib_rec_init(&o->r.h, CRIB_REC_CTX, n);
 	o->r.h.extra = len;
 	/* counted only once written: a full buffer runs us again for this fd */
-	if (!bpf_seq_write(seq, o, n))
+	if (!bpf_seq_write(seq, o, n)) {
 		c->count++;
+		if (k && !o->r.p.path_err)
+			k->named = 1;
+	}
 	return 0;
 }
 

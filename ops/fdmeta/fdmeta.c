@@ -71,6 +71,7 @@ int crib_fdmeta_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 		d->dev_major = f->dev_major;
 		d->dev_minor = f->dev_minor;
 		d->fs_magic = f->magic;
+		d->file_key = f->has_file_key ? f->file_key : 0;
 		if (f->has_path) {
 			memcpy(at, f->path.data, f->path.len);
 			at[f->path.len] = 0;

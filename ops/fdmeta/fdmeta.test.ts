@@ -2,7 +2,9 @@
 // /proc on live processes: the fd list of /proc/PID/fd, each path as
 // readlink() of /proc/PID/fd/N gives it, each file's stat() and statfs()
 // through that link (the superblock's magic: 9p's own, not the server's); a chrooted task, a zombie, no task; a caller with
-// another root is refused.
+// another root is refused.  File keys: one per open file of a read, shared
+// by dups and across fork, as kcmp() would say; the path of a file named
+// earlier in the read comes from that record.
 import * as assert from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -176,6 +178,59 @@ describe('op fdmeta (ops/fdmeta)', function () {
     same(got.get(b) as Fd[], fromProc(b), `chrooted pid ${b}`);
     assert.deepStrictEqual(got.get(z), []);
     assert.strictEqual(got.get(nobody), -3);
+  });
+
+  it('file keys: one per open file of a read, the same for dups and across fork, another for each open', async function () {
+    // a: /dev/null three times, a dup of the first, a pipe; the child inherits them all and opens one more
+    const script = `
+import os, sys, time
+n = [os.open('/dev/null', os.O_RDONLY) for i in range(3)]
+d = os.dup(n[0])
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    own = os.open('/dev/null', os.O_RDONLY)
+    time.sleep(60)
+    os._exit(0)
+print('ready', pid, n[0], n[1], n[2], d, r, w, flush=True)
+time.sleep(60)
+`;
+    const k = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    env.kids.push(k);
+    const line: string = await new Promise((resolve, reject) => {
+      k.stdout!.once('data', (b: Buffer) => resolve(b.toString()));
+      k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
+    });
+    const [, child, n0, n1, n2, d, r, w] = line.trim().split(' ').map(Number);
+    const parent = k.pid!;
+    const type = loadProto().root.lookupType('crib.FdMeta');
+    const keysOf = (rec: Uint8Array) =>
+      new Map(((type.toObject(type.decode(rec.slice()), { longs: String }) as { fd?: { fd: number; fileKey?: string }[] }).fd ?? []).map((f) => [f.fd, f.fileKey ?? '']));
+    const got = new Map<number, Map<number, string>>();
+    const recs = new Map<number, Uint8Array>();
+    ops().readTree(env.id, [parent, child], caller(), (pid, rec) => {
+      got.set(pid, keysOf(rec!));
+      recs.set(pid, rec!.slice());
+    });
+    const p = got.get(parent)!;
+    const c = got.get(child)!;
+    for (const [pid, m] of got) for (const [fd, key] of m) assert.ok(/^[1-9][0-9]*$/.test(key), `pid ${pid} fd ${fd}: no key (${key})`);
+    const reads = new Set([...p.values(), ...c.values()].map((key) => BigInt(key) >> 32n));
+    assert.strictEqual(reads.size, 1, 'the keys of one read have one read number');
+    assert.strictEqual(p.get(d), p.get(n0), 'a dup has the key of its file');
+    assert.notStrictEqual(p.get(n0), p.get(n1), 'two opens of /dev/null are two files');
+    assert.notStrictEqual(p.get(n1), p.get(n2), 'two opens of /dev/null are two files');
+    assert.notStrictEqual(p.get(r), p.get(w), "a pipe's two ends are two files");
+    for (const fd of [n0, n1, n2, d, r, w]) assert.strictEqual(c.get(fd), p.get(fd), `fd ${fd}: the child's inherited file has the parent's key`);
+    const own = [...c.keys()].filter((fd) => !p.has(fd) || c.get(fd) !== p.get(fd));
+    assert.ok(own.length >= 1 && own.every((fd) => ![...p.values()].includes(c.get(fd)!)), "the child's own open has a key of its own");
+    // the child's inherited files were named in the parent's records: their paths come from there
+    same(decode(recs.get(child)!), fromProc(child), `child ${child}`);
+    same(decode(recs.get(parent)!), fromProc(parent), `parent ${parent}`);
+    // a read of one task: keys of another read
+    const again = keysOf(ops().read(env.id, parent, caller()));
+    assert.notStrictEqual(BigInt(again.get(n0)!) >> 32n, [...reads][0], 'a second read has another read number');
+    assert.strictEqual(again.get(d), again.get(n0));
   });
 
   it('refuses a caller whose root is not the engine\'s', function () {

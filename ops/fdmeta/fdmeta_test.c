@@ -52,6 +52,8 @@ void test_fdmeta(void)
 	struct cr_eng_fdmeta fm;
 
 	memset(long_path, 'x', sizeof(long_path));
+	f[1].has_file_key = 1;
+	f[1].file_key = 0xfedcba9800000007ull; /* a read's number above 2^31 */
 	m.n_fd = 3;
 	m.fd = fp;
 	fdmeta_answer(&m);
@@ -63,6 +65,8 @@ void test_fdmeta(void)
 		      fm.fds[1].fs_magic == 0xef53 && fm.fds[1].mode == 0100644 && fm.fds[2].path == NULL &&
 		      fm.fds[2].path_err == -ENAMETOOLONG && fm.reserved == 0,
 	      "fdmeta: a good answer, one OpReq, the paths in the block");
+	CHECK(fm.fds[1].file_key == 0xfedcba9800000007ull && fm.fds[0].file_key == 0 && fm.fds[2].file_key == 0,
+	      "fdmeta: a file key as given, 0 without one");
 	/* the paths live in the same block as the fds */
 	CHECK((char *)fm.fds[1].path > (char *)&fm.fds[2] && (char *)fm.fds[1].path < (char *)fm.fds + 3 * sizeof(fm.fds[0]) + 64,
 	      "fdmeta: paths follow the fds");

@@ -11,7 +11,7 @@ import { BadRecordError, UnsupportedError } from '../errors';
 import { FdTable, TaskStat, TaskStatus, VmaTable } from './types';
 
 /** CRIB_ABI_VERSION of bpf/crib.h */
-export const CRIB_ABI_VERSION = 4;
+export const CRIB_ABI_VERSION = 5;
 
 export interface Member {
   offset: number;

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { Caller, Collector, ProgramRef, StreamRun } from '../bpf/types';
-import { CribError, EIO, ENOENT, EOPNOTSUPP, UnsupportedError } from '../errors';
+import { CribError, EIO, ENOENT, EOPNOTSUPP, UnsupportedError, UsageError } from '../errors';
 import { layout, REQ, StructLayout, TREE_MAX } from '../bpf/records';
 
 
@@ -214,11 +214,21 @@ export class FolderOps {
   private readonly demoted = new Map<number, Set<ProgramRef>>();
   private demotedFor?: number;
 
+  /** ops read task by task even where their module reads whole trees ($CRIB_PER_TASK, for tests) */
+  private readonly perTask: Set<number>;
+
   constructor(
     readonly ops: FolderOp[],
     private readonly collector: Collector | undefined,
+    perTask = process.env.CRIB_PER_TASK,
   ) {
     for (const op of ops) this.chosen.set(op.entry.id, { op, why: new Map() });
+    this.perTask = new Set();
+    for (const name of (perTask ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const op = ops.find((o) => o.entry.name === name);
+      if (!op) throw new UsageError(`CRIB_PER_TASK: "${name}" is not one of ${ops.filter((o) => o.module.tree).map((o) => o.entry.name).join(', ')}`);
+      this.perTask.add(op.entry.id);
+    }
   }
 
   /** The mechanism that serves op @id for @caller: the first that loads and was not demoted for it. */
@@ -259,7 +269,7 @@ export class FolderOps {
   /** The folder ops read for the whole tree in prepare() that serve @caller. */
   treeOps(caller: Caller | undefined): number[] {
     return this.support(caller)
-      .filter((s) => s.available && this.chosen.get(s.id)!.op.module.tree)
+      .filter((s) => s.available && this.chosen.get(s.id)!.op.module.tree && !this.perTask.has(s.id))
       .map((s) => s.id);
   }
 

@@ -56,6 +56,24 @@ export class PbWriter {
     return this;
   }
 
+  /** uint64 of any value, as its low and high 32 bits */
+  uint64(field: number, lo: number, hi: number): this {
+    if (hi < 0x200000) return this.uint(field, lo + hi * 0x100000000);
+    this.raw((field << 3) | VARINT);
+    this.room(10);
+    // 7 bits at a time over the 64: 28 from lo, 4 from lo and 3 from hi, then hi's 29 left
+    for (let i = 0; i < 4; i++) this.buf[this.at++] = ((lo >>> (7 * i)) & 0x7f) | 0x80;
+    let v = (lo >>> 28) | ((hi & 0x7) << 4);
+    hi >>>= 3;
+    while (hi) {
+      this.buf[this.at++] = v | 0x80;
+      v = hi & 0x7f;
+      hi >>>= 7;
+    }
+    this.buf[this.at++] = v;
+    return this;
+  }
+
   /** int32: a negative value is ten bytes, sign-extended to 64 bits */
   int32(field: number, v: number): this {
     if (v >= 0) return this.uint(field, v);

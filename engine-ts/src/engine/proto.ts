@@ -10,7 +10,7 @@ import { CribError, ENOENT } from '../errors';
 import { readRegistry } from './ops';
 
 /** CR_ENGINE_ABI_VERSION of criu-engine.h this engine serves. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** $CRIB_PROTO, else proto/crib.proto in the nearest ancestor that has one (build tree or install). */
 export function findProto(env: NodeJS.ProcessEnv = process.env): string {

@@ -16,8 +16,13 @@
  * File keys: map file_keys numbers each open file (struct file) the read
  * meets, in order, so that user space learns which fds are one file
  * without kcmp() and without a kernel address: the map is BPF_F_WRONLY
- * (no read from user space) and emptied at the start and the end of each
- * read.  A file named once in the read is not named again (its record says
+ * (no read from user space).  An entry holds the read it was made in, so
+ * one left by an earlier read (or by a file since closed whose memory a
+ * new file got) is made anew, not taken.  The map is emptied only when
+ * it is half full, at the start of a read: a walk of all its buckets
+ * costs ~1 ms, more than a dump's read of a small tree.  A full map gives
+ * no key (CRIU then compares with kcmp()), never a wrong one.  A file
+ * named once in the read is not named again (its record says
  * CRIB_FDMETA_PATH_OF_KEY): in a tree of tasks most fds are inherited.
  */
 #include "crib_iter.h"
@@ -43,14 +48,17 @@ struct {
 } out SEC(".maps");
 
 struct file_key {
-	__u32 nr;	/* 1...: the file's number in the read */
+	__u64 read;	/* the read's session_id */
+	__u32 nr;	/* 1...: the file's number in that read */
 	__u32 named;	/* a record with its path has been written */
 };
+
+#define FILE_KEYS_MAX (1 << 17)
 
 /* struct file * -> its number in the read, for files of the tasks read */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 18);
+	__uint(max_entries, FILE_KEYS_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_WRONLY);
 	__type(key, __u64);
 	__type(value, struct file_key);
@@ -66,6 +74,7 @@ static long forget_key(struct bpf_map *map, __u64 *key, struct file_key *val, vo
 struct fdmeta_count {
 	__u64 session;
 	__u32 keys;	/* file numbers given in this read */
+	__u32 entries;	/* in file_keys, over all reads since it was emptied */
 	__u32 count;
 	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
 	__s32 last_tgid; /* every task: the task the last fd was of (init namespace) */
@@ -110,12 +119,13 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 		c->last_pid = 0;
 		/* one task: its first fd (none: the probe checks it) */
 		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
-		/* a read that stopped early left its keys */
-		bpf_for_each_map_elem(&file_keys, forget_key, NULL, 0);
+		if (c->entries >= FILE_KEYS_MAX / 2) {
+			bpf_for_each_map_elem(&file_keys, forget_key, NULL, 0);
+			c->entries = 0;
+		}
 	}
 	if (!file) {
-		if (!crib_rec_end(seq, c->err, c->count, c->count, 0, 0))
-			bpf_for_each_map_elem(&file_keys, forget_key, NULL, 0);
+		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
 		return 0;
 	}
 	if (!task || c->err)
@@ -149,11 +159,16 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 	/* a full buffer runs us again for this fd: its number is kept from the first run */
 	fp = (__u64)file;
 	k = bpf_map_lookup_elem(&file_keys, &fp);
-	if (!k) {
+	if (!k || k->read != c->session) {
+		/* new, or an earlier read's entry: made anew */
+		nk.read = c->session;
 		nk.nr = c->keys + 1;
-		if (!bpf_map_update_elem(&file_keys, &fp, &nk, BPF_NOEXIST)) {
+		if (!bpf_map_update_elem(&file_keys, &fp, &nk, k ? BPF_EXIST : BPF_NOEXIST)) {
 			c->keys++;
+			c->entries += !k;
 			k = bpf_map_lookup_elem(&file_keys, &fp);
+		} else {
+			k = NULL;
 		}
 	}
 	/* map full: no key, and CRIU compares the file with kcmp() */

@@ -120,13 +120,22 @@ function detach(argv: string[]): Promise<number> {
  * a dump that connects meanwhile waits ~1 ms at most; then a full
  * garbage collection, when no session is open.
  */
-function warmInBackground(service: EngineService, server: EngineServer, proto: ReturnType<typeof loadProto>, collector: Collector, log: (m: string) => void): void {
+function warmInBackground(
+  service: EngineService,
+  server: EngineServer,
+  proto: ReturnType<typeof loadProto>,
+  collector: Collector,
+  log: (m: string) => void,
+  stopping: () => boolean,
+): void {
   const w = warmRounds(server, proto);
   if (!w) return;
   const t0 = performance.now();
   let left = 40;
   const step = () => {
     service.yieldTo(() => {
+      // a SIGTERM during the warm-up closes the collector under it
+      if (stopping()) return;
       w.round();
       collector.takeTimes();
       if (--left > 0) return setImmediate(step);
@@ -170,13 +179,15 @@ export async function runServe(argv: string[], env: NodeJS.ProcessEnv = process.
     `ready on ${where} in ${tReady.toFixed(1)} ms: node and modules ${tExec.toFixed(1)}, socket ${(tListen - tExec).toFixed(1)}, ` +
       `proto and BPF objects ${(tReady - tListen).toFixed(1)}`,
   );
-  if (collector && !env.CRIB_NO_WARMUP) warmInBackground(service, new EngineServer(proto, collector), proto, collector, log);
+  let stopping = false;
+  if (collector && !env.CRIB_NO_WARMUP) warmInBackground(service, new EngineServer(proto, collector), proto, collector, log, () => stopping);
   if (readyFd !== undefined) {
     fs.writeSync(readyFd, 'ready\n');
     fs.closeSync(readyFd);
   }
   return new Promise((resolve) => {
     const stop = (sig: string) => {
+      stopping = true;
       log(`${sig}: stopping after ${service.counts.sessions} sessions, ${service.counts.requests} requests, ${service.counts.refused} refused`);
       void service.close().then(() => {
         collector?.close();

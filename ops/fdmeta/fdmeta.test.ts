@@ -190,6 +190,7 @@ r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     own = os.open('/dev/null', os.O_RDONLY)
+    print('own', own, flush=True)
     time.sleep(60)
     os._exit(0)
 print('ready', pid, n[0], n[1], n[2], d, r, w, flush=True)
@@ -197,11 +198,18 @@ time.sleep(60)
 `;
     const k = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     env.kids.push(k);
-    const line: string = await new Promise((resolve, reject) => {
-      k.stdout!.once('data', (b: Buffer) => resolve(b.toString()));
+    // both say when they are ready: the child's own open is not there when the parent's fork returns
+    const lines: string[] = await new Promise((resolve, reject) => {
+      let out = '';
+      k.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        const ls = out.split('\n').filter((l) => l);
+        if (ls.some((l) => l.startsWith('ready')) && ls.some((l) => l.startsWith('own'))) resolve(ls);
+      });
       k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
     });
-    const [, child, n0, n1, n2, d, r, w] = line.trim().split(' ').map(Number);
+    const [, child, n0, n1, n2, d, r, w] = lines.find((l) => l.startsWith('ready'))!.split(' ').map(Number);
+    const ownFd = Number(lines.find((l) => l.startsWith('own'))!.split(' ')[1]);
     const parent = k.pid!;
     const type = loadProto().root.lookupType('crib.FdMeta');
     const keysOf = (rec: Uint8Array) =>
@@ -223,7 +231,7 @@ time.sleep(60)
     assert.notStrictEqual(p.get(r), p.get(w), "a pipe's two ends are two files");
     for (const fd of [n0, n1, n2, d, r, w]) assert.strictEqual(c.get(fd), p.get(fd), `fd ${fd}: the child's inherited file has the parent's key`);
     const own = [...c.keys()].filter((fd) => !p.has(fd) || c.get(fd) !== p.get(fd));
-    assert.ok(own.length >= 1 && own.every((fd) => ![...p.values()].includes(c.get(fd)!)), "the child's own open has a key of its own");
+    assert.ok(own.includes(ownFd) && own.every((fd) => ![...p.values()].includes(c.get(fd)!)), "the child's own open has a key of its own");
     // the child's inherited files were named in the parent's records: their paths come from there
     same(decode(recs.get(child)!), fromProc(child), `child ${child}`);
     same(decode(recs.get(parent)!), fromProc(parent), `parent ${parent}`);

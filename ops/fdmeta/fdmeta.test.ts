@@ -190,15 +190,16 @@ r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     own = os.open('/dev/null', os.O_RDONLY)
-    print('own', own, flush=True)
+    os.write(1, b'own %d\\n' % own)
     time.sleep(60)
     os._exit(0)
-print('ready', pid, n[0], n[1], n[2], d, r, w, flush=True)
+os.write(1, ('ready %d %d %d %d %d %d %d\\n' % (pid, n[0], n[1], n[2], d, r, w)).encode())
 time.sleep(60)
 `;
     const k = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     env.kids.push(k);
-    // both say when they are ready: the child's own open is not there when the parent's fork returns
+    // both say when they are ready: the child's own open is not there when the parent's fork returns.
+    // One write(2) a line: print() may write a line in pieces, which the other's line then splits.
     const lines: string[] = await new Promise((resolve, reject) => {
       let out = '';
       k.stdout!.on('data', (b: Buffer) => {

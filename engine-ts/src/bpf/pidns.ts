@@ -37,9 +37,12 @@ export function ownUserNs(): number | undefined {
  * else why not.  readlink() of /proc/PID/root is "/" exactly when its root
  * is ours (or a mount stacked on it, which names paths the same way).
  */
+let ownMntNs: string | undefined;
+
 export function rootOf(pid: number): 'same' | string {
   try {
-    const mine = fs.readlinkSync('/proc/self/ns/mnt');
+    // ours does not change (setns() of a threaded process cannot change it)
+    const mine = (ownMntNs ??= fs.readlinkSync('/proc/self/ns/mnt'));
     const theirs = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
     if (mine !== theirs) return `pid ${pid} is in ${theirs}, the engine in ${mine}`;
     const root = fs.readlinkSync(`/proc/${pid}/root`);

@@ -5,7 +5,7 @@ import * as protobuf from 'protobufjs';
 import { Caller, Collector, OP_NAMES, OpName, OpSupport, OpTimes, TaskStat, TaskStatus } from '../bpf/types';
 import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
 import { encodeResponse, LEN, VARINT, Payload, Reply, Sink, tag, writeFdTable, writePrepareTail, writeResponseHead, writeVmaList } from './encode';
-import { FolderOps, loadFolderOps } from './ops';
+import { FolderOp, FolderOps, loadFolderOps } from './ops';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
 import { ownUserNs, rootOf } from '../bpf/pidns';
 import { WireWriter } from './wire';
@@ -53,6 +53,8 @@ export interface SessionBinding {
   service: string;
   /** maps the plugin's shared answer buffer (HelloReq.shm_fd, its fd number) */
   attachShared?(fd: number, size: number): Uint8Array | undefined;
+  /** the folder ops, loaded once by the service for every session (else this session loads them) */
+  folderOps?: FolderOp[];
 }
 
 /** Request.id (field 1) of a frame that does not decode as a whole, else 0. */
@@ -143,7 +145,7 @@ export class EngineServer {
     wire?: WireWriter,
   ) {
     this.wire = wire ?? new WireWriter();
-    this.folder = new FolderOps(loadFolderOps(proto.root), collector);
+    this.folder = new FolderOps(binding?.folderOps ?? loadFolderOps(proto.root), collector);
   }
 
   /**

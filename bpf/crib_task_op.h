@@ -40,6 +40,24 @@ struct crib_##name##_tree {							\
 
 #ifdef __VMLINUX_H__
 
+/*
+ * Zeroes a record of @size bytes (a multiple of 8) at @p: clang expands a
+ * memset() of up to 1 KiB and fails on a bigger one (ops/cgroup's record
+ * is 2.3 KiB), so past that a loop of volatile stores, which clang does
+ * not turn back into memset().
+ */
+static __always_inline void crib_zero_rec(void *p, const __u32 size)
+{
+	int k;
+
+	if (size <= 1024) {
+		__builtin_memset(p, 0, size);
+		return;
+	}
+	for (k = 0; k < size / 8; k++)
+		*(volatile __u64 *)(p + k * 8) = 0;
+}
+
 /* A tree pass (crib_tree.h): @step for each entry of tree_in, with a @walk_t on the stack */
 #define CRIB_TREE_PROG(prog, walk_t, step)					\
 SEC("syscall")									\
@@ -146,7 +164,7 @@ static long crib_##name##_rb_step(__u64 i, void *arg)				\
 	r = bpf_ringbuf_reserve(&tree_rb, sizeof(*r), 0);			\
 	if (!r)									\
 		return 1; /* full: done stays short of nr */			\
-	__builtin_memset(&r->rec, 0, sizeof(r->rec));				\
+	crib_zero_rec(&r->rec, sizeof(r->rec));					\
 	r->h.idx = i;								\
 	crib_##name##_one(i, arg, &r->rec, &r->h.err);				\
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);				\
@@ -177,7 +195,7 @@ int crib_##name##_iter(struct bpf_iter__task *ctx)				\
 	level = crib_iter_task_level(task, &inum);				\
 	if (level < 0)								\
 		return 0;							\
-	__builtin_memset(&r->p, 0, sizeof(r->p));				\
+	crib_zero_rec(&r->p, sizeof(r->p));					\
 	crib_rec_init(&r->h, CRIB_REC_CTX, sizeof(*r));				\
 	fill(&r->p, task, level, inum);						\
 	if (!bpf_seq_write(ctx->meta->seq, r, sizeof(*r)))			\

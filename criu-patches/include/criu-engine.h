@@ -60,6 +60,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_AUXV,     /* "auxv":     /proc/PID/auxv */
 	CR_ENGINE_OP_TASKFS,   /* "taskfs":   /proc/PID/{exe,cwd,root} */
 	CR_ENGINE_OP_TIMERS,   /* "timers":   whether /proc/PID/timers lists any */
+	CR_ENGINE_OP_CGROUP,   /* "cgroup":   /proc/PID/task/TID/cgroup */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -280,6 +281,17 @@ struct cr_eng_timers {
 	uint32_t reserved; /* 0 */
 };
 
+/*
+ * A task's cgroups: the text of /proc/PID/task/TID/cgroup, one
+ * "ID:CONTROLLERS:PATH" line per hierarchy, as CRIU would read it.
+ */
+#define CR_ENG_CGROUP_TEXT_MAX (64 * 1024)
+struct cr_eng_cgroup {
+	char *text;        /* NUL-terminated, released with free() */
+	uint32_t len;      /* strlen(text) */
+	uint32_t reserved; /* 0 */
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -329,6 +341,7 @@ struct cr_engine_ops {
 	int (*auxv)(pid_t pid, struct cr_eng_auxv *av);
 	int (*taskfs)(pid_t pid, struct cr_eng_taskfs *tf);
 	int (*timers)(pid_t pid, struct cr_eng_timers *t);
+	int (*cgroup)(pid_t tid, struct cr_eng_cgroup *cg);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

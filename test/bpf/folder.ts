@@ -4,7 +4,7 @@
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import { BpfCollector, createCollector } from '../../engine-ts/src/bpf/collector';
-import { rootOf } from '../../engine-ts/src/bpf/pidns';
+import { cgroupNsOf, rootOf } from '../../engine-ts/src/bpf/pidns';
 import { Caller, ProgramRef } from '../../engine-ts/src/bpf/types';
 import { FolderOps, loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
 import { loadProto } from '../../engine-ts/src/engine/proto';
@@ -31,7 +31,7 @@ export function folderOpEnv(name: string, mechanism?: ProgramRef): FolderOpEnv {
     collector,
     ops: new FolderOps(folder, collector),
     id: entry.id,
-    caller: () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid) }),
+    caller: () => ({ pidNs: collector.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid), cgroupNs: cgroupNsOf('self') }),
     kids,
     close() {
       for (const k of kids) k.kill('SIGKILL');

@@ -30,6 +30,18 @@ export function ownUserNs(): number | undefined {
   return userNsOf('self');
 }
 
+/** The inode of the initial cgroup namespace (PROC_CGROUP_INIT_INO) */
+export const INIT_CGROUP_NS_INUM = 0xeffffffb;
+
+/** The inode of /proc/PID/ns/cgroup; undefined when /proc cannot tell (or no cgroup namespaces). */
+export function cgroupNsOf(pid: number | 'self'): number | undefined {
+  try {
+    return fs.statSync(`/proc/${pid}/ns/cgroup`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether paths the engine names (bpf_d_path() runs in the process that
  * reads an iterator: relative to the engine's root) are what task @pid

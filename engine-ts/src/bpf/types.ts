@@ -144,6 +144,8 @@ export interface Caller {
   userNs?: number;
   /** 'same' when it has the engine's mount namespace and root (paths the engine names are its), else why not (pidns.ts rootOf) */
   root?: 'same' | string;
+  /** the inode of its /proc/self/ns/cgroup, where known: /proc names cgroups from that namespace's roots */
+  cgroupNs?: number;
 }
 
 /**

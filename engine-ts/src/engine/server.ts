@@ -7,7 +7,7 @@ import { CribError, EINVAL, EIO, ENOTSUP, EPROTO } from '../errors';
 import { encodeResponse, LEN, VARINT, Payload, Reply, Sink, tag, writeFdTable, writePrepareTail, writeResponseHead, writeVmaList } from './encode';
 import { FolderOp, FolderOps, loadFolderOps } from './ops';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
-import { ownUserNs, rootOf } from '../bpf/pidns';
+import { cgroupNsOf, ownUserNs, rootOf } from '../bpf/pidns';
 import { WireWriter } from './wire';
 
 export const ENGINE_VERSION = 'crib-engine 0.1.0';
@@ -282,7 +282,13 @@ export class EngineServer {
     } else if (b && b.ownNs !== pidNs && this.foreignNs(pidNs) !== true) {
       why = `the service runs in pid:[${b.ownNs ?? '?'}] and this CRIU in pid:[${pidNs}]: ${this.foreignNs(pidNs)}`;
     } else if (this.collector) {
-      this.caller = { pidNs, bootOffsetNs, userNs: b ? b.caller.userNs : ownUserNs(), root: b ? b.caller.root : rootOf(process.ppid) };
+      this.caller = {
+        pidNs,
+        bootOffsetNs,
+        userNs: b ? b.caller.userNs : ownUserNs(),
+        root: b ? b.caller.root : rootOf(process.ppid),
+        cgroupNs: b ? b.caller.cgroupNs : cgroupNsOf(process.ppid),
+      };
       this.collector.setCaller?.(this.caller);
       this.callerNs = pidNs;
       this.debug(`hello: caller's pid namespace is pid:[${pidNs}], boottime offset ${bootOffsetNs} ns`);

@@ -13,7 +13,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { Caller, Collector } from '../bpf/types';
 import { NativeAddon, SocketPeer } from '../bpf/native';
-import { rootOf } from '../bpf/pidns';
+import { cgroupNsOf, rootOf } from '../bpf/pidns';
 import { FrameReader, frameHeader } from './frames';
 import { CribProto } from './proto';
 import { FolderOp, loadFolderOps } from './ops';
@@ -131,7 +131,7 @@ export class EngineService {
       return;
     }
     const { pidfd, ...rest } = peer;
-    const caller: Caller = { pidNs: peer.pidNs, bootOffsetNs: bootOffsetOf(peer.pid), root: rootOf(peer.pid) };
+    const caller: Caller = { pidNs: peer.pidNs, bootOffsetNs: bootOffsetOf(peer.pid), root: rootOf(peer.pid), cgroupNs: cgroupNsOf(peer.pid) };
     const s: Session = {
       id,
       peer: rest,

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * cgroup.bpf.c: op cgroup (cgroup.h) by task, crib_cgroup, and for many
+ * tasks in one run, crib_cgroup_tree (crib_task_op.h).
+ */
+#include "crib_bpf.h"
+#include "cgroup_fields.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+CRIB_TASK_OP_PROGS(cgroup, struct crib_cgroup, fill_cgroup)

@@ -41,7 +41,10 @@ struct crib_tree_rec {
 	__u32 idx;   /* i of tree_in */
 	__s32 err;   /* 0, or -errno */
 };
+/* the ring buffer of a tree pass: a pass of CRIB_TREE_MAX records must fit (an op with big records sets its own) */
+#ifndef CRIB_TREE_RB_SIZE
 #define CRIB_TREE_RB_SIZE (1u << 20)
+#endif
 
 #ifdef __VMLINUX_H__
 struct {

@@ -3,6 +3,8 @@
  * cgroup.bpf.c: op cgroup (cgroup.h) by task, crib_cgroup, and for many
  * tasks in one run, crib_cgroup_tree (crib_task_op.h).
  */
+/* 1,024 records of 2.3 KiB and their headers */
+#define CRIB_TREE_RB_SIZE (4u << 20)
 #include "crib_bpf.h"
 #include "cgroup_fields.h"
 

@@ -25,7 +25,7 @@ import { loadCriuProtos } from '../images/reader';
 import { imageDir, readEngineStats, EngineOpStat } from '../criu/images';
 import { dumpArgs, runCriu, Service, sleep, startService, startWorkload, waitFor, Workload } from '../criu/run';
 import { findPaths, mustExist, Paths, repoRoot } from '../paths';
-import { rootOf } from '../bpf/pidns';
+import { cgroupNsOf, rootOf } from '../bpf/pidns';
 
 export interface BenchOptions {
   vmas: number;
@@ -340,8 +340,8 @@ export async function runBench(o: BenchOptions, paths: Paths = findPaths()): Pro
       [`vma op, ${o.vmas} shared anonymous`, shared, ['vma'], 8],
       [`vma op, ${o.vmas} file-backed`, file, ['vma'], 8],
       // the small per-task reads crib serves so far: personality, loginuid, oom_score_adj, rlimits;
-      // namespaces; the auxiliary vector; exe, cwd and root; whether there are POSIX timers
-      ['per-task reads (taskmisc+nsids+auxv+taskfs+timers), 1,000-task tree', tree, ['taskmisc', 'nsids', 'auxv', 'taskfs', 'timers'], 20],
+      // namespaces; the auxiliary vector; exe, cwd and root; whether there are POSIX timers; cgroups
+      ['per-task reads (taskmisc+nsids+auxv+taskfs+timers+cgroup), 1,000-task tree', tree, ['taskmisc', 'nsids', 'auxv', 'taskfs', 'timers', 'cgroup'], 20],
     ] as const) {
       const rs = samples.map((run) => ratioIn(run, [...names]));
       const r = median(rs);
@@ -399,7 +399,7 @@ async function treeReads(paths: Paths, start: () => Promise<Workload>, res: Benc
     const root = w.pid;
     const kids = fs.readFileSync(`/proc/${root}/task/${root}/children`, 'utf8').trim().split(/\s+/).map(Number);
     const pids = [root, ...kids];
-    const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid) };
+    const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid), cgroupNs: cgroupNsOf('self') };
     const ops = loadFolderOps(loadProto().root).filter((x) => x.module.treeProgram && x.module.treeRingbuf);
     const folder = new FolderOps(ops, c);
     for (const op of ops) {

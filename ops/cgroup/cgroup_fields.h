@@ -8,8 +8,8 @@
  * was made), which is what proc_cgroup_show() prints per root.  Each
  * path is named from its hierarchy's root, as /proc names it for a
  * reader in the initial cgroup namespace: cgroup.ts refuses other
- * callers.  Bounded loops, no bpf_loop(): the fill already runs in the
- * tree pass's bpf_loop() callback.
+ * callers.  The hierarchies are bpf_loop() steps (nested in the tree
+ * pass's), each cgroup's levels an unrolled loop.
  */
 #ifndef __CRIB_CGROUP_FIELDS_H__
 #define __CRIB_CGROUP_FIELDS_H__
@@ -63,6 +63,12 @@ static __always_inline int crib_cgroup_name(__u8 *names, struct kernfs_node *kn,
 	long n;
 	int i;
 
+	/*
+	 * Unrolled: 6.1's verifier refuses a loop whose back-edge is the
+	 * fall-through of a call ("back-edge from insn N to N+1"), which is
+	 * how clang lays this one out.
+	 */
+#pragma clang loop unroll(full)
 	for (i = 0; i < CRIB_CGROUP_DEPTH + 1; i++) {
 		if (!kn)
 			return -1;

@@ -7,7 +7,7 @@ import { CribError } from '../errors';
 import { findPaths, Paths } from '../paths';
 import { FolderOps, loadFolderOps, readRegistry } from '../engine/ops';
 import { loadProto } from '../engine/proto';
-import { ownUserNs, rootOf } from '../bpf/pidns';
+import { cgroupNsOf, ownUserNs, rootOf } from '../bpf/pidns';
 
 export interface CheckItem {
   what: string;
@@ -90,7 +90,7 @@ export function runCheck(paths: Paths = findPaths()): CheckResult {
       for (const op of OP_NAMES) mechanisms[op] = c.mechanismsFor(op);
       // the ops of the folders (ops/registry), for a caller in our own namespaces
       const names = new Map(readRegistry().map((e) => [e.id, e.name]));
-      const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, userNs: ownUserNs(), root: rootOf(process.pid) };
+      const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, userNs: ownUserNs(), root: rootOf(process.pid), cgroupNs: cgroupNsOf('self') };
       for (const o of new FolderOps(loadFolderOps(loadProto().root), c).support(caller)) {
         ops.push({ op: names.get(o.id) ?? `#${o.id}`, available: o.available, mechanism: o.mechanism, reason: o.reason });
       }

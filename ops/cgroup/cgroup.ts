@@ -9,6 +9,7 @@ import { layout } from '../../engine-ts/src/bpf/records';
 import { INIT_CGROUP_NS_INUM } from '../../engine-ts/src/bpf/pidns';
 import { BadRecordError, CribError, ENOTSUP } from '../../engine-ts/src/errors';
 import { taskOp, taskOpLayouts } from '../../engine-ts/src/engine/ops';
+import { PbWriter } from '../../engine-ts/src/engine/pbwriter';
 
 /** CRIB_CGROUP_MAX, CRIB_CGROUP_NAMES (cgroup.h) */
 export const CGROUP_MAX = 16;
@@ -103,22 +104,11 @@ export function cgroupText(src: ArrayBuffer, off: number): string {
 }
 
 const enc = new TextEncoder();
+const w = new PbWriter(4 * CGROUP_NAMES);
 
-/** crib.Cgroup of the record at @off in @src, checked */
+/** crib.Cgroup of the record at @off in @src, checked; a view of a buffer the next call overwrites */
 export function encodeCgroup(src: ArrayBuffer, off: number): Uint8Array {
-  const text = enc.encode(cgroupText(src, off));
-  const len: number[] = [];
-  let n = text.length;
-  while (n > 0x7f) {
-    len.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  len.push(n);
-  const out = new Uint8Array(1 + len.length + text.length);
-  out[0] = (1 << 3) | 2;
-  out.set(len, 1);
-  out.set(text, 1 + len.length);
-  return out;
+  return w.reset().bytes(1, enc.encode(cgroupText(src, off))).finish();
 }
 
 export const op = taskOp({

@@ -106,9 +106,32 @@ export function cgroupText(src: ArrayBuffer, off: number): string {
 const enc = new TextEncoder();
 const w = new PbWriter(4 * CGROUP_NAMES);
 
-/** crib.Cgroup of the record at @off in @src, checked; a view of a buffer the next call overwrites */
+/** The bytes of the record at @off in @src that its text is made of: the table and the names used */
+function usedBytes(src: ArrayBuffer, off: number): Uint8Array {
+  const dv = new DataView(src, off, CGROUP.size);
+  const nr = Math.min(dv.getUint32(M.nr.offset, true), CGROUP_MAX);
+  let end = 0;
+  for (let i = 0; i < nr; i++) {
+    const h = M.h.offset + i * CGROUP_HIER.size;
+    end = Math.max(end, dv.getUint16(h + H.off.offset, true) + dv.getUint16(h + H.len.offset, true));
+  }
+  return new Uint8Array(src, off, M.names.offset + Math.min(end, CGROUP_NAMES));
+}
+
+/**
+ * The tasks of a tree are mostly in the same cgroups, one after the
+ * other: a record with the bytes of the one before gets its message
+ * again (a compare instead of decoding, sorting and encoding the paths).
+ */
+let last: { bytes: Buffer; msg: Uint8Array } | undefined;
+
+/** crib.Cgroup of the record at @off in @src, checked */
 export function encodeCgroup(src: ArrayBuffer, off: number): Uint8Array {
-  return w.reset().bytes(1, enc.encode(cgroupText(src, off))).finish();
+  const bytes = usedBytes(src, off);
+  if (last && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).equals(last.bytes)) return last.msg;
+  const msg = w.reset().bytes(1, enc.encode(cgroupText(src, off))).finish().slice();
+  last = { bytes: Buffer.from(bytes), msg };
+  return msg;
 }
 
 export const op = taskOp({

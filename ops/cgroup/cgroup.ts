@@ -52,12 +52,17 @@ export function hierarchies(text: string): Map<number, string> {
   return m;
 }
 
+/** The hierarchies the engine's /proc/self/cgroup names, read again before each read (begin()) */
 let known: Map<number, string> | undefined;
 
-/** The controllers of hierarchy @id; the engine's /proc/self/cgroup is read again for one it has not seen */
+function readHierarchies(): void {
+  known = hierarchies(fs.readFileSync('/proc/self/cgroup', 'utf8'));
+}
+
+/** The controllers of hierarchy @id (undefined: not listed) */
 function controllersOf(id: number): string | undefined {
-  if (!known?.has(id)) known = hierarchies(fs.readFileSync('/proc/self/cgroup', 'utf8'));
-  return known.get(id);
+  if (!known) readHierarchies();
+  return known!.get(id);
 }
 
 const M = CGROUP.members;
@@ -139,6 +144,11 @@ export const op = taskOp({
   message: 'crib.Cgroup',
   size: CGROUP.size,
   encode: encodeCgroup,
+  // a hierarchy made (or the v2 one mounted) since the last read: once per read, not per task
+  begin: () => {
+    readHierarchies();
+    last = undefined;
+  },
   // the program names paths from each hierarchy's root, as /proc does for a reader in the initial cgroup namespace
   refuse: (caller) =>
     caller.cgroupNs === INIT_CGROUP_NS_INUM

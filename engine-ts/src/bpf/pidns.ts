@@ -6,23 +6,24 @@ import * as fs from 'fs';
 
 /** The inode of /proc/self/ns/pid: this process's pid namespace; undefined when /proc cannot tell. */
 export function ownPidNs(): number | undefined {
-  try {
-    return fs.statSync('/proc/self/ns/pid').ino;
-  } catch {
-    return undefined;
-  }
+  return nsInum('self', 'pid');
 }
 
 /** PROC_USER_INIT_INO: the init user namespace's inode */
 export const INIT_USER_NS_INUM = 0xeffffffd;
 
-/** The inode of /proc/PID/ns/user (PID 'self': this process's); undefined when /proc cannot tell. */
-export function userNsOf(pid: number | 'self'): number | undefined {
+/** The inode of /proc/PID/ns/@kind (PID 'self': this process's); undefined when /proc cannot tell. */
+function nsInum(pid: number | 'self', kind: 'pid' | 'user' | 'cgroup'): number | undefined {
   try {
-    return fs.statSync(`/proc/${pid}/ns/user`).ino;
+    return fs.statSync(`/proc/${pid}/ns/${kind}`).ino;
   } catch {
     return undefined;
   }
+}
+
+/** The inode of /proc/PID/ns/user */
+export function userNsOf(pid: number | 'self'): number | undefined {
+  return nsInum(pid, 'user');
 }
 
 /** This process's user namespace (the co-process shares CRIU's). */
@@ -33,13 +34,9 @@ export function ownUserNs(): number | undefined {
 /** The inode of the initial cgroup namespace (PROC_CGROUP_INIT_INO) */
 export const INIT_CGROUP_NS_INUM = 0xeffffffb;
 
-/** The inode of /proc/PID/ns/cgroup; undefined when /proc cannot tell (or no cgroup namespaces). */
+/** The inode of /proc/PID/ns/cgroup (undefined also without cgroup namespaces) */
 export function cgroupNsOf(pid: number | 'self'): number | undefined {
-  try {
-    return fs.statSync(`/proc/${pid}/ns/cgroup`).ino;
-  } catch {
-    return undefined;
-  }
+  return nsInum(pid, 'cgroup');
 }
 
 /**

@@ -97,6 +97,12 @@ export interface OpModule {
   encode?(buf: ArrayBuffer, off: number): Uint8Array;
   /** why this caller cannot be served exactly (procfs then serves the op), or undefined */
   refuse?(caller: Caller): string | undefined;
+  /**
+   * Optional: called before each read (a pass over a tree, or one task's
+   * read), to read again what its answers take from outside the tasks
+   * (op cgroup: the hierarchies the engine's /proc/self/cgroup names)
+   */
+  begin?(): void;
   /** one task's answer: its message (`message`), encoded; valid until the next call */
   read(r: ProgramRunner, pid: number): Uint8Array;
   /**
@@ -141,6 +147,7 @@ export function taskOp(o: {
   size: number;
   encode(src: ArrayBuffer, off: number): Uint8Array;
   refuse?(caller: Caller): string | undefined;
+  begin?(): void;
 }): OpModule {
   const ctx = new Uint8Array(REQ.size + o.size);
   return {
@@ -156,6 +163,7 @@ export function taskOp(o: {
     treeRecordSize: o.size,
     encode: o.encode,
     refuse: o.refuse,
+    begin: o.begin,
     read(r, pid) {
       r.run(pid, ctx);
       return o.encode(ctx.buffer, ctx.byteOffset + REQ.size);
@@ -285,6 +293,12 @@ export class FolderOps {
    * skipped for this caller and the next one tried.
    */
   read(id: number, pid: number, caller: Caller | undefined): Uint8Array {
+    this.chosen.get(id)?.op.module.begin?.();
+    return this.readOne(id, pid, caller);
+  }
+
+  /** read() within a pass readTree() has begun */
+  private readOne(id: number, pid: number, caller: Caller | undefined): Uint8Array {
     const c = this.chosen.get(id);
     if (!c) throw new UnsupportedError(`op #${id}`, 'not an op of a folder this engine has');
     const name = c.op.entry.name;
@@ -345,9 +359,10 @@ export class FolderOps {
     const m = c?.op.module;
     const prog = via === 'ringbuf' ? m?.treeRingbuf : m?.treeProgram;
     const tree = m && prog && m.encode && m.treeRecordSize && this.collector?.runTree && caller && !m.refuse?.(caller) && this.collector.programStatus?.(prog) === true;
+    m?.begin?.();
     const one = (pid: number) => {
       try {
-        each(pid, this.read(id, pid, caller), 0);
+        each(pid, this.readOne(id, pid, caller), 0);
       } catch (e) {
         each(pid, undefined, e instanceof CribError && e.errno ? -e.errno : -EIO);
       }

@@ -767,11 +767,28 @@ static int snap_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * CRIU asks for one task after another, each op once per task and the
+ * tasks mostly in ascending pid order: the entry found last, or the one
+ * after it, before a search.
+ */
 static struct snap_ent *snap_find(pid_t pid)
 {
-	struct snap_ent key = { .pid = pid };
+	static int hint;
+	struct snap_ent key = { .pid = pid }, *e;
 
-	return snap_nr ? bsearch(&key, snap, snap_nr, sizeof(*snap), snap_cmp) : NULL;
+	if (!snap_nr)
+		return NULL;
+	if (hint >= snap_nr)
+		hint = 0;
+	if (snap[hint].pid == pid)
+		return &snap[hint];
+	if (hint + 1 < snap_nr && snap[hint + 1].pid == pid)
+		return &snap[++hint];
+	e = bsearch(&key, snap, snap_nr, sizeof(*snap), snap_cmp);
+	if (e)
+		hint = e - snap;
+	return e;
 }
 
 /* Index a checked PrepareResp by pid; every entry must be for a pid asked for, once. */
@@ -834,9 +851,13 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 		}
 		e->err = p->failed_errno[i];
 	}
+	/* per op, the last record with a message: what a record that is the same refers to */
+	const Crib__OpRecord *last[CR_ENGINE_OP__MAX] = {};
+	size_t last_at[CR_ENGINE_OP__MAX];
+
 	for (i = 0; i < p->n_records; i++) {
 		const Crib__OpRecord *r = p->records[i];
-		size_t at;
+		size_t at, size;
 		int ret;
 
 		e = snap_find(r->pid);
@@ -857,21 +878,39 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 			bad_answer(what, r->pid, "%s record not asked for or repeated", op_names[r->op]);
 			return -EPROTO;
 		}
-		if (r->has_record == r->has_err || (r->has_err && (r->err <= 0 || r->err > 4095))) {
+		if (r->has_record + r->has_err + (r->has_same && r->same) != 1 ||
+		    (r->has_err && (r->err <= 0 || r->err > 4095))) {
 			bad_answer(what, r->pid, "%s record with %s", op_names[r->op],
-				   r->has_err ? "an errno out of range or a message too" : "neither a message nor an errno");
+				   r->has_err && (r->err <= 0 || r->err > 4095) ? "an errno out of range" :
+				   r->has_record || r->has_err ? "more than one of a message, an errno and same" :
+				   "neither a message, an errno nor same");
 			return -EPROTO;
 		}
 		if (r->has_err) {
 			snap_st[r->op][at] = r->err;
 			continue;
 		}
+		size = folder_ops[r->op].size;
+		if (!r->has_record) {
+			if (!last[r->op]) {
+				bad_answer(what, r->pid, "%s record the same as none before it", op_names[r->op]);
+				return -EPROTO;
+			}
+			/* a record that owns nothing is copied; else its message is converted again */
+			if (!folder_ops[r->op].release) {
+				memcpy(snap_rec[r->op] + at * size, snap_rec[r->op] + last_at[r->op] * size, size);
+				snap_st[r->op][at] = SNAP_REC_OK;
+				continue;
+			}
+			r = last[r->op];
+		}
 		/* converted now, all together: a malformed one fails prepare, as a bad VMA list does */
-		ret = folder_ops[r->op].convert(r->pid, r->record.data, r->record.len,
-						snap_rec[r->op] + at * folder_ops[r->op].size);
+		ret = folder_ops[r->op].convert(e->pid, r->record.data, r->record.len, snap_rec[r->op] + at * size);
 		if (ret)
 			return ret;
 		snap_st[r->op][at] = SNAP_REC_OK;
+		last[r->op] = r;
+		last_at[r->op] = at;
 	}
 	return 0;
 }
@@ -904,6 +943,7 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 
 	prep.n_pids = nr;
 	prep.pids = (int32_t *)pids;
+	prep.has_same_ok = prep.same_ok = 1;
 	req.req_case = CRIB__REQUEST__REQ_PREPARE;
 	req.prepare = &prep;
 	ret = call("prepare", nr ? pids[0] : 0, &req, CRIB__RESPONSE__RESP_PREPARE, &resp);

@@ -123,20 +123,9 @@ function usedBytes(src: ArrayBuffer, off: number): Uint8Array {
   return new Uint8Array(src, off, M.names.offset + Math.min(end, CGROUP_NAMES));
 }
 
-/**
- * The tasks of a tree are mostly in the same cgroups, one after the
- * other: a record with the bytes of the one before gets its message
- * again (a compare instead of decoding, sorting and encoding the paths).
- */
-let last: { bytes: Buffer; msg: Uint8Array } | undefined;
-
 /** crib.Cgroup of the record at @off in @src, checked */
 export function encodeCgroup(src: ArrayBuffer, off: number): Uint8Array {
-  const bytes = usedBytes(src, off);
-  if (last && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).equals(last.bytes)) return last.msg;
-  const msg = w.reset().bytes(1, enc.encode(cgroupText(src, off))).finish().slice();
-  last = { bytes: Buffer.from(bytes), msg };
-  return msg;
+  return w.reset().bytes(1, enc.encode(cgroupText(src, off))).finish();
 }
 
 export const op = taskOp({
@@ -144,11 +133,10 @@ export const op = taskOp({
   message: 'crib.Cgroup',
   size: CGROUP.size,
   encode: encodeCgroup,
+  // a tree pass compares the bytes in use, not the whole 2.3 KiB
+  recordBytes: usedBytes,
   // a hierarchy made (or the v2 one mounted) since the last read: once per read, not per task
-  begin: () => {
-    readHierarchies();
-    last = undefined;
-  },
+  begin: readHierarchies,
   // the program names paths from each hierarchy's root, as /proc does for a reader in the initial cgroup namespace
   refuse: (caller) =>
     caller.cgroupNs === INIT_CGROUP_NS_INUM

@@ -46,4 +46,36 @@ void test_cgroup(void)
 		CHECK(crib_op_get(CR_ENGINE_OP_CGROUP, 90, &cg) == -EPROTO && untouched(&cg, sizeof(cg)),
 		      "cgroup: a text that is not /proc/PID/cgroup's");
 	}
+
+	/* prepare()'s "same" records: a record that owns memory gets a text of its own */
+	{
+		Crib__Cgroup m = CRIB__CGROUP__INIT;
+		Crib__OpRecord r90 = CRIB__OP_RECORD__INIT, r91 = CRIB__OP_RECORD__INIT, r92 = CRIB__OP_RECORD__INIT;
+		Crib__OpRecord *recs[] = { &r90, &r91, &r92 };
+		struct cr_eng_cgroup c92;
+		pid_t pids[] = { 90, 91, 92 };
+		uint64_t ns[CR_ENGINE_OP__MAX];
+		uint8_t buf[512];
+
+		m.text = (char *)good;
+		r90.op = CR_ENGINE_OP_CGROUP, r90.pid = 90, r90.has_record = 1;
+		r90.record = (ProtobufCBinaryData){ crib__cgroup__pack(&m, buf), buf };
+		r91.op = CR_ENGINE_OP_CGROUP, r91.pid = 91, r91.has_err = 1, r91.err = ESRCH;
+		r92.op = CR_ENGINE_OP_CGROUP, r92.pid = 92, r92.has_same = 1, r92.same = 1;
+		prep_records = recs, n_prep_records = 3;
+		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
+		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0, "cgroup: prepare with a record the same as one before");
+		calls = 0;
+		CHECK(crib_op_get(CR_ENGINE_OP_CGROUP, 90, &cg) == 0 && crib_op_get(CR_ENGINE_OP_CGROUP, 92, &c92) == 0 &&
+			      calls == 0 && cg.text != c92.text && !strcmp(cg.text, good) && !strcmp(c92.text, good),
+		      "cgroup: the same record, past an errno, with a text of its own");
+		free(cg.text);
+		free(c92.text);
+		/* the one before is a failure, or there is none */
+		r90.has_record = 0, r90.has_same = 1, r90.same = 1;
+		prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
+		CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == -EPROTO, "cgroup: a record the same as none before it");
+		prep_records = NULL, n_prep_records = 0;
+		crib_ops_reset();
+	}
 }

@@ -145,7 +145,7 @@ export const op: OpModule = {
         left.push(pid); // read by itself: its own error if it is bad again
         continue;
       }
-      each(pid, msg);
+      each(pid, msg, false);
     }
     return left;
   },

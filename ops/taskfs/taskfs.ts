@@ -4,7 +4,7 @@
 // of /proc/PID/{exe,cwd,root} prints them.
 import { layout } from '../../engine-ts/src/bpf/records';
 import { BadRecordError, ENAMETOOLONG, ENOENT } from '../../engine-ts/src/errors';
-import { OpModule, WANT_BYTES } from '../../engine-ts/src/engine/ops';
+import { OpModule, RecordMemo, WANT_BYTES } from '../../engine-ts/src/engine/ops';
 import { PbWriter, u64 } from '../../engine-ts/src/engine/pbwriter';
 
 export const FILES = ['exe', 'cwd', 'root'] as const;
@@ -113,11 +113,16 @@ export const op: OpModule = {
     const s = r.streamAll(pids, WANT_BYTES);
     const asked = new Set(pids);
     const done = new Set<number>();
+    // the bytes after the pid: a task with the files of the one before gets its message
+    const memo = new RecordMemo();
     for (const it of s.items) {
       const pid = it.len >= 4 ? new DataView(s.buf, it.off, 4).getInt32(0, true) : 0;
       if (!asked.has(pid) || done.has(pid)) throw new BadRecordError('taskfs', `a record of pid ${pid}, not asked for or twice`);
       done.add(pid);
-      each(pid, encodeTaskFs(s.buf, it.off, it.len, pid));
+      const rest = new Uint8Array(s.buf, it.off + 4, it.len - 4);
+      const kept = memo.get(rest);
+      if (kept) each(pid, kept, true);
+      else each(pid, memo.set(rest, encodeTaskFs(s.buf, it.off, it.len, pid)), false);
     }
     // every live task has a record: the rest are read by themselves (gone: no such task)
     return [...asked].filter((p) => !done.has(p));

@@ -107,6 +107,21 @@ void test_taskmisc(void)
 		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 40, &tm) == 0 && calls == 0 && tm.oom_score_adj == -500, "taskmisc: from the snapshot");
 		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 41, &tm) == -ESRCH && calls == 0, "taskmisc: the snapshot's errno");
 		CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 42, &tm) == -EPIPE && calls == 1, "taskmisc: a pid not in the snapshot: a round trip");
+		{
+			/* "same": the record of 40 again, copied */
+			Crib__OpRecord r42 = CRIB__OP_RECORD__INIT, *three[] = { &r40, &r41, &r42 };
+
+			r42.op = CR_ENGINE_OP_TASKMISC, r42.pid = 42, r42.has_same = 1, r42.same = 1;
+			prep_records = three, n_prep_records = 3;
+			prepare_answer(NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
+			CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0, "taskmisc: prepare with a record the same as one before");
+			calls = 0;
+			memset(&tm, 0, sizeof(tm));
+			CHECK(crib_op_get(CR_ENGINE_OP_TASKMISC, 42, &tm) == 0 && calls == 0 && tm.oom_score_adj == -500 &&
+				      tm.nr_rlimits == m.n_rlim_cur,
+			      "taskmisc: the same record, past an errno, from the snapshot");
+			prep_records = recs, n_prep_records = 2;
+		}
 
 #define BAD_REC(change, what)                                                                     \
 	do {                                                                                      \
@@ -123,6 +138,10 @@ void test_taskmisc(void)
 		BAD_REC(r41.has_record = 1, "a record with both a message and an errno");
 		BAD_REC(r41.has_err = 0, "a record with neither");
 		BAD_REC(r41.err = 0, "errno 0");
+		BAD_REC(r41.has_err = 0; r41.has_same = r41.same = 1; r40.has_record = 0; r40.has_err = 1; r40.err = ESRCH,
+			"a record the same as none before it");
+		BAD_REC(r41.has_same = r41.same = 1, "a record with an errno and same");
+		BAD_REC(r40.has_same = r40.same = 1, "a record with a message and same");
 		{
 			/* a snapshot record that is no good fails prepare(), as a bad VMA list does */
 			Crib__TaskMisc b = m;

@@ -1,7 +1,9 @@
 // The tree pass of every folder op that has one (bpf/crib_tree.h): through
 // map tree_out and through ring buffer tree_rb it gives the same answer
-// for every task, and -ESRCH for a pid that is no task.  Op-agnostic: the
-// ops come from the registry.
+// for every task, and -ESRCH for a pid that is no task; a task whose record
+// has the bytes of the one before gets that one's message, marked same
+// (what prepare() sends as OpRecord.same), which is the message a read of
+// that task alone gives.  Op-agnostic: the ops come from the registry.
 import * as assert from 'assert';
 import { spawn } from 'child_process';
 import { TREE_MAX } from '../../engine-ts/src/bpf/records';
@@ -9,7 +11,8 @@ import { loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { folderOpEnv } from './folder';
 
-const withTree = loadFolderOps(loadProto().root, readRegistry()).filter((o) => o.module.treeProgram && o.module.treeRingbuf);
+const folderOps = loadFolderOps(loadProto().root, readRegistry());
+const withTree = folderOps.filter((o) => o.module.treeProgram && o.module.treeRingbuf);
 
 for (const op of withTree) {
   describe(`tree pass of op ${op.entry.name}: tree_out and tree_rb`, function () {
@@ -35,3 +38,39 @@ for (const op of withTree) {
     });
   });
 }
+
+describe('tree reads of every folder op read in prepare(): records the same as the one before', function () {
+  this.timeout(60000);
+  const sames = new Map<string, number>();
+  after(() => {
+    // the sleepers share everything but their auxv (AT_RANDOM) and fds: the memo must have been used
+    assert.ok([...sames.values()].some((n) => n > 0), `no op marked a record the same: ${[...sames].join(', ')}`);
+  });
+  for (const op of folderOps.filter((o) => o.module.tree)) {
+    it(`${op.entry.name}: a record marked same is the message before it and the task's own`, function () {
+      const env = folderOpEnv(op.entry.name);
+      try {
+        const sleepers = Array.from({ length: 6 }, () => spawn('sleep', ['60'], { stdio: 'ignore' }));
+        env.kids.push(...sleepers);
+        const live = sleepers.map((k) => k.pid!);
+        const pids = [...live.slice(0, 3), 0x3ffffff0, ...live.slice(3), process.pid];
+        const got: { pid: number; msg: string; same: boolean }[] = [];
+        let before: string | undefined;
+        env.ops.readTree(op.entry.id, pids, env.caller(), (pid, rec, err, same) => {
+          const msg = rec ? Buffer.from(rec).toString('hex') : '';
+          if (same) assert.strictEqual(msg, before, `pid ${pid}: marked same, but not the message before it`);
+          if (rec) before = msg;
+          else assert.ok(err < 0 && !same, `pid ${pid}: neither a message nor an errno`);
+          got.push({ pid, msg, same });
+        });
+        assert.deepStrictEqual(got.map((g) => g.pid).sort(), [...pids].sort());
+        sames.set(op.entry.name, got.filter((g) => g.same).length);
+        for (const g of got.filter((x) => x.same)) {
+          assert.strictEqual(g.msg, Buffer.from(env.ops.read(op.entry.id, g.pid, env.caller())).toString('hex'), `pid ${g.pid}: the message read alone`);
+        }
+      } finally {
+        env.close();
+      }
+    });
+  }
+});

@@ -95,6 +95,12 @@ export interface OpModule {
   treeRecordSize?: number;
   /** the message of the record at byte @off of @buf; valid until the next call */
   encode?(buf: ArrayBuffer, off: number): Uint8Array;
+  /**
+   * Optional: the bytes of the record at @off that its message depends on
+   * (default: all treeRecordSize): a record with the bytes of the one
+   * before it in a tree pass gets that one's message, not encoded again.
+   */
+  recordBytes?(buf: ArrayBuffer, off: number): Uint8Array;
   /** why this caller cannot be served exactly (procfs then serves the op), or undefined */
   refuse?(caller: Caller): string | undefined;
   /**
@@ -109,8 +115,45 @@ export interface OpModule {
    * Optional, for a tree op without a tree program: the answers for many
    * tasks from one read (each message valid during its callback); returns
    * the pids it has no answer for, which are then read one by one.
+   * @same: @rec is the message it gave the call before (see RecordMemo).
    */
-  readAll?(r: ProgramRunner, pids: number[], each: (pid: number, rec: Uint8Array) => void): number[];
+  readAll?(r: ProgramRunner, pids: number[], each: (pid: number, rec: Uint8Array, same: boolean) => void): number[];
+}
+
+/**
+ * The record before in a pass and its message.  The tasks of a tree
+ * mostly have the same rlimits, namespaces, cgroups, exe, cwd and root:
+ * a record with the bytes of the one before gets its message again,
+ * compared instead of checked and encoded, and prepare() sends it as
+ * OpRecord.same instead of the bytes again.
+ */
+export class RecordMemo {
+  // copies in buffers of our own, reused: a new buffer per record costs more than the encoding
+  private rec = Buffer.alloc(4096);
+  private msg = Buffer.alloc(4096);
+  private recLen = -1;
+  private msgLen = 0;
+
+  /** The message kept for a record of @rec's bytes (valid until set()), or undefined. */
+  get(rec: Uint8Array): Uint8Array | undefined {
+    if (rec.length !== this.recLen || Buffer.compare(this.rec.subarray(0, this.recLen), rec) !== 0) return undefined;
+    return this.msg.subarray(0, this.msgLen);
+  }
+
+  /** Keeps a copy of @rec and of its message @msg; returns the copy of @msg (valid until the next set()). */
+  set(rec: Uint8Array, msg: Uint8Array): Uint8Array {
+    if (rec.length > this.rec.length) this.rec = Buffer.alloc(rec.length * 2);
+    if (msg.length > this.msg.length) this.msg = Buffer.alloc(msg.length * 2);
+    this.rec.set(rec);
+    this.msg.set(msg);
+    this.recLen = rec.length;
+    this.msgLen = msg.length;
+    return this.msg.subarray(0, this.msgLen);
+  }
+
+  clear(): void {
+    this.recLen = -1;
+  }
 }
 
 /** sizeof(struct crib_want) (bpf/crib_want.h): a bit per pid below CRIB_WANT_PID_LIMIT */
@@ -146,6 +189,7 @@ export function taskOp(o: {
   message: string;
   size: number;
   encode(src: ArrayBuffer, off: number): Uint8Array;
+  recordBytes?(src: ArrayBuffer, off: number): Uint8Array;
   refuse?(caller: Caller): string | undefined;
   begin?(): void;
 }): OpModule {
@@ -162,6 +206,7 @@ export function taskOp(o: {
     treeRingbuf: { mechanism: 'bpf:task, tree pass, ring buffer', object: `${o.name}.bpf.o`, program: `crib_${o.name}_tree_rb`, reader: 'ringbuf' },
     treeRecordSize: o.size,
     encode: o.encode,
+    recordBytes: o.recordBytes,
     refuse: o.refuse,
     begin: o.begin,
     read(r, pid) {
@@ -335,14 +380,16 @@ export class FolderOps {
       },
       streamAll: (pids, wantBytes) => {
         if (!collector.runStreamAll) throw new UnsupportedError(name, 'the collector cannot read list ops');
-        return collector.runStreamAll(name, prog, pids, wantBytes);
+        // a pid the bitmap cannot hold has no record: readAll() leaves it to a read of its own
+        return collector.runStreamAll(name, prog, pids.filter((p) => Number.isInteger(p) && p > 0 && p < wantBytes * 8), wantBytes);
       },
     };
   }
 
   /**
    * Op @id for every pid of @pids, as prepare() sends it: each pid's
-   * message (valid until the next call) or its errno (negative).  The
+   * message (valid until the next call) or its errno (negative); @same
+   * when the message is the one of the call before that had one.  The
    * op's tree program when it has one that loads (CRIB_TREE_MAX tasks a
    * run), else one read per task; a pid the tree program cannot find
    * exactly (-EOPNOTSUPP) is read by itself, through the mechanisms.
@@ -351,7 +398,7 @@ export class FolderOps {
     id: number,
     pids: number[],
     caller: Caller | undefined,
-    each: (pid: number, rec: Uint8Array | undefined, err: number) => void,
+    each: (pid: number, rec: Uint8Array | undefined, err: number, same: boolean) => void,
     /** 'ringbuf': the op's tree pass through its ring buffer (for the comparison) */
     via: 'map' | 'ringbuf' = 'map',
   ): void {
@@ -360,11 +407,14 @@ export class FolderOps {
     const prog = via === 'ringbuf' ? m?.treeRingbuf : m?.treeProgram;
     const tree = m && prog && m.encode && m.treeRecordSize && this.collector?.runTree && caller && !m.refuse?.(caller) && this.collector.programStatus?.(prog) === true;
     m?.begin?.();
+    // what the call before that had a message gave
+    const memo = new RecordMemo();
     const one = (pid: number) => {
+      memo.clear();
       try {
-        each(pid, this.readOne(id, pid, caller), 0);
+        each(pid, this.readOne(id, pid, caller), 0, false);
       } catch (e) {
-        each(pid, undefined, e instanceof CribError && e.errno ? -e.errno : -EIO);
+        each(pid, undefined, e instanceof CribError && e.errno ? -e.errno : -EIO, false);
       }
     };
     if (m?.readAll && caller && !m.refuse?.(caller)) {
@@ -373,7 +423,7 @@ export class FolderOps {
       if (prog) {
         let left: number[] | undefined;
         try {
-          left = m.readAll(this.runner(c!.op.entry.name, prog, caller), pids, (pid, rec) => each(pid, rec, 0));
+          left = m.readAll(this.runner(c!.op.entry.name, prog, caller), pids, (pid, rec, same) => each(pid, rec, 0, same));
         } catch (e) {
           if (!(e instanceof UnsupportedError)) throw e;
         }
@@ -400,14 +450,20 @@ export class FolderOps {
         let rec: Uint8Array | undefined;
         let e = err[i];
         if (e === 0) {
+          const bytes = mod.recordBytes ? mod.recordBytes(buf, off[i]) : new Uint8Array(buf, off[i], mod.treeRecordSize!);
+          const kept = memo.get(bytes);
+          if (kept) {
+            each(chunk[i], kept, 0, true);
+            continue;
+          }
           try {
-            rec = mod.encode!(buf, off[i]);
+            rec = memo.set(bytes, mod.encode!(buf, off[i]));
           } catch (x) {
             // a record that does not check out fails that task's op, not the others'
             e = x instanceof CribError && x.errno ? -x.errno : -EIO;
           }
         }
-        each(chunk[i], rec, e);
+        each(chunk[i], rec, e, false);
       }
     }
   }

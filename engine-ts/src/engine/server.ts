@@ -17,7 +17,7 @@ interface RequestObject {
   id?: number;
   req?: string;
   hello?: { abiVersion: number; pidNs?: number; boottimeOffsetNs?: number | { toString(): string }; shmFd?: number; shmSize?: number };
-  prepare?: { pids?: number[] };
+  prepare?: { pids?: number[]; sameOk?: boolean };
   stat?: { pid: number };
   status?: { pid: number };
   threads?: { pid: number };
@@ -233,7 +233,7 @@ export class EngineServer {
       case 'hello':
         return this.ok(id, { kind: 'hello', value: this.hello(req.hello!) });
       case 'prepare':
-        return this.prepare(id, req.prepare!.pids ?? []);
+        return this.prepare(id, req.prepare!.pids ?? [], req.prepare!.sameOk === true);
       case 'stat':
         return this.ok(id, { kind: 'stat', value: statResp(this.need('stat').stat(req.stat!.pid)) });
       case 'status':
@@ -317,7 +317,7 @@ export class EngineServer {
    * whose VMAs or fds fail goes into failed_pid with that errno; what did
    * succeed for it is still sent.
    */
-  private prepare(id: number, pids: number[]): Answer {
+  private prepare(id: number, pids: number[], sameOk: boolean): Answer {
     const c = this.need('prepare');
     const avail = new Set<OpName>(c.support().filter((o) => o.available).map((o) => o.op));
     const failedPid: number[] = [];
@@ -332,6 +332,21 @@ export class EngineServer {
     const walks = (['vma', 'fds'] as const).filter((op) => avail.has(op) || (op === 'fds' && avail.has('fdinfo')));
     const treeOps = this.folder.treeOps(this.caller);
     const folderNs = new Map<number, bigint>(treeOps.map((op) => [op, 0n]));
+    // the folder ops read for the whole tree, one OpRecord per pid (the message or the errno),
+    // first: their tree passes are small, and slower after the walks have filled the caches
+    for (const op of treeOps) {
+      const t0 = process.hrtime.bigint();
+      this.folder.readTree(op, [...new Set(pids)], this.caller, (pid, rec, err, same) => {
+        w.uint32(tag(7, LEN)).fork();
+        w.uint32(tag(1, VARINT)).uint32(op);
+        w.uint32(tag(2, VARINT)).int32(pid);
+        if (rec && same && sameOk) w.uint32(tag(5, VARINT)).uint32(1);
+        else if (rec) w.uint32(tag(3, LEN)).bytes(rec);
+        else w.uint32(tag(4, VARINT)).int32(-err);
+        w.ldelim();
+      });
+      folderNs.set(op, process.hrtime.bigint() - t0);
+    }
     for (const pid of new Set(pids)) {
       let errno = 0;
       c.prefetch?.(pid, walks);
@@ -374,19 +389,6 @@ export class EngineServer {
         failedPid.push(pid);
         failedErrno.push(errno);
       }
-    }
-    // the folder ops read for the whole tree: one OpRecord per pid, the message or the errno
-    for (const op of treeOps) {
-      const t0 = process.hrtime.bigint();
-      this.folder.readTree(op, [...new Set(pids)], this.caller, (pid, rec, err) => {
-        w.uint32(tag(7, LEN)).fork();
-        w.uint32(tag(1, VARINT)).uint32(op);
-        w.uint32(tag(2, VARINT)).int32(pid);
-        if (rec) w.uint32(tag(3, LEN)).bytes(rec);
-        else w.uint32(tag(4, VARINT)).int32(-err);
-        w.ldelim();
-      });
-      folderNs.set(op, process.hrtime.bigint() - t0);
     }
     writePrepareTail(w, [...this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs), ...folderNs], failedPid, failedErrno);
     w.ldelim();

@@ -61,6 +61,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_TASKFS,   /* "taskfs":   /proc/PID/{exe,cwd,root} */
 	CR_ENGINE_OP_TIMERS,   /* "timers":   whether /proc/PID/timers lists any */
 	CR_ENGINE_OP_CGROUP,   /* "cgroup":   /proc/PID/task/TID/cgroup */
+	CR_ENGINE_OP_FDTYPE,   /* "fdtype":   /proc/PID/fdinfo/FD of eventfds and signalfds */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -292,6 +293,29 @@ struct cr_eng_cgroup {
 	uint32_t reserved; /* 0 */
 };
 
+/*
+ * The fds of a task whose fdinfo has fields of their kind, with those
+ * fields: an eventfd's "eventfd-count", a signalfd's "sigmask".  An fd of
+ * another kind is not listed (CRIU reads its fdinfo).
+ */
+#define CR_ENG_FDTYPE_EVENTFD  1
+#define CR_ENG_FDTYPE_SIGNALFD 2
+
+struct cr_eng_fdtype_fd {
+	int32_t fd;
+	uint32_t kind;  /* CR_ENG_FDTYPE_* */
+	uint64_t value; /* eventfd: its counter; signalfd: the signals it takes (fdinfo's sigmask) */
+	uint32_t flags; /* eventfd: its flags (EFD_SEMAPHORE); else 0 */
+	uint32_t reserved; /* 0 */
+};
+
+/* fds[] ascending, released with free(); nr 0 and fds NULL for none */
+struct cr_eng_fdtype {
+	uint32_t nr;
+	uint32_t reserved; /* 0 */
+	struct cr_eng_fdtype_fd *fds;
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -342,6 +366,7 @@ struct cr_engine_ops {
 	int (*taskfs)(pid_t pid, struct cr_eng_taskfs *tf);
 	int (*timers)(pid_t pid, struct cr_eng_timers *t);
 	int (*cgroup)(pid_t tid, struct cr_eng_cgroup *cg);
+	int (*fdtype)(pid_t pid, struct cr_eng_fdtype *ft);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * fdtype.bpf.c: op fdtype, crib_fdtype, an iter/task_file program (6.1+)
+ * that user space attaches to one task, or to none to read every task of
+ * a frozen tree at once (prepare(): the pids in map "want"), and reads
+ * until EOF.  The kernel calls it once per open fd, task by task, fds
+ * ascending, with a reference on the file, then once with no file at the
+ * end.
+ *
+ * An anon-inode file is told by its dentry's name, as CRIU tells it by
+ * readlink(): its f_op cannot be compared with eventfd_fops, which
+ * /proc/kallsyms does not list without CONFIG_KALLSYMS_ALL.  Its
+ * private_data is then the kind's context: the fields are what
+ * eventfd_show_fdinfo() and signalfd_show_fdinfo() print.
+ */
+#include "crib_iter.h"
+#include "crib_want.h"
+#include "fdtype.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define ANON_INODE_FS_MAGIC 0x09041934
+
+/* records written by the iterator of session_id */
+struct fdtype_count {
+	__u64 session;
+	__u32 count;
+	__s32 err;	 /* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
+	__s32 last_tgid; /* every task: the task the last fd was of (init namespace) */
+	__s32 last_pid;	 /* and its pid in the caller's namespace, 0: not asked for */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fdtype_count);
+} counts SEC(".maps");
+
+/* its value type names struct crib_fdtype in BTF */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, CRIB_REC(struct crib_fdtype));
+} out SEC(".maps");
+
+/* CRIB_FDTYPE_* of an anon-inode dentry named @n, or 0 */
+static __always_inline __u32 kind_of(const char *n)
+{
+	/* "[eventfd]", "[signalfd]": compared a word at a time */
+	if (n[0] != '[')
+		return 0;
+	if (n[1] == 'e' && n[2] == 'v' && n[3] == 'e' && n[4] == 'n' && n[5] == 't' && n[6] == 'f' && n[7] == 'd' &&
+	    n[8] == ']' && !n[9])
+		return CRIB_FDTYPE_EVENTFD;
+	if (n[1] == 's' && n[2] == 'i' && n[3] == 'g' && n[4] == 'n' && n[5] == 'a' && n[6] == 'l' && n[7] == 'f' &&
+	    n[8] == 'd' && n[9] == ']' && !n[10])
+		return CRIB_FDTYPE_SIGNALFD;
+	return 0;
+}
+
+SEC("iter/task_file")
+int crib_fdtype(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	CRIB_REC(struct crib_fdtype) *o;
+	struct crib_iter_args *a;
+	struct fdtype_count *c;
+	struct dentry *dentry;
+	char name[16] = {};
+	void *priv;
+	__u32 zero = 0, kind;
+	int began = 0;
+
+	c = bpf_map_lookup_elem(&counts, &zero);
+	o = bpf_map_lookup_elem(&out, &zero);
+	a = bpf_map_lookup_elem(&iter_args, &zero);
+	if (!c || !o || !a)
+		return 0;
+	if (c->session != ctx->meta->session_id) {
+		__u32 inum;
+
+		c->session = ctx->meta->session_id;
+		c->count = 0;
+		c->last_tgid = 0;
+		c->last_pid = 0;
+		/* one task: its first fd (none: the probe checks it) */
+		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
+	}
+	if (!file) {
+		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
+		return 0;
+	}
+	if (!task || c->err)
+		return 0;
+
+	if (a->pid) {
+		o->p.pid = a->pid;
+	} else {
+		/* every task: the fds of each task come together, after a record that says it has files */
+		__s32 tgid = BPF_CORE_READ(task, tgid);
+
+		if (tgid != c->last_tgid) {
+			c->last_tgid = tgid;
+			c->last_pid = crib_wanted(task, a->ns_inum);
+			if (c->last_pid) {
+				o->p.pid = c->last_pid;
+				o->p.fd = -1;
+				o->p.kind = CRIB_FDTYPE_TASK;
+				o->p.flags = 0;
+				o->p.value = 0;
+				crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
+				if (bpf_seq_write(seq, o, sizeof(*o))) {
+					c->last_tgid = 0;
+					return 0;
+				}
+				c->count++;
+				began = 1;
+			}
+		}
+		if (!c->last_pid)
+			return 0;
+		o->p.pid = c->last_pid;
+	}
+
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	if (BPF_CORE_READ(dentry, d_sb, s_magic) != ANON_INODE_FS_MAGIC)
+		return 0;
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+	kind = kind_of(name);
+	if (!kind)
+		return 0;
+	o->p.fd = ctx->fd;
+	o->p.kind = kind;
+	priv = BPF_CORE_READ(file, private_data);
+	if (kind == CRIB_FDTYPE_EVENTFD) {
+		struct eventfd_ctx *e = priv;
+
+		o->p.value = BPF_CORE_READ(e, count);
+		o->p.flags = BPF_CORE_READ(e, flags);
+	} else {
+		struct signalfd_ctx *s = priv;
+
+		/* the context keeps the signals it does not take: fdinfo prints the complement */
+		o->p.value = ~BPF_CORE_READ(s, sigmask.sig[0]);
+		o->p.flags = 0;
+	}
+	crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
+	/*
+	 * Counted only once written.  A full buffer drops what this run wrote
+	 * and runs us again for this fd: the task then begins again.
+	 */
+	if (!bpf_seq_write(seq, o, sizeof(*o))) {
+		c->count++;
+	} else if (began) {
+		c->count--;
+		c->last_tgid = 0;
+	}
+	return 0;
+}
+
+CRIB_ITER_TASK_PROBE(crib_fdtype_probe)

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * fdtype.h: the record of op fdtype (ops/registry), BPF to user space:
+ * what /proc/PID/fdinfo/FD says of an fd beyond the fields every file
+ * has, for the kinds of file the engine knows (CRIB_FDTYPE_*): an
+ * eventfd's counter, a signalfd's mask.  One record per such fd, in a
+ * CRIB_REC_CTX record of the stream (crib.h); fds of other kinds have
+ * none.  A read of one task (attached to it) or of every task the caller
+ * asks for at once (attached to none, the pids in map "want"): each
+ * task's records come together, fds ascending, after a CRIB_FDTYPE_TASK
+ * record when the read is of many tasks (most have no fd of these kinds);
+ * then the END record.
+ * The one definition: fdtype.ts mirrors it, fdtype.test.ts checks the
+ * mirror against the object's BTF.
+ */
+#ifndef __CRIB_FDTYPE_H__
+#define __CRIB_FDTYPE_H__
+
+#include "crib.h"
+
+/* kind: the anon-inode file, as readlink() names it */
+#define CRIB_FDTYPE_TASK     0 /* not an fd: in a read of many tasks, a task with files begins (fd -1) */
+#define CRIB_FDTYPE_EVENTFD  1 /* anon_inode:[eventfd] */
+#define CRIB_FDTYPE_SIGNALFD 2 /* anon_inode:[signalfd] */
+
+struct crib_fdtype {
+	__s32 pid;     /* the task's, in the caller's pid namespace */
+	__s32 fd;
+	__u32 kind;    /* CRIB_FDTYPE_* */
+	__u32 flags;   /* eventfd: its context's flags (EFD_SEMAPHORE); else 0 */
+	__u64 value;   /* eventfd: "eventfd-count"; signalfd: "sigmask", the signals it takes */
+};
+
+#endif /* __CRIB_FDTYPE_H__ */

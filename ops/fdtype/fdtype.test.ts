@@ -1,0 +1,164 @@
+// Op fdtype: its record against the object's BTF, and its answers against
+// /proc/PID/fdinfo on live processes: every eventfd (its counter and
+// semaphore flag) and signalfd (its mask) of a task, and no other fd; a
+// task without such fds, a zombie, no task; a tree read in one pass, where
+// the tasks without such fds get the same empty answer.
+import * as assert from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import { loadProto } from '../../engine-ts/src/engine/proto';
+import { NoSuchTaskError } from '../../engine-ts/src/errors';
+import { checkLayout, loadBtf } from '../../test/bpf/btf';
+import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { FDTYPE, KINDS } from './fdtype';
+
+interface Fd {
+  fd: number;
+  kind: number;
+  value: string;
+  flags?: number;
+}
+
+function decode(bytes: Uint8Array): Fd[] {
+  const type = loadProto().root.lookupType('crib.FdType');
+  const m = type.toObject(type.decode(bytes.slice()), { longs: String }) as { fd?: Fd[] };
+  return (m.fd ?? []).map((f) => ({ fd: f.fd, kind: f.kind, value: f.value, flags: f.flags ?? 0 }));
+}
+
+/** What /proc/PID/fdinfo says of each eventfd and signalfd of @pid */
+function fromProc(pid: number): Fd[] {
+  const out: Fd[] = [];
+  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
+    let link: string, info: string;
+    try {
+      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
+      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
+      throw e;
+    }
+    const kind = Number(Object.keys(KINDS).find((k) => KINDS[Number(k)] === link) ?? 0);
+    if (!kind) continue;
+    const count = /^eventfd-count:\s*([0-9a-f]+)$/m.exec(info);
+    const mask = /^sigmask:\s*([0-9a-f]+)$/m.exec(info);
+    const sem = /^eventfd-semaphore:\s*(\d)$/m.exec(info);
+    out.push({ fd: n, kind, value: BigInt(`0x${(count ?? mask)![1]}`).toString(), flags: kind === 1 ? eventfdFlags(info, sem) : 0 });
+  }
+  return out;
+}
+
+/** An eventfd's context flags as fdinfo shows them: EFD_SEMAPHORE, and the file's O_NONBLOCK and O_CLOEXEC (eventfd2() keeps them there too) */
+function eventfdFlags(info: string, sem: RegExpExecArray | null): number {
+  const fileFlags = parseInt(/^flags:\s*([0-7]+)$/m.exec(info)![1], 8);
+  return (sem && sem[1] === '1' ? 0o1 : 0) | (fileFlags & (0o4000 | 0o2000000));
+}
+
+/**
+ * A python process with an eventfd (semaphore, counter 7), a plain
+ * eventfd, a signalfd of SIGHUP and SIGUSR1 and a pipe (no fields of a
+ * kind); @fork: and a child that shares them.  Its pid (and the child's).
+ */
+async function holder(kids: ChildProcess[], fork = false): Promise<number[]> {
+  const script = `
+import ctypes, os, signal, sys, time
+keep = [os.eventfd(5, os.EFD_SEMAPHORE), os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)]
+os.eventfd_write(keep[0], 2)
+keep += list(os.pipe())
+libc = ctypes.CDLL(None, use_errno=True)
+mask = (ctypes.c_ulong * 16)()
+mask[0] = (1 << (signal.SIGUSR1 - 1)) | (1 << (signal.SIGHUP - 1))
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGHUP])
+keep.append(libc.signalfd(-1, mask, 0))
+assert keep[-1] >= 0
+if len(sys.argv) > 1:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, b'x')
+        time.sleep(60)
+        os._exit(0)
+    os.read(r, 1)
+    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
+else:
+    os.write(1, ('%d\\n' % os.getpid()).encode())
+time.sleep(60)
+`;
+  const k = spawn('python3', ['-c', script, ...(fork ? ['fork'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(k);
+  const line = await new Promise<string>((resolve, reject) => {
+    let got = '';
+    k.stdout!.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.includes('\n')) resolve(got);
+    });
+    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
+  });
+  const pids = line.trim().split(' ').map(Number);
+  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
+  return pids;
+}
+
+describe('op fdtype (ops/fdtype)', function () {
+  this.timeout(60000);
+  let env: FolderOpEnv;
+  const ops = () => env.ops;
+  const caller = () => env.caller();
+
+  before(function () {
+    env = folderOpEnv('fdtype');
+    if (!ops().support(caller()).find((o) => o.id === env.id)?.available) this.skip(); // no BTF iterators
+  });
+  after(() => env?.close());
+
+  it('struct crib_fdtype matches the BTF of fdtype.bpf.o', function () {
+    checkLayout(loadBtf('fdtype.bpf.o'), 'fdtype.bpf.o', FDTYPE);
+  });
+
+  it('agrees with /proc/PID/fdinfo: each eventfd and signalfd, no other fd', async function () {
+    const [pid] = await holder(env.kids);
+    const want = fromProc(pid);
+    assert.deepStrictEqual(want.map((f) => [f.kind, f.value]), [[1, '7'], [1, '0'], [2, String(0x201)]], 'the holder as /proc shows it');
+    assert.deepStrictEqual(decode(ops().read(env.id, pid, caller())), want);
+  });
+
+  it('agrees with /proc on this process (node\'s own eventfds)', function () {
+    const fds = new Set(fs.readdirSync(`/proc/${process.pid}/fd`).map(Number));
+    const got = decode(ops().read(env.id, process.pid, caller()));
+    assert.deepStrictEqual(got, fromProc(process.pid).filter((f) => fds.has(f.fd)));
+  });
+
+  it('a task without such fds and a zombie have none; a pid that is no task is NoSuchTaskError', async function () {
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    env.kids.push(sleeper);
+    const z = await zombie(env.kids);
+    assert.deepStrictEqual(decode(ops().read(env.id, sleeper.pid!, caller())), []);
+    assert.deepStrictEqual(decode(ops().read(env.id, z, caller())), []);
+    assert.throws(() => ops().read(env.id, 0x3ffffff0, caller()), NoSuchTaskError);
+  });
+
+  it('reads a tree in one pass (prepare): each task as /proc says, the empty answers the same', async function () {
+    const [a, child] = await holder(env.kids, true);
+    const sleepers = Array.from({ length: 3 }, () => spawn('sleep', ['60'], { stdio: 'ignore' }));
+    env.kids.push(...sleepers);
+    const [s1, s2, s3] = sleepers.map((s) => s.pid!);
+    const z = await zombie(env.kids);
+    const nobody = 0x3ffff0;
+    const pids = [a, s1, s2, child, s3, z, nobody];
+    const got = new Map<number, Fd[] | number>();
+    const same: number[] = [];
+    const calls = countStreams(env.collector, () =>
+      ops().readTree(env.id, pids, caller(), (pid, rec, err, isSame) => {
+        got.set(pid, rec ? decode(rec) : err);
+        if (isSame) same.push(pid);
+      }),
+    );
+    // the tasks with files come from the one read; a zombie and no task are read by themselves
+    assert.deepStrictEqual(calls, { all: 1, one: [z, nobody] });
+    assert.deepStrictEqual([...got.keys()].sort(), [...pids].sort());
+    for (const p of [a, child, s1, s2, s3]) assert.deepStrictEqual(got.get(p), fromProc(p), `pid ${p}`);
+    assert.strictEqual((got.get(child) as Fd[]).length, 3, 'the child shares its parent\'s');
+    assert.deepStrictEqual(got.get(z), []);
+    assert.strictEqual(got.get(nobody), -3);
+    assert.deepStrictEqual(same, [s2], 'the second sleeper in a row has the answer of the first');
+  });
+});

@@ -1,0 +1,109 @@
+// Op fdtype in the engine: the records of fdtype.h, one per fd of a kind
+// it knows (eventfd, signalfd), from its seq iterator (fdtype.bpf.c),
+// written as crib.FdType (fdtype.proto).
+import { layout } from '../../engine-ts/src/bpf/records';
+import { BadRecordError } from '../../engine-ts/src/errors';
+import { OpModule, RecordMemo, WANT_BYTES } from '../../engine-ts/src/engine/ops';
+import { PbWriter, u64 } from '../../engine-ts/src/engine/pbwriter';
+
+/** struct crib_fdtype (fdtype.h); fdtype.test.ts checks it against the object's BTF */
+export const FDTYPE = layout('crib_fdtype', 24, [
+  ['pid', 0, 4],
+  ['fd', 4, 4],
+  ['kind', 8, 4],
+  ['flags', 12, 4],
+  ['value', 16, 8],
+]);
+
+/** CRIB_FDTYPE_*: what readlink() of the fd says */
+export const KINDS: Record<number, string> = { 1: 'anon_inode:[eventfd]', 2: 'anon_inode:[signalfd]' };
+const TASK = 0;
+const EVENTFD = 1;
+/** the flags an eventfd's context may have: EFD_SEMAPHORE, and O_CLOEXEC and O_NONBLOCK, which eventfd2() keeps there too */
+const EFD_FLAGS = 0o1 | 0o2000000 | 0o4000;
+
+const M = FDTYPE.members;
+const w = new PbWriter();
+
+type Item = { off: number; len: number };
+
+/** crib.FdType of task @pid from its records, each checked; a view of a buffer the next call overwrites */
+export function encodeFdType(src: ArrayBuffer, items: Item[], pid: number): Uint8Array {
+  w.reset();
+  let last = -1;
+  for (const it of items) {
+    if (it.len !== FDTYPE.size) throw new BadRecordError('fdtype', `record of ${it.len} bytes, ${FDTYPE.size} expected`);
+    const dv = new DataView(src, it.off, FDTYPE.size);
+    const fd = dv.getInt32(M.fd.offset, true);
+    const kind = dv.getUint32(M.kind.offset, true);
+    const flags = dv.getUint32(M.flags.offset, true);
+    if (dv.getInt32(M.pid.offset, true) !== pid) throw new BadRecordError('fdtype', `a record of pid ${dv.getInt32(M.pid.offset, true)} among pid ${pid}'s`);
+    if (fd <= last) throw new BadRecordError('fdtype', `fd ${fd} after fd ${last}`);
+    if (!KINDS[kind]) throw new BadRecordError('fdtype', `fd ${fd}: kind ${kind}`);
+    if (flags & ~(kind === EVENTFD ? EFD_FLAGS : 0)) throw new BadRecordError('fdtype', `fd ${fd}: flags 0x${flags.toString(16)} for kind ${kind}`);
+    last = fd;
+    w.message(1, () => {
+      w.int32(1, fd).uint(2, kind).uint(3, u64('fdtype', dv, M.value.offset, 'value'));
+      if (flags) w.uint(4, flags);
+    });
+  }
+  return w.finish();
+}
+
+export const op: OpModule = {
+  message: 'crib.FdType',
+  mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'fdtype.bpf.o', program: 'crib_fdtype', reader: 'iter' }],
+  // read for the whole frozen tree in prepare(): one read of every task's files
+  tree: true,
+  read(r, pid) {
+    const s = r.stream(pid);
+    return encodeFdType(s.buf, s.items, pid);
+  },
+  readAll(r, pids, each) {
+    const s = r.streamAll(pids, WANT_BYTES);
+    const asked = new Set(pids);
+    const byPid = new Map<number, Item[]>();
+    let prev = 0;
+    for (const it of s.items) {
+      const pid = it.len >= FDTYPE.size ? new DataView(s.buf, it.off + M.pid.offset, 4).getInt32(0, true) : 0;
+      if (!asked.has(pid)) throw new BadRecordError('fdtype', `a record of pid ${pid}, which was not asked for`);
+      const begins = it.len === FDTYPE.size && new DataView(s.buf, it.off + M.kind.offset, 4).getUint32(0, true) === TASK;
+      let l = byPid.get(pid);
+      if (!l) {
+        // each task's records, after the one that says it begins
+        if (!begins) throw new BadRecordError('fdtype', `the records of pid ${pid} before it begins`);
+        byPid.set(pid, (l = []));
+      } else if (pid !== prev || begins) throw new BadRecordError('fdtype', `the records of pid ${pid} do not come together`);
+      l.push(it);
+      prev = pid;
+    }
+    // most tasks have no such fd: their empty answer is the same as the one before
+    const memo = new RecordMemo();
+    const none = new Uint8Array(0);
+    const left: number[] = [];
+    for (const pid of asked) {
+      const l = byPid.get(pid);
+      if (!l) {
+        // no files (a zombie) or gone: only a read of its own tells them apart
+        left.push(pid);
+        continue;
+      }
+      if (l.length === 1) {
+        const kept = memo.get(none);
+        each(pid, kept ?? memo.set(none, none), kept !== undefined);
+        continue;
+      }
+      let msg: Uint8Array;
+      try {
+        msg = encodeFdType(s.buf, l.slice(1), pid);
+      } catch (e) {
+        if (!(e instanceof BadRecordError)) throw e;
+        left.push(pid); // read by itself: its own error if it is bad again
+        continue;
+      }
+      memo.clear();
+      each(pid, msg, false);
+    }
+    return left;
+  },
+};

@@ -1,25 +1,37 @@
 // A workload whose progress is visible from outside: every 50 ms it
 // increments a counter kept in memory and writes it to a file (pwrite at
 // offset 0), so a restored copy shows that it went on from where it was.
+// It holds an eventfd and a signalfd too, so that a dump has every kind of
+// state CRIB reads (op fdtype).
 //
 // usage: counter FILE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 
 int main(int argc, char **argv)
 {
 	struct timespec tick = { 0, 50 * 1000 * 1000 };
 	unsigned long n = 0;
+	sigset_t sigs;
 	char buf[32];
 	int fd, len;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
 		return 2;
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR2);
+	if (eventfd(3, 0) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) || signalfd(-1, &sigs, SFD_CLOEXEC) < 0) {
+		perror("eventfd/signalfd");
+		return 1;
 	}
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0) {

@@ -9,7 +9,8 @@
 // something to count.  -k: private anonymous memory (the default), shared
 // anonymous memory (a file to the kernel), or a shared mapping of a file
 // made next to READY_FILE (in /tmp without one), left for the caller to
-// remove: CRIU would have to copy a deleted one into the image.  fds: /dev/null, a regular file at varied offsets and
+// remove: CRIU would have to copy a deleted one into the image.  fds: an eventfd and a signalfd
+// first, then /dev/null, a regular file at varied offsets and
 // flags, pipe ends and sockets (a few hundred of each), until NFDS are open.  When all is set up it
 // writes its pid to READY_FILE (if given) and sleeps.
 #define _GNU_SOURCE
@@ -19,7 +20,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +88,19 @@ static int make_fds(long n, const char *scratch)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
+	}
+	if (n >= 2) {
+		/* an fd of each kind op fdtype reads: an eventfd with a count, a signalfd with a mask */
+		sigset_t sigs;
+
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGUSR2);
+		sigaddset(&sigs, SIGWINCH);
+		if (eventfd(5, EFD_SEMAPHORE) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) || signalfd(-1, &sigs, 0) < 0) {
+			perror("eventfd/signalfd");
+			return -1;
+		}
+		n -= 2;
 	}
 	for (i = 0; i < n;) {
 		switch (i % 8) {

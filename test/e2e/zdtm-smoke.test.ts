@@ -25,6 +25,9 @@ interface TestResult {
   via?: { service: number; 'co-process': number };
 }
 
+/** ops CRIU asks only for tasks with files of some kinds */
+const ASKED_FOR_SOME_FILES = new Set(['fdtype']);
+
 describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
   this.timeout(600000);
 
@@ -50,7 +53,11 @@ describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
     for (const t of passed) {
       for (const op of readRegistry().map((e) => e.name)) {
         const o = t.ops[op];
-        assert.ok(o && o.calls > 0, `${t.name}: op ${op} was never called`);
+        assert.ok(o, `${t.name}: no figures for op ${op}`);
+        // CRIU asks fdtype only for a task that has an eventfd or a signalfd, which no test here has
+        // (the e2e dumps of test/workloads/{counter,many} do, and check it)
+        if (ASKED_FOR_SOME_FILES.has(op) && o.calls === 0) continue;
+        assert.ok(o.calls > 0, `${t.name}: op ${op} was never called`);
         assert.equal(o.engine, 'crib', `${t.name}: op ${op} served by ${o.engine}`);
         assert.equal(o.fallbacks, 0, `${t.name}: op ${op} fell back to procfs`);
         // ZDTM gives CRIU a mount namespace of its own: a service names no paths for it (the co-process does)

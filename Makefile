@@ -203,7 +203,10 @@ zdtm: deps all bpffs zdtm-build
 	@mkdir -p $(BUILD)/zdtm; rc=0; for f in $(ZDTM_FLAVORS); do \
 		$(ZDTM_RUN) --list test/zdtm/static.list --flavor $$f $(if $(ZDTM_SERVICE),--service $(abspath $(BUILD)/bin/crib)) 2>&1 | tee $(BUILD)/zdtm/zdtm-$$f.txt; \
 		[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
-	done; exit $$rc
+	done; \
+	$(ZDTM_RUN) --out $(BUILD)/zdtm/crib-only --list test/zdtm/crib-only.list --flavor h --modes crib $(if $(ZDTM_SERVICE),--service $(abspath $(BUILD)/bin/crib)) 2>&1 | tee $(BUILD)/zdtm/zdtm-crib-only.txt; \
+	[ $${PIPESTATUS[0]} -eq 0 ] || rc=1; \
+	exit $$rc
 
 demo: deps all bpffs
 	$(BUILD)/bin/crib demo

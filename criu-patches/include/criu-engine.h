@@ -61,7 +61,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_TASKFS,   /* "taskfs":   /proc/PID/{exe,cwd,root} */
 	CR_ENGINE_OP_TIMERS,   /* "timers":   whether /proc/PID/timers lists any */
 	CR_ENGINE_OP_CGROUP,   /* "cgroup":   /proc/PID/task/TID/cgroup */
-	CR_ENGINE_OP_FDTYPE,   /* "fdtype":   /proc/PID/fdinfo/FD of eventfds and signalfds */
+	CR_ENGINE_OP_FDTYPE,   /* "fdtype":   /proc/PID/fdinfo/FD of eventfds, signalfds and timerfds */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -295,18 +295,22 @@ struct cr_eng_cgroup {
 
 /*
  * The fds of a task whose fdinfo has fields of their kind, with those
- * fields: an eventfd's "eventfd-count", a signalfd's "sigmask".  An fd of
- * another kind is not listed (CRIU reads its fdinfo).
+ * fields: an eventfd's "eventfd-count", a signalfd's "sigmask", a
+ * timerfd's clock, ticks, settime flags and times.  An fd of another kind
+ * is not listed (CRIU reads its fdinfo).
  */
 #define CR_ENG_FDTYPE_EVENTFD  1
 #define CR_ENG_FDTYPE_SIGNALFD 2
+#define CR_ENG_FDTYPE_TIMERFD  3
 
 struct cr_eng_fdtype_fd {
 	int32_t fd;
 	uint32_t kind;  /* CR_ENG_FDTYPE_* */
-	uint64_t value; /* eventfd: its counter; signalfd: the signals it takes (fdinfo's sigmask) */
-	uint32_t flags; /* eventfd: its flags (EFD_SEMAPHORE); else 0 */
-	uint32_t reserved; /* 0 */
+	uint64_t value; /* eventfd: its counter; signalfd: the signals it takes (fdinfo's sigmask); timerfd: ticks */
+	uint32_t flags; /* eventfd: its flags (EFD_SEMAPHORE); timerfd: its settime flags; else 0 */
+	int32_t clockid; /* timerfd: its clock; else 0 */
+	int64_t it_value_ns;    /* timerfd: the time to its next expiry; -1: not known (CRIU reads the fdinfo) */
+	int64_t it_interval_ns; /* timerfd: its interval */
 };
 
 /* fds[] ascending, released with free(); nr 0 and fds NULL for none */

@@ -11,7 +11,7 @@
  * readlink(): its f_op cannot be compared with eventfd_fops, which
  * /proc/kallsyms does not list without CONFIG_KALLSYMS_ALL.  Its
  * private_data is then the kind's context: the fields are what
- * eventfd_show_fdinfo() and signalfd_show_fdinfo() print.
+ * eventfd_show_fdinfo(), signalfd_show_fdinfo() and timerfd_show() print.
  */
 #include "crib_iter.h"
 #include "crib_want.h"
@@ -57,7 +57,45 @@ static __always_inline __u32 kind_of(const char *n)
 	if (n[1] == 's' && n[2] == 'i' && n[3] == 'g' && n[4] == 'n' && n[5] == 'a' && n[6] == 'l' && n[7] == 'f' &&
 	    n[8] == 'd' && n[9] == ']' && !n[10])
 		return CRIB_FDTYPE_SIGNALFD;
+	if (n[1] == 't' && n[2] == 'i' && n[3] == 'm' && n[4] == 'e' && n[5] == 'r' && n[6] == 'f' && n[7] == 'd' &&
+	    n[8] == ']' && !n[9])
+		return CRIB_FDTYPE_TIMERFD;
 	return 0;
+}
+
+#define CLOCK_MONOTONIC		1
+#define CLOCK_BOOTTIME		7
+#define CLOCK_REALTIME_ALARM	8
+#define CLOCK_BOOTTIME_ALARM	9
+
+/*
+ * What timerfd_show() prints: it_value is the timer's expiry less the
+ * time of its clock now (never below 0), as timerfd_get_remaining()
+ * computes it.  CLOCK_REALTIME has no helper (the offset from monotonic
+ * is the timekeeper's): its it_value is left to the fdinfo.
+ */
+static __always_inline void fill_timerfd(struct crib_fdtype *r, struct timerfd_ctx *t)
+{
+	__s32 clk = BPF_CORE_READ(t, clockid);
+	__s64 expires, now, rem;
+
+	r->value = BPF_CORE_READ(t, ticks);
+	r->flags = BPF_CORE_READ(t, settime_flags);
+	r->clockid = clk;
+	r->it_interval_ns = BPF_CORE_READ(t, tintv);
+	if (clk == CLOCK_REALTIME_ALARM || clk == CLOCK_BOOTTIME_ALARM)
+		expires = BPF_CORE_READ(t, t.alarm.node.expires);
+	else
+		expires = BPF_CORE_READ(t, t.tmr.node.expires);
+	if (clk == CLOCK_MONOTONIC)
+		now = bpf_ktime_get_ns();
+	else if (clk == CLOCK_BOOTTIME || clk == CLOCK_BOOTTIME_ALARM)
+		now = bpf_ktime_get_boot_ns();
+	else
+		return;
+	rem = expires - now;
+	r->it_value_ns = rem > 0 ? rem : 0;
+	r->have = CRIB_FDTYPE_HAVE_IT_VALUE;
 }
 
 SEC("iter/task_file")
@@ -112,6 +150,10 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 				o->p.kind = CRIB_FDTYPE_TASK;
 				o->p.flags = 0;
 				o->p.value = 0;
+				o->p.clockid = 0;
+				o->p.have = 0;
+				o->p.it_value_ns = 0;
+				o->p.it_interval_ns = 0;
 				crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
 				if (bpf_seq_write(seq, o, sizeof(*o))) {
 					c->last_tgid = 0;
@@ -135,18 +177,24 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 		return 0;
 	o->p.fd = ctx->fd;
 	o->p.kind = kind;
+	o->p.flags = 0;
+	o->p.clockid = 0;
+	o->p.have = 0;
+	o->p.it_value_ns = 0;
+	o->p.it_interval_ns = 0;
 	priv = BPF_CORE_READ(file, private_data);
 	if (kind == CRIB_FDTYPE_EVENTFD) {
 		struct eventfd_ctx *e = priv;
 
 		o->p.value = BPF_CORE_READ(e, count);
 		o->p.flags = BPF_CORE_READ(e, flags);
-	} else {
+	} else if (kind == CRIB_FDTYPE_SIGNALFD) {
 		struct signalfd_ctx *s = priv;
 
 		/* the context keeps the signals it does not take: fdinfo prints the complement */
 		o->p.value = ~BPF_CORE_READ(s, sigmask.sig[0]);
-		o->p.flags = 0;
+	} else {
+		fill_timerfd(&o->p, priv);
 	}
 	crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
 	/*

@@ -7,6 +7,7 @@
 #define LOG_PREFIX "crib: "
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,14 @@
 
 /* the flags an eventfd's context may have: EFD_SEMAPHORE, O_NONBLOCK, O_CLOEXEC */
 #define EFD_FLAGS (01 | 04000 | 02000000)
+/* a timerfd's settime flags: TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+#define TFD_SETTIME_FLAGS (01 | 02)
+
+/* the clocks timerfd_create() takes: REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM, BOOTTIME_ALARM */
+static bool timerfd_clock(int32_t c)
+{
+	return c == 0 || c == 1 || c == 7 || c == 8 || c == 9;
+}
 
 int crib_fdtype_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 {
@@ -41,9 +50,17 @@ int crib_fdtype_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 			crib_bad_answer(what, pid, "fd %d after fd %d", f->fd, i ? m->fd[i - 1]->fd : -1);
 			goto out;
 		}
-		if ((f->kind != CR_ENG_FDTYPE_EVENTFD && f->kind != CR_ENG_FDTYPE_SIGNALFD) ||
-		    (flags & ~(f->kind == CR_ENG_FDTYPE_EVENTFD ? EFD_FLAGS : 0))) {
+		if (f->kind < CR_ENG_FDTYPE_EVENTFD || f->kind > CR_ENG_FDTYPE_TIMERFD ||
+		    (flags & ~(f->kind == CR_ENG_FDTYPE_EVENTFD ? EFD_FLAGS :
+			       f->kind == CR_ENG_FDTYPE_TIMERFD ? TFD_SETTIME_FLAGS : 0))) {
 			crib_bad_answer(what, pid, "fd %d: kind %u with flags %#x", f->fd, f->kind, flags);
+			goto out;
+		}
+		if (f->kind == CR_ENG_FDTYPE_TIMERFD ?
+			    !f->has_clockid || !timerfd_clock(f->clockid) || !f->has_it_interval_ns ||
+				    f->it_interval_ns < 0 || (f->has_it_value_ns && f->it_value_ns < 0) :
+			    f->has_clockid || f->has_it_value_ns || f->has_it_interval_ns) {
+			crib_bad_answer(what, pid, "fd %d: kind %u with a clock or times that do not fit it", f->fd, f->kind);
 			goto out;
 		}
 	}
@@ -59,6 +76,11 @@ int crib_fdtype_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 		fds[i].kind = m->fd[i]->kind;
 		fds[i].value = m->fd[i]->value;
 		fds[i].flags = m->fd[i]->has_flags ? m->fd[i]->flags : 0;
+		fds[i].clockid = m->fd[i]->has_clockid ? m->fd[i]->clockid : 0;
+		fds[i].it_value_ns = m->fd[i]->has_it_value_ns ? m->fd[i]->it_value_ns : -1;
+		fds[i].it_interval_ns = m->fd[i]->has_it_interval_ns ? m->fd[i]->it_interval_ns : 0;
+		if (fds[i].kind != CR_ENG_FDTYPE_TIMERFD)
+			fds[i].it_value_ns = 0;
 	}
 	memset(ft, 0, sizeof(*ft));
 	ft->nr = m->n_fd;

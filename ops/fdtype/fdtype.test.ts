@@ -1,6 +1,7 @@
 // Op fdtype: its record against the object's BTF, and its answers against
 // /proc/PID/fdinfo on live processes: every eventfd (its counter and
-// semaphore flag) and signalfd (its mask) of a task, and no other fd; a
+// semaphore flag), signalfd (its mask) and timerfd (clock, ticks, flags,
+// times: periodic, one-shot, realtime, disarmed, expired) of a task, and no other fd; a
 // task without such fds, a zombie, no task; a tree read in one pass, where
 // the tasks without such fds get the same empty answer.
 import * as assert from 'assert';
@@ -17,12 +18,38 @@ interface Fd {
   kind: number;
   value: string;
   flags?: number;
+  clockid?: number;
+  itValueNs?: string;
+  itIntervalNs?: string;
 }
 
 function decode(bytes: Uint8Array): Fd[] {
   const type = loadProto().root.lookupType('crib.FdType');
   const m = type.toObject(type.decode(bytes.slice()), { longs: String }) as { fd?: Fd[] };
-  return (m.fd ?? []).map((f) => ({ fd: f.fd, kind: f.kind, value: f.value, flags: f.flags ?? 0 }));
+  return (m.fd ?? []).map((f) => ({ ...f, flags: f.flags ?? 0 }));
+}
+
+const TIMERFD = 3;
+const CLOCK_REALTIME = 0;
+
+/**
+ * @got (the engine's, read first) against @want (/proc's, read after):
+ * the same fds and fields, but a timerfd's time left, which only shrinks
+ * (by less than a second here), and which the engine does not know for
+ * CLOCK_REALTIME.
+ */
+function agree(got: Fd[], want: Fd[], who: string): void {
+  assert.deepStrictEqual(got.map((f) => f.fd), want.map((f) => f.fd), `${who}: the fds`);
+  got.forEach((g, i) => {
+    const w = want[i];
+    const { itValueNs: gv, ...gRest } = g;
+    const { itValueNs: wv, ...wRest } = w;
+    assert.deepStrictEqual(gRest, wRest, `${who}: fd ${g.fd}`);
+    if (g.kind !== TIMERFD) return assert.strictEqual(gv, undefined, `${who}: fd ${g.fd}: a time on kind ${g.kind}`);
+    if (g.clockid === CLOCK_REALTIME) return assert.strictEqual(gv, undefined, `${who}: fd ${g.fd}: a realtime it_value`);
+    const d = BigInt(gv!) - BigInt(wv!);
+    assert.ok(d >= 0n && d < 1000000000n, `${who}: fd ${g.fd}: it_value ${gv} ns, /proc's later ${wv}`);
+  });
 }
 
 /** What /proc/PID/fdinfo says of each eventfd and signalfd of @pid */
@@ -39,6 +66,15 @@ function fromProc(pid: number): Fd[] {
     }
     const kind = Number(Object.keys(KINDS).find((k) => KINDS[Number(k)] === link) ?? 0);
     if (!kind) continue;
+    if (kind === TIMERFD) {
+      const f = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(info)![1];
+      const ns = (v: string) => {
+        const [sec, nsec] = /\((\d+), (\d+)\)/.exec(v)!.slice(1).map(BigInt);
+        return (sec * 1000000000n + nsec).toString();
+      };
+      out.push({ fd: n, kind, value: f('ticks'), flags: parseInt(f('settime flags'), 8), clockid: Number(f('clockid')), itValueNs: ns(f('it_value')), itIntervalNs: ns(f('it_interval')) });
+      continue;
+    }
     const count = /^eventfd-count:\s*([0-9a-f]+)$/m.exec(info);
     const mask = /^sigmask:\s*([0-9a-f]+)$/m.exec(info);
     const sem = /^eventfd-semaphore:\s*(\d)$/m.exec(info);
@@ -55,8 +91,9 @@ function eventfdFlags(info: string, sem: RegExpExecArray | null): number {
 
 /**
  * A python process with an eventfd (semaphore, counter 7), a plain
- * eventfd, a signalfd of SIGHUP and SIGUSR1 and a pipe (no fields of a
- * kind); @fork: and a child that shares them.  Its pid (and the child's).
+ * eventfd, a signalfd of SIGHUP and SIGUSR1, a pipe (no fields of a
+ * kind) and five timerfds; @fork: and a child that shares them.  Its pid
+ * (and the child's).
  */
 async function holder(kids: ChildProcess[], fork = false): Promise<number[]> {
   const script = `
@@ -70,6 +107,13 @@ mask[0] = (1 << (signal.SIGUSR1 - 1)) | (1 << (signal.SIGHUP - 1))
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1, signal.SIGHUP])
 keep.append(libc.signalfd(-1, mask, 0))
 assert keep[-1] >= 0
+class ts(ctypes.Structure): _fields_ = [('s', ctypes.c_long), ('ns', ctypes.c_long)]
+class its(ctypes.Structure): _fields_ = [('i', ts), ('v', ts)]
+# timerfds: periodic monotonic, one-shot boottime, realtime, disarmed, expired (1 ms, ticks 1)
+for clock, value, interval in [(1, (100, 5), (2, 0)), (7, (50, 0), (0, 0)), (0, (1000, 0), (0, 0)), (1, (0, 0), (0, 0)), (1, (0, 1000000), (0, 0))]:
+    keep.append(libc.timerfd_create(clock, 0))
+    assert keep[-1] >= 0 and libc.timerfd_settime(keep[-1], 0, ctypes.byref(its(ts(*interval), ts(*value))), None) == 0
+time.sleep(0.05)
 if len(sys.argv) > 1:
     r, w = os.pipe()
     pid = os.fork()
@@ -114,17 +158,22 @@ describe('op fdtype (ops/fdtype)', function () {
     checkLayout(loadBtf('fdtype.bpf.o'), 'fdtype.bpf.o', FDTYPE);
   });
 
-  it('agrees with /proc/PID/fdinfo: each eventfd and signalfd, no other fd', async function () {
+  it('agrees with /proc/PID/fdinfo: each eventfd, signalfd and timerfd, no other fd', async function () {
     const [pid] = await holder(env.kids);
+    const got = decode(ops().read(env.id, pid, caller()));
     const want = fromProc(pid);
-    assert.deepStrictEqual(want.map((f) => [f.kind, f.value]), [[1, '7'], [1, '0'], [2, String(0x201)]], 'the holder as /proc shows it');
-    assert.deepStrictEqual(decode(ops().read(env.id, pid, caller())), want);
+    assert.deepStrictEqual(
+      want.map((f) => [f.kind, f.value, f.clockid ?? '-']),
+      [[1, '7', '-'], [1, '0', '-'], [2, String(0x201), '-'], [3, '0', 1], [3, '0', 7], [3, '0', 0], [3, '0', 1], [3, '1', 1]],
+      'the holder as /proc shows it',
+    );
+    agree(got, want, `pid ${pid}`);
   });
 
   it('agrees with /proc on this process (node\'s own eventfds)', function () {
     const fds = new Set(fs.readdirSync(`/proc/${process.pid}/fd`).map(Number));
     const got = decode(ops().read(env.id, process.pid, caller()));
-    assert.deepStrictEqual(got, fromProc(process.pid).filter((f) => fds.has(f.fd)));
+    agree(got, fromProc(process.pid).filter((f) => fds.has(f.fd)), 'this process');
   });
 
   it('a task without such fds and a zombie have none; a pid that is no task is NoSuchTaskError', async function () {
@@ -155,8 +204,8 @@ describe('op fdtype (ops/fdtype)', function () {
     // the tasks with files come from the one read; a zombie and no task are read by themselves
     assert.deepStrictEqual(calls, { all: 1, one: [z, nobody] });
     assert.deepStrictEqual([...got.keys()].sort(), [...pids].sort());
-    for (const p of [a, child, s1, s2, s3]) assert.deepStrictEqual(got.get(p), fromProc(p), `pid ${p}`);
-    assert.strictEqual((got.get(child) as Fd[]).length, 3, 'the child shares its parent\'s');
+    for (const p of [a, child, s1, s2, s3]) agree(got.get(p) as Fd[], fromProc(p), `pid ${p}`);
+    assert.strictEqual((got.get(child) as Fd[]).length, 8, 'the child shares its parent\'s');
     assert.deepStrictEqual(got.get(z), []);
     assert.strictEqual(got.get(nobody), -3);
     assert.deepStrictEqual(same, [s2], 'the second sleeper in a row has the answer of the first');

@@ -9,8 +9,8 @@
 // something to count.  -k: private anonymous memory (the default), shared
 // anonymous memory (a file to the kernel), or a shared mapping of a file
 // made next to READY_FILE (in /tmp without one), left for the caller to
-// remove: CRIU would have to copy a deleted one into the image.  fds: an eventfd and a signalfd
-// first, then /dev/null, a regular file at varied offsets and
+// remove: CRIU would have to copy a deleted one into the image.  fds: an eventfd, a signalfd and a
+// timerfd first, then /dev/null, a regular file at varied offsets and
 // flags, pipe ends and sockets (a few hundred of each), until NFDS are open.  When all is set up it
 // writes its pid to READY_FILE (if given) and sleeps.
 #define _GNU_SOURCE
@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 static int make_vmas(long n, const char *kind, const char *ready)
@@ -89,18 +90,21 @@ static int make_fds(long n, const char *scratch)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	if (n >= 2) {
-		/* an fd of each kind op fdtype reads: an eventfd with a count, a signalfd with a mask */
+	if (n >= 3) {
+		/* an fd of each kind op fdtype reads: an eventfd with a count, a signalfd with a mask, a timerfd */
 		sigset_t sigs;
+		struct itimerspec in1000 = { .it_value = { 1000, 0 }, .it_interval = { 7, 5 } };
+		int tfd;
 
 		sigemptyset(&sigs);
 		sigaddset(&sigs, SIGUSR2);
 		sigaddset(&sigs, SIGWINCH);
-		if (eventfd(5, EFD_SEMAPHORE) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) || signalfd(-1, &sigs, 0) < 0) {
-			perror("eventfd/signalfd");
+		if (eventfd(5, EFD_SEMAPHORE) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) || signalfd(-1, &sigs, 0) < 0 ||
+		    (tfd = timerfd_create(CLOCK_MONOTONIC, 0)) < 0 || timerfd_settime(tfd, 0, &in1000, NULL)) {
+			perror("eventfd/signalfd/timerfd");
 			return -1;
 		}
-		n -= 2;
+		n -= 3;
 	}
 	for (i = 0; i < n;) {
 		switch (i % 8) {

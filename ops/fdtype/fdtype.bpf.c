@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * fdtype.bpf.c: op fdtype, crib_fdtype, an iter/task_file program (6.1+)
- * that user space attaches to one task, or to none to read every task of
- * a frozen tree at once (prepare(): the pids in map "want"), and reads
- * until EOF.  The kernel calls it once per open fd, task by task, fds
- * ascending, with a reference on the file, then once with no file at the
- * end.
+ * that user space attaches to one task and reads until EOF.  The kernel
+ * calls it once per open fd, ascending, with a reference on the file,
+ * then once with no file at the end.  (Not read for a whole tree at
+ * once: an iterator attached to no task visits every file of the
+ * machine, 2-6 ms here, more than the few fdinfo files of most dumps;
+ * CRIU asks only for the tasks that have such fds.)
  *
  * An anon-inode file is told by its dentry's name, as CRIU tells it by
  * readlink(): its f_op cannot be compared with eventfd_fops, which
@@ -14,7 +15,6 @@
  * eventfd_show_fdinfo(), signalfd_show_fdinfo() and timerfd_show() print.
  */
 #include "crib_iter.h"
-#include "crib_want.h"
 #include "fdtype.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -25,9 +25,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct fdtype_count {
 	__u64 session;
 	__u32 count;
-	__s32 err;	 /* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
-	__s32 last_tgid; /* every task: the task the last fd was of (init namespace) */
-	__s32 last_pid;	 /* and its pid in the caller's namespace, 0: not asked for */
+	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
 };
 
 struct {
@@ -111,7 +109,6 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 	char name[16] = {};
 	void *priv;
 	__u32 zero = 0, kind;
-	int began = 0;
 
 	c = bpf_map_lookup_elem(&counts, &zero);
 	o = bpf_map_lookup_elem(&out, &zero);
@@ -123,8 +120,6 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 
 		c->session = ctx->meta->session_id;
 		c->count = 0;
-		c->last_tgid = 0;
-		c->last_pid = 0;
 		/* one task: its first fd (none: the probe checks it) */
 		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
 	}
@@ -135,38 +130,10 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 	if (!task || c->err)
 		return 0;
 
-	if (a->pid) {
-		o->p.pid = a->pid;
-	} else {
-		/* every task: the fds of each task come together, after a record that says it has files */
-		__s32 tgid = BPF_CORE_READ(task, tgid);
-
-		if (tgid != c->last_tgid) {
-			c->last_tgid = tgid;
-			c->last_pid = crib_wanted(task, a->ns_inum);
-			if (c->last_pid) {
-				o->p.pid = c->last_pid;
-				o->p.fd = -1;
-				o->p.kind = CRIB_FDTYPE_TASK;
-				o->p.flags = 0;
-				o->p.value = 0;
-				o->p.clockid = 0;
-				o->p.have = 0;
-				o->p.it_value_ns = 0;
-				o->p.it_interval_ns = 0;
-				crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
-				if (bpf_seq_write(seq, o, sizeof(*o))) {
-					c->last_tgid = 0;
-					return 0;
-				}
-				c->count++;
-				began = 1;
-			}
-		}
-		if (!c->last_pid)
-			return 0;
-		o->p.pid = c->last_pid;
-	}
+	/* one task, the one user space attached the iterator to */
+	if (!a->pid)
+		return 0;
+	o->p.pid = a->pid;
 
 	dentry = BPF_CORE_READ(file, f_path.dentry);
 	if (BPF_CORE_READ(dentry, d_sb, s_magic) != ANON_INODE_FS_MAGIC)
@@ -197,16 +164,9 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 		fill_timerfd(&o->p, priv);
 	}
 	crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
-	/*
-	 * Counted only once written.  A full buffer drops what this run wrote
-	 * and runs us again for this fd: the task then begins again.
-	 */
-	if (!bpf_seq_write(seq, o, sizeof(*o))) {
+	/* counted only once written: a full buffer runs us again for this fd */
+	if (!bpf_seq_write(seq, o, sizeof(*o)))
 		c->count++;
-	} else if (began) {
-		c->count--;
-		c->last_tgid = 0;
-	}
 	return 0;
 }
 

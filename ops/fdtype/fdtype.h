@@ -6,11 +6,8 @@
  * eventfd's counter, a signalfd's mask, a timerfd's clock, ticks and
  * times.  One record per such fd, in a
  * CRIB_REC_CTX record of the stream (crib.h); fds of other kinds have
- * none.  A read of one task (attached to it) or of every task the caller
- * asks for at once (attached to none, the pids in map "want"): each
- * task's records come together, fds ascending, after a CRIB_FDTYPE_TASK
- * record when the read is of many tasks (most have no fd of these kinds);
- * then the END record.
+ * none.  A read of one task (the iterator attached to it): its records,
+ * fds ascending, then the END record.
  * The one definition: fdtype.ts mirrors it, fdtype.test.ts checks the
  * mirror against the object's BTF.
  */
@@ -20,7 +17,6 @@
 #include "crib.h"
 
 /* kind: the anon-inode file, as readlink() names it */
-#define CRIB_FDTYPE_TASK     0 /* not an fd: in a read of many tasks, a task with files begins (fd -1) */
 #define CRIB_FDTYPE_EVENTFD  1 /* anon_inode:[eventfd] */
 #define CRIB_FDTYPE_SIGNALFD 2 /* anon_inode:[signalfd] */
 #define CRIB_FDTYPE_TIMERFD  3 /* anon_inode:[timerfd] */

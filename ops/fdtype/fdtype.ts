@@ -3,7 +3,7 @@
 // written as crib.FdType (fdtype.proto).
 import { layout } from '../../engine-ts/src/bpf/records';
 import { BadRecordError } from '../../engine-ts/src/errors';
-import { OpModule, RecordMemo, WANT_BYTES } from '../../engine-ts/src/engine/ops';
+import { OpModule } from '../../engine-ts/src/engine/ops';
 import { PbWriter, u64 } from '../../engine-ts/src/engine/pbwriter';
 
 /** struct crib_fdtype (fdtype.h); fdtype.test.ts checks it against the object's BTF */
@@ -21,7 +21,6 @@ export const FDTYPE = layout('crib_fdtype', 48, [
 
 /** CRIB_FDTYPE_*: what readlink() of the fd says */
 export const KINDS: Record<number, string> = { 1: 'anon_inode:[eventfd]', 2: 'anon_inode:[signalfd]', 3: 'anon_inode:[timerfd]' };
-const TASK = 0;
 const EVENTFD = 1;
 const TIMERFD = 3;
 /** CRIB_FDTYPE_HAVE_IT_VALUE */
@@ -78,57 +77,11 @@ export function encodeFdType(src: ArrayBuffer, items: Item[], pid: number): Uint
 export const op: OpModule = {
   message: 'crib.FdType',
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'fdtype.bpf.o', program: 'crib_fdtype', reader: 'iter' }],
-  // read for the whole frozen tree in prepare(): one read of every task's files
-  tree: true,
+  // not read in prepare(): a read of every task's files visits all the machine's (fdtype.bpf.c);
+  // CRIU asks for the few tasks that have such fds
+  tree: false,
   read(r, pid) {
     const s = r.stream(pid);
     return encodeFdType(s.buf, s.items, pid);
-  },
-  readAll(r, pids, each) {
-    const s = r.streamAll(pids, WANT_BYTES);
-    const asked = new Set(pids);
-    const byPid = new Map<number, Item[]>();
-    let prev = 0;
-    for (const it of s.items) {
-      const pid = it.len >= FDTYPE.size ? new DataView(s.buf, it.off + M.pid.offset, 4).getInt32(0, true) : 0;
-      if (!asked.has(pid)) throw new BadRecordError('fdtype', `a record of pid ${pid}, which was not asked for`);
-      const begins = it.len === FDTYPE.size && new DataView(s.buf, it.off + M.kind.offset, 4).getUint32(0, true) === TASK;
-      let l = byPid.get(pid);
-      if (!l) {
-        // each task's records, after the one that says it begins
-        if (!begins) throw new BadRecordError('fdtype', `the records of pid ${pid} before it begins`);
-        byPid.set(pid, (l = []));
-      } else if (pid !== prev || begins) throw new BadRecordError('fdtype', `the records of pid ${pid} do not come together`);
-      l.push(it);
-      prev = pid;
-    }
-    // most tasks have no such fd: their empty answer is the same as the one before
-    const memo = new RecordMemo();
-    const none = new Uint8Array(0);
-    const left: number[] = [];
-    for (const pid of asked) {
-      const l = byPid.get(pid);
-      if (!l) {
-        // no files (a zombie) or gone: only a read of its own tells them apart
-        left.push(pid);
-        continue;
-      }
-      if (l.length === 1) {
-        const kept = memo.get(none);
-        each(pid, kept ?? memo.set(none, none), kept !== undefined);
-        continue;
-      }
-      let msg: Uint8Array;
-      try {
-        msg = encodeFdType(s.buf, l.slice(1), pid);
-      } catch (e) {
-        if (!(e instanceof BadRecordError)) throw e;
-        left.push(pid); // read by itself: its own error if it is bad again
-        continue;
-      }
-      memo.clear();
-      each(pid, msg, false);
-    }
-    return left;
   },
 };

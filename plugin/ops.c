@@ -45,6 +45,8 @@ const char *crib_op_name(int op)
 }
 
 static bool engine_up;
+/* a round trip failed: the engine is gone (the shim stopped it) */
+static bool engine_lost;
 static bool op_avail[CR_ENGINE_OP__MAX];
 /* why the first unavailable op is, as the engine said (crib_ops_served) */
 static char first_reason[256];
@@ -197,6 +199,7 @@ void crib_ops_reset(void)
 	snap_drop();
 	fdc_drop();
 	engine_up = false;
+	engine_lost = false;
 	memset(op_avail, 0, sizeof(op_avail));
 	first_reason[0] = '\0';
 	service_name[0] = '\0';
@@ -215,6 +218,7 @@ static int call(const char *what, pid_t pid, Crib__Request *req, Crib__Response_
 	ret = shim_call(req, &resp);
 	if (ret) {
 		pr_err("%s: pid %d: no answer from the engine: %s\n", what, pid, strerror(-ret));
+		engine_lost = true;
 		return ret;
 	}
 	ret = resp->err;
@@ -1000,11 +1004,22 @@ int crib_op_get(int op, pid_t pid, void *out)
 		return -err;
 	}
 
+	/*
+	 * Past the snapshot a folder op needs the engine.  Once it is gone
+	 * (killed, or stopped by the shim when it stalled), procfs serves
+	 * these: the tasks are frozen, CRIU's own reads are as good.
+	 */
+	if (engine_lost)
+		return -ENOTSUP;
 	opreq.op = op;
 	opreq.pid = pid;
 	req.req_case = CRIB__REQUEST__REQ_OP;
 	req.op = &opreq;
 	ret = call(op_names[op], pid, &req, CRIB__RESPONSE__RESP_RECORD, &resp);
+	if (ret && engine_lost) {
+		pr_warn("%s: pid %d: the engine is gone: procfs serves this op from now on\n", op_names[op], pid);
+		return -ENOTSUP;
+	}
 	if (ret)
 		return ret;
 	/* the converter checks everything before it writes *out */

@@ -62,6 +62,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_TIMERS,   /* "timers":   whether /proc/PID/timers lists any */
 	CR_ENGINE_OP_CGROUP,   /* "cgroup":   /proc/PID/task/TID/cgroup */
 	CR_ENGINE_OP_FDTYPE,   /* "fdtype":   /proc/PID/fdinfo/FD of eventfds, signalfds and timerfds */
+	CR_ENGINE_OP_EPOLL,    /* "epoll":    /proc/PID/fdinfo/FD of epoll fds (their targets) */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -320,6 +321,38 @@ struct cr_eng_fdtype {
 	struct cr_eng_fdtype_fd *fds;
 };
 
+/*
+ * The epoll fds of a task, each with its targets as its fdinfo lists
+ * them ("tfd:" lines, in the kernel's order).  An fd of another kind is
+ * not listed.
+ */
+struct cr_eng_epoll_tfd {
+	int32_t tfd;     /* the fd the target was added as (it may be closed since) */
+	uint32_t events;
+	uint64_t data;
+	int64_t pos;     /* the target file's position */
+	uint64_t ino;    /* its inode's number */
+	uint32_t sdev;   /* its superblock's s_dev, the kernel's encoding (major << 20 | minor), as fdinfo's "sdev" */
+	uint32_t reserved; /* 0 */
+};
+
+#define CR_ENG_EPOLL_TFDS_UNKNOWN UINT32_MAX
+
+struct cr_eng_epoll_fd {
+	int32_t fd;
+	uint32_t nr_tfds; /* CR_ENG_EPOLL_TFDS_UNKNOWN: more than the engine lists (CRIU reads the fdinfo) */
+	uint32_t first;   /* its targets: tfds[first .. first + nr_tfds) */
+	uint32_t reserved; /* 0 */
+};
+
+/* fds[] ascending; tfds[] in the same allocation, released with free(fds); nr 0 and fds NULL for none */
+struct cr_eng_epoll {
+	uint32_t nr;
+	uint32_t nr_tfds;
+	struct cr_eng_epoll_fd *fds;
+	struct cr_eng_epoll_tfd *tfds;
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -371,6 +404,7 @@ struct cr_engine_ops {
 	int (*timers)(pid_t pid, struct cr_eng_timers *t);
 	int (*cgroup)(pid_t tid, struct cr_eng_cgroup *cg);
 	int (*fdtype)(pid_t pid, struct cr_eng_fdtype *ft);
+	int (*epoll)(pid_t pid, struct cr_eng_epoll *ep);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

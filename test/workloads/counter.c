@@ -1,8 +1,8 @@
 // A workload whose progress is visible from outside: every 50 ms it
 // increments a counter kept in memory and writes it to a file (pwrite at
 // offset 0), so a restored copy shows that it went on from where it was.
-// It holds an eventfd and a signalfd too, so that a dump has every kind of
-// state CRIB reads (op fdtype).
+// It holds an eventfd and a signalfd too, and an epoll fd watching both,
+// so that a dump has every kind of state CRIB reads (ops fdtype, epoll).
 //
 // usage: counter FILE
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 
@@ -19,9 +20,10 @@ int main(int argc, char **argv)
 {
 	struct timespec tick = { 0, 50 * 1000 * 1000 };
 	unsigned long n = 0;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd, len, efd, sfd, ep;
 	sigset_t sigs;
 	char buf[32];
-	int fd, len;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
@@ -29,8 +31,10 @@ int main(int argc, char **argv)
 	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGUSR2);
-	if (eventfd(3, 0) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) || signalfd(-1, &sigs, SFD_CLOEXEC) < 0) {
-		perror("eventfd/signalfd");
+	if ((efd = eventfd(3, 0)) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) ||
+	    (sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0 || (ep = epoll_create1(0)) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) || (ev.data.u64 = 42, epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev))) {
+		perror("eventfd/signalfd/epoll");
 		return 1;
 	}
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);

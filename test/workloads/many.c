@@ -9,8 +9,8 @@
 // something to count.  -k: private anonymous memory (the default), shared
 // anonymous memory (a file to the kernel), or a shared mapping of a file
 // made next to READY_FILE (in /tmp without one), left for the caller to
-// remove: CRIU would have to copy a deleted one into the image.  fds: an eventfd, a signalfd and a
-// timerfd first, then /dev/null, a regular file at varied offsets and
+// remove: CRIU would have to copy a deleted one into the image.  fds: an eventfd, a signalfd, a
+// timerfd and an epoll fd watching them first, then /dev/null, a regular file at varied offsets and
 // flags, pipe ends and sockets (a few hundred of each), until NFDS are open.  When all is set up it
 // writes its pid to READY_FILE (if given) and sleeps.
 #define _GNU_SOURCE
@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -90,21 +91,28 @@ static int make_fds(long n, const char *scratch)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	if (n >= 3) {
-		/* an fd of each kind op fdtype reads: an eventfd with a count, a signalfd with a mask, a timerfd */
-		sigset_t sigs;
+	if (n >= 4) {
+		/*
+		 * an fd of each kind ops fdtype and epoll read: an eventfd with a count, a signalfd with
+		 * a mask, a timerfd, and an epoll fd watching the three
+		 */
 		struct itimerspec in1000 = { .it_value = { 1000, 0 }, .it_interval = { 7, 5 } };
-		int tfd;
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = 0xfeedface };
+		int efd, sfd, tfd, ep;
+		sigset_t sigs;
 
 		sigemptyset(&sigs);
 		sigaddset(&sigs, SIGUSR2);
 		sigaddset(&sigs, SIGWINCH);
-		if (eventfd(5, EFD_SEMAPHORE) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) || signalfd(-1, &sigs, 0) < 0 ||
-		    (tfd = timerfd_create(CLOCK_MONOTONIC, 0)) < 0 || timerfd_settime(tfd, 0, &in1000, NULL)) {
-			perror("eventfd/signalfd/timerfd");
+		if ((efd = eventfd(5, EFD_SEMAPHORE)) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) ||
+		    (sfd = signalfd(-1, &sigs, 0)) < 0 || (tfd = timerfd_create(CLOCK_MONOTONIC, 0)) < 0 ||
+		    timerfd_settime(tfd, 0, &in1000, NULL) || (ep = epoll_create1(0)) < 0 ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) || epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev)) {
+			perror("eventfd/signalfd/timerfd/epoll");
 			return -1;
 		}
-		n -= 3;
+		n -= 4;
 	}
 	for (i = 0; i < n;) {
 		switch (i % 8) {

@@ -54,6 +54,16 @@ def read_list(path):
         return [line.split()[0] for line in f if line.strip() and not line.lstrip().startswith('#')]
 
 
+def read_expected_ops(path):
+    """The ops a test's comment names as "(op NAME)": the test must call them with crib."""
+    want = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip() and not line.lstrip().startswith('#'):
+                want[line.split()[0]] = set(re.findall(r'\(op (\w+)\)', line))
+    return want
+
+
 def first_error(text):
     """The first line of the output that says why the test failed."""
     lines = text.splitlines()
@@ -188,6 +198,7 @@ def main():
     if not os.path.exists(os.path.join(args.tree, 'test', 'zdtm', 'static', 'cow00')):
         ap.error('ZDTM is not built in %s (make -C %s/test/zdtm)' % (args.tree, args.tree))
     tests = read_list(args.list)
+    expected = read_expected_ops(args.list)
     if args.only:
         only = args.only.split(',')
         unknown = [t for t in only if t not in tests]
@@ -228,6 +239,11 @@ def main():
         results[name] = {}
         for m in modes:
             r = run_one(args, name, m, conf_dir, os.path.join(out, 'logs', m))
+            # a test the list says is there for an op proves nothing if the op was not called
+            uncalled = sorted(o for o in expected.get(name, ()) if m != 'procfs' and r['result'] == 'pass'
+                              and r.get('ops', {}).get(o, {}).get('calls', 0) == 0)
+            if uncalled:
+                r['result'], r['reason'] = 'fail', 'op %s not called' % ', '.join(uncalled)
             results[name][m] = r
             print('[%d/%d] %-40s %-12s %s%s' % (i, len(tests), name, m, r['result'],
                                                ' (%s)' % r['reason'][:100] if r['reason'] and r['result'] != 'skip' else ''),

@@ -21,6 +21,9 @@
 
 #define EOVERFLOW 75
 
+/* the superblock magic of anon-inode files (eventfd, epoll, signalfd, timerfd...) */
+#define ANON_INODE_FS_MAGIC 0x09041934
+
 /* A record of the stream with a payload of type T. */
 #define CRIB_REC(T) struct { struct crib_rec h; T p; }
 
@@ -93,6 +96,86 @@ static __always_inline int crib_rec_end(struct seq_file *seq, int err, __u32 cou
 	r.p.names_len = names_len;
 	r.p.flags = flags;
 	return bpf_seq_write(seq, &r, sizeof(r));
+}
+
+/*
+ * The iter/task_file programs that user space attaches to one task and
+ * that write a record for some of its fds (ops fdtype, epoll, pidfd):
+ * what a read has written so far, in a one-entry array map of this type
+ * that each declares (CRIB_FILE_ITER_COUNTS).
+ */
+struct crib_file_iter_count {
+	__u64 session;	/* the read these are of */
+	__u32 count;	/* records written */
+	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
+	__u32 level;	/* the caller's pid namespace: its level among the task's, */
+	__u32 inum;	/* and its inode */
+};
+
+#define CRIB_FILE_ITER_COUNTS(name)				\
+struct {							\
+	__uint(type, BPF_MAP_TYPE_ARRAY);			\
+	__uint(max_entries, 1);					\
+	__type(key, __u32);					\
+	__type(value, struct crib_file_iter_count);		\
+} name SEC(".maps")
+
+/*
+ * The start of such a program's run: the read's count (reset at its first
+ * fd, where the task is checked against the request), or NULL when there
+ * is nothing to write for @ctx.  At the end of the files (no file) it
+ * writes the END record with the count.  @pid: the request's.  (The
+ * caller still checks its own copy of ctx->file for NULL: the verifier
+ * does not carry this check over.)
+ */
+static __always_inline struct crib_file_iter_count *
+crib_file_iter_begin(struct bpf_iter__task_file *ctx, void *counts, __s32 *pid)
+{
+	struct crib_file_iter_count *c;
+	struct crib_iter_args *a;
+	__u32 zero = 0;
+	int level;
+
+	c = bpf_map_lookup_elem(counts, &zero);
+	a = bpf_map_lookup_elem(&iter_args, &zero);
+	if (!c || !a)
+		return NULL;
+	if (c->session != ctx->meta->session_id) {
+		c->session = ctx->meta->session_id;
+		c->count = 0;
+		c->err = 0;
+		/* one task: its first fd (none: the probe checks it) */
+		if (a->pid && ctx->file) {
+			level = crib_iter_task_level(ctx->task, &c->inum);
+			c->err = level < 0 ? -ESRCH : 0;
+			c->level = level < 0 ? 0 : level;
+		}
+	}
+	if (!ctx->file) {
+		crib_rec_end(ctx->meta->seq, c->err, c->count, c->count, 0, 0);
+		return NULL;
+	}
+	/* one task, the one user space attached the iterator to */
+	if (!ctx->task || c->err || !a->pid)
+		return NULL;
+	*pid = a->pid;
+	return c;
+}
+
+/*
+ * The name of @file's dentry, in @name (@n bytes, NUL-terminated) when
+ * its superblock has @magic, else "": how an anon-inode file's kind is
+ * told ("[eventfd]", "[eventpoll]"...), since its f_op cannot be compared
+ * with eventfd_fops and the like: /proc/kallsyms lists no data symbols
+ * without CONFIG_KALLSYMS_ALL.
+ */
+static __always_inline void crib_file_dname(struct file *file, unsigned long magic, char *name, __u32 n)
+{
+	struct dentry *d = BPF_CORE_READ(file, f_path.dentry);
+
+	name[0] = 0;
+	if (BPF_CORE_READ(d, d_sb, s_magic) == magic)
+		bpf_probe_read_kernel_str(name, n, BPF_CORE_READ(d, d_name.name));
 }
 
 /*

@@ -8,7 +8,7 @@
  * of the machine, where a dump has a few epoll fds.)
  *
  * An epoll file is told by its anon-inode dentry's name, "[eventpoll]",
- * as CRIU tells it by readlink().  Its private_data is the struct
+ * as CRIU tells it by readlink() (crib_file_dname()).  Its private_data is the struct
  * eventpoll whose tree of struct epitem ep_show_fdinfo() prints, in
  * order: the walk here is the same in-order walk, one node per bpf_loop()
  * step, with its state in a map (the verifier does not track map
@@ -24,21 +24,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define ANON_INODE_FS_MAGIC 0x09041934
-
-/* records written by the iterator of session_id */
-struct epoll_count {
-	__u64 session;
-	__u32 count;
-	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct epoll_count);
-} counts SEC(".maps");
+CRIB_FILE_ITER_COUNTS(counts);
 
 enum { DESCEND, RIGHT, ASCEND };
 
@@ -149,43 +135,19 @@ static long walk_step(__u64 i, void *arg)
 SEC("iter/task_file")
 int crib_epoll(struct bpf_iter__task_file *ctx)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
-	struct crib_iter_args *a;
+	struct crib_file_iter_count *c;
 	struct eventpoll *ep;
-	struct epoll_count *c;
 	struct epoll_walk *w;
-	struct dentry *dentry;
 	char name[16] = {};
-	__u32 zero = 0;
 	__u64 size;
+	__s32 pid;
 
-	c = bpf_map_lookup_elem(&counts, &zero);
+	c = crib_file_iter_begin(ctx, &counts, &pid);
 	w = get_walk();
-	a = bpf_map_lookup_elem(&iter_args, &zero);
-	if (!c || !w || !a)
+	if (!c || !w || !file)
 		return 0;
-	if (c->session != ctx->meta->session_id) {
-		__u32 inum;
-
-		c->session = ctx->meta->session_id;
-		c->count = 0;
-		/* one task: its first fd (none: the probe checks it) */
-		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
-	}
-	if (!file) {
-		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
-		return 0;
-	}
-	/* one task, the one user space attached the iterator to */
-	if (!task || c->err || !a->pid)
-		return 0;
-
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	if (BPF_CORE_READ(dentry, d_sb, s_magic) != ANON_INODE_FS_MAGIC)
-		return 0;
-	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+	crib_file_dname(file, ANON_INODE_FS_MAGIC, name, sizeof(name));
 	if (!is_eventpoll(name))
 		return 0;
 
@@ -193,7 +155,7 @@ int crib_epoll(struct bpf_iter__task_file *ctx)
 	w->node = (__u64)BPF_CORE_READ(ep, rbr.rb_root.rb_node);
 	w->step = DESCEND;
 	w->done = 0;
-	w->rec.p.pid = a->pid;
+	w->rec.p.pid = pid;
 	w->rec.p.fd = ctx->fd;
 	w->rec.p.nr = 0;
 	/* every node is left, listed and climbed past once: under 4 steps a target */
@@ -210,7 +172,7 @@ int crib_epoll(struct bpf_iter__task_file *ctx)
 	if (size > sizeof(w->rec) + sizeof(w->tfds))
 		return 0;
 	/* counted only once written: a full buffer runs us again for this fd */
-	if (!bpf_seq_write(seq, &w->rec, size))
+	if (!bpf_seq_write(ctx->meta->seq, &w->rec, size))
 		c->count++;
 	return 0;
 }

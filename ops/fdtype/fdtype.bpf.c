@@ -9,9 +9,7 @@
  * CRIU asks only for the tasks that have such fds.)
  *
  * An anon-inode file is told by its dentry's name, as CRIU tells it by
- * readlink(): its f_op cannot be compared with eventfd_fops, which
- * /proc/kallsyms does not list without CONFIG_KALLSYMS_ALL.  Its
- * private_data is then the kind's context: the fields are what
+ * readlink() (crib_file_dname()).  Its private_data is then the kind's context: the fields are what
  * eventfd_show_fdinfo(), signalfd_show_fdinfo() and timerfd_show() print.
  */
 #include "crib_iter.h"
@@ -19,21 +17,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define ANON_INODE_FS_MAGIC 0x09041934
-
-/* records written by the iterator of session_id */
-struct fdtype_count {
-	__u64 session;
-	__u32 count;
-	__s32 err;	/* -ESRCH: the task is not the caller's pid (crib_iter_task_level) */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fdtype_count);
-} counts SEC(".maps");
+CRIB_FILE_ITER_COUNTS(counts);
 
 /* its value type names struct crib_fdtype in BTF */
 struct {
@@ -99,49 +83,23 @@ static __always_inline void fill_timerfd(struct crib_fdtype *r, struct timerfd_c
 SEC("iter/task_file")
 int crib_fdtype(struct bpf_iter__task_file *ctx)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
 	CRIB_REC(struct crib_fdtype) *o;
-	struct crib_iter_args *a;
-	struct fdtype_count *c;
-	struct dentry *dentry;
+	struct crib_file_iter_count *c;
 	char name[16] = {};
-	void *priv;
 	__u32 zero = 0, kind;
+	void *priv;
+	__s32 pid;
 
-	c = bpf_map_lookup_elem(&counts, &zero);
+	c = crib_file_iter_begin(ctx, &counts, &pid);
 	o = bpf_map_lookup_elem(&out, &zero);
-	a = bpf_map_lookup_elem(&iter_args, &zero);
-	if (!c || !o || !a)
+	if (!c || !o || !file)
 		return 0;
-	if (c->session != ctx->meta->session_id) {
-		__u32 inum;
-
-		c->session = ctx->meta->session_id;
-		c->count = 0;
-		/* one task: its first fd (none: the probe checks it) */
-		c->err = a->pid && file && crib_iter_task_level(task, &inum) < 0 ? -ESRCH : 0;
-	}
-	if (!file) {
-		crib_rec_end(seq, c->err, c->count, c->count, 0, 0);
-		return 0;
-	}
-	if (!task || c->err)
-		return 0;
-
-	/* one task, the one user space attached the iterator to */
-	if (!a->pid)
-		return 0;
-	o->p.pid = a->pid;
-
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	if (BPF_CORE_READ(dentry, d_sb, s_magic) != ANON_INODE_FS_MAGIC)
-		return 0;
-	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(dentry, d_name.name));
+	crib_file_dname(file, ANON_INODE_FS_MAGIC, name, sizeof(name));
 	kind = kind_of(name);
 	if (!kind)
 		return 0;
+	o->p.pid = pid;
 	o->p.fd = ctx->fd;
 	o->p.kind = kind;
 	o->p.flags = 0;
@@ -165,7 +123,7 @@ int crib_fdtype(struct bpf_iter__task_file *ctx)
 	}
 	crib_rec_init(&o->h, CRIB_REC_CTX, sizeof(*o));
 	/* counted only once written: a full buffer runs us again for this fd */
-	if (!bpf_seq_write(seq, o, sizeof(*o)))
+	if (!bpf_seq_write(ctx->meta->seq, o, sizeof(*o)))
 		c->count++;
 	return 0;
 }

@@ -23,6 +23,8 @@
 
 /* the superblock magic of anon-inode files (eventfd, epoll, signalfd, timerfd...) */
 #define ANON_INODE_FS_MAGIC 0x09041934
+/* and of pidfs, whose files are pidfds (6.9+; before, anon-inode files named "[pidfd]") */
+#define PID_FS_MAGIC 0x50494446
 
 /* A record of the stream with a payload of type T. */
 #define CRIB_REC(T) struct { struct crib_rec h; T p; }

@@ -63,6 +63,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_CGROUP,   /* "cgroup":   /proc/PID/task/TID/cgroup */
 	CR_ENGINE_OP_FDTYPE,   /* "fdtype":   /proc/PID/fdinfo/FD of eventfds, signalfds and timerfds */
 	CR_ENGINE_OP_EPOLL,    /* "epoll":    /proc/PID/fdinfo/FD of epoll fds (their targets) */
+	CR_ENGINE_OP_PIDFD,    /* "pidfd":    /proc/PID/fdinfo/FD of pidfds (the process, ino) */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -353,6 +354,26 @@ struct cr_eng_epoll {
 	struct cr_eng_epoll_tfd *tfds;
 };
 
+/*
+ * The pidfds of a task, each with what its fdinfo says: the process it
+ * refers to ("Pid" and the last of "NSpid") and its inode ("ino").  An
+ * fd of another kind is not listed.
+ */
+struct cr_eng_pidfd_fd {
+	int32_t fd;
+	int32_t nr;     /* the process in CRIU's pid namespace; 0: not seen from it; -1: exited */
+	int32_t ns_nr;  /* its number in its own pid namespace (nr where nr <= 0) */
+	uint32_t reserved; /* 0 */
+	uint64_t ino;
+};
+
+/* fds[] ascending, released with free(); nr 0 and fds NULL for none */
+struct cr_eng_pidfd {
+	uint32_t nr;
+	uint32_t reserved; /* 0 */
+	struct cr_eng_pidfd_fd *fds;
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -405,6 +426,7 @@ struct cr_engine_ops {
 	int (*cgroup)(pid_t tid, struct cr_eng_cgroup *cg);
 	int (*fdtype)(pid_t pid, struct cr_eng_fdtype *ft);
 	int (*epoll)(pid_t pid, struct cr_eng_epoll *ep);
+	int (*pidfd)(pid_t pid, struct cr_eng_pidfd *pf);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

@@ -155,6 +155,9 @@ int crib_fdmeta(struct bpf_iter__task_file *ctx)
 	o->r.p.dev_major = n >> 20;
 	o->r.p.dev_minor = n & ((1U << 20) - 1);
 	o->r.p.magic = BPF_CORE_READ(sb, s_magic);
+	/* pidfs_getattr(): user space expects a pidfd's inode to have no file type (6.9+) */
+	if (o->r.p.magic == PID_FS_MAGIC)
+		o->r.p.mode &= ~S_IFMT;
 
 	/* a full buffer runs us again for this fd: its number is kept from the first run */
 	fp = (__u64)file;

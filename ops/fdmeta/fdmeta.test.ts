@@ -80,7 +80,8 @@ function same(got: Fd[], want: Fd[], who: string): void {
  * A python process holding files of many kinds: a regular file, one whose
  * name has a space, a newline and a byte that is not UTF-8, a deleted one,
  * a directory, /dev/null, a pipe, a socket pair, an eventfd, an epoll, a
- * memfd, an O_PATH fd; @chroot: in a chroot of its own, the paths then
+ * memfd, an O_PATH fd, a pidfd (a file without a type in fstat()'s mode);
+ * @chroot: in a chroot of its own, the paths then
  * as we see them.
  */
 async function holder(kids: ChildProcess[], dir: string, chroot = false): Promise<number> {
@@ -100,6 +101,7 @@ keep.append(os.eventfd(0))
 ep = select.epoll(); keep.append(ep.fileno())
 keep.append(os.memfd_create('crib-fdmeta'))
 keep.append(os.open('/', os.O_PATH))
+keep.append(os.pidfd_open(os.getpid()))
 if len(sys.argv) > 2:
     os.chroot(d)
 print('ready', flush=True)

@@ -1,8 +1,9 @@
 // A workload whose progress is visible from outside: every 50 ms it
 // increments a counter kept in memory and writes it to a file (pwrite at
 // offset 0), so a restored copy shows that it went on from where it was.
-// It holds an eventfd and a signalfd too, and an epoll fd watching both,
-// so that a dump has every kind of state CRIB reads (ops fdtype, epoll).
+// It holds an eventfd and a signalfd too, an epoll fd watching both and a
+// pidfd of itself, so that a dump has every kind of state CRIB reads (ops
+// fdtype, epoll, pidfd).
 //
 // usage: counter FILE
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 
 int main(int argc, char **argv)
 {
@@ -33,8 +35,9 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGUSR2);
 	if ((efd = eventfd(3, 0)) < 0 || sigprocmask(SIG_BLOCK, &sigs, NULL) ||
 	    (sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0 || (ep = epoll_create1(0)) < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) || (ev.data.u64 = 42, epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev))) {
-		perror("eventfd/signalfd/epoll");
+	    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) || (ev.data.u64 = 42, epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev)) ||
+	    syscall(SYS_pidfd_open, getpid(), 0) < 0) {
+		perror("eventfd/signalfd/epoll/pidfd");
 		return 1;
 	}
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -9,10 +9,12 @@
 // something to count.  -k: private anonymous memory (the default), shared
 // anonymous memory (a file to the kernel), or a shared mapping of a file
 // made next to READY_FILE (in /tmp without one), left for the caller to
-// remove: CRIU would have to copy a deleted one into the image.  fds: an eventfd, a signalfd, a
-// timerfd and an epoll fd watching them first, then /dev/null, a regular file at varied offsets and
-// flags, pipe ends and sockets (a few hundred of each), until NFDS are open.  When all is set up it
-// writes its pid to READY_FILE (if given) and sleeps.
+// remove: CRIU would have to copy a deleted one into the image.  fds: an
+// eventfd, a signalfd, a timerfd, an epoll fd watching them and a pidfd of
+// itself first, then /dev/null, a regular file at varied offsets and
+// flags, pipe ends and sockets (a few hundred of each), until NFDS are
+// open.  When all is set up it writes its pid to READY_FILE (if given) and
+// sleeps.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -91,10 +94,10 @@ static int make_fds(long n, const char *scratch)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	if (n >= 4) {
+	if (n >= 5) {
 		/*
-		 * an fd of each kind ops fdtype and epoll read: an eventfd with a count, a signalfd with
-		 * a mask, a timerfd, and an epoll fd watching the three
+		 * an fd of each kind ops fdtype, epoll and pidfd read: an eventfd with a count, a
+		 * signalfd with a mask, a timerfd, an epoll fd watching the three, a pidfd of itself
 		 */
 		struct itimerspec in1000 = { .it_value = { 1000, 0 }, .it_interval = { 7, 5 } };
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = 0xfeedface };
@@ -108,11 +111,11 @@ static int make_fds(long n, const char *scratch)
 		    (sfd = signalfd(-1, &sigs, 0)) < 0 || (tfd = timerfd_create(CLOCK_MONOTONIC, 0)) < 0 ||
 		    timerfd_settime(tfd, 0, &in1000, NULL) || (ep = epoll_create1(0)) < 0 ||
 		    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) || epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) ||
-		    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev)) {
-			perror("eventfd/signalfd/timerfd/epoll");
+		    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev) || syscall(SYS_pidfd_open, getpid(), 0) < 0) {
+			perror("eventfd/signalfd/timerfd/epoll/pidfd");
 			return -1;
 		}
-		n -= 4;
+		n -= 5;
 	}
 	for (i = 0; i < n;) {
 		switch (i % 8) {

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * inotify.bpf.c: op inotify, crib_inotify, an iter/task_file program
+ * (6.1+) that user space attaches to one task and reads until EOF (not
+ * for a whole tree at once, for fdtype's reason).
+ *
+ * An inotify file is the anon-inode file named "inotify"; its
+ * private_data is the struct fsnotify_group whose marks inotify_fdinfo()
+ * prints, in the order of the group's marks_list: the walk here follows
+ * that list, one mark per bpf_loop() step, its state in a map.  As for
+ * epoll, the kernel holds the group's mark_mutex and the walk cannot: it
+ * counts on the tasks being frozen, reads stale marks at worst (marks are
+ * freed after an SRCU grace period; the program runs under RCU) and ends
+ * at the loop's bound.
+ *
+ * Each watch carries the file handle fdinfo prints, which CRIU opens the
+ * watched inode by.  The kernel encodes it with the file system's
+ * export_operations; the walk encodes it for the file systems whose
+ * encoding it knows (ext2/3/4: generic_encode_ino32_fh(); tmpfs and
+ * devtmpfs: shmem_encode_fh(); one without export_operations (procfs,
+ * sysfs, bpffs...): the 64-bit inode fid of kernels that have one,
+ * FILEID_INO64_GEN, since 6.7) and says it cannot for the others
+ * (fh_bytes 0): CRIU then reads that fd's fdinfo.
+ */
+#include "crib_iter.h"
+#include "inotify.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define EXT4_SUPER_MAGIC	0xEF53
+#define TMPFS_MAGIC		0x01021994
+
+/* what inotify_mark_user_mask() adds to a mark's events: IN_ALL_EVENTS, and two mark flags */
+#define IN_ALL_EVENTS				0x00000fff
+#define IN_EXCL_UNLINK				0x04000000
+#define IN_ONESHOT				0x80000000
+#define FSNOTIFY_MARK_FLAG_EXCL_UNLINK		0x0010
+#define FSNOTIFY_MARK_FLAG_IN_ONESHOT		0x0020
+
+CRIB_FILE_ITER_COUNTS(counts);
+
+/* the walk of one group's marks, and its record as it is written: rec, then wds[0..rec.p.nr) */
+struct inotify_walk {
+	__u64 head;	/* &group->marks_list */
+	__u64 pos;	/* the list node of the next mark */
+	__u32 done;	/* the walk came back to the head */
+	__u32 pad;
+	CRIB_REC(struct crib_inotify) rec;
+	struct crib_inotify_wd wds[CRIB_INOTIFY_MAX_WDS];
+};
+
+/* its value type names struct crib_inotify and crib_inotify_wd in BTF */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inotify_walk);
+} walks SEC(".maps");
+
+static __always_inline struct inotify_walk *get_walk(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&walks, &zero);
+}
+
+/* "inotify", compared a character at a time */
+static __always_inline bool is_inotify(const char *n)
+{
+	return n[0] == 'i' && n[1] == 'n' && n[2] == 'o' && n[3] == 't' && n[4] == 'i' && n[5] == 'f' &&
+	       n[6] == 'y' && !n[7];
+}
+
+/*
+ * The inode of @conn: its obj is the inode itself (6.11+) or the inode's
+ * i_fsnotify_marks (before); whichever it is, that inode's
+ * i_fsnotify_marks points back to @conn.  NULL when neither does.
+ */
+static __always_inline struct inode *conn_inode(struct fsnotify_mark_connector *conn)
+{
+	void *obj = BPF_CORE_READ(conn, obj);
+	struct inode *inode = obj;
+
+	if ((void *)BPF_CORE_READ(inode, i_fsnotify_marks) == conn)
+		return inode;
+	inode = crib_container_of(obj, struct inode, i_fsnotify_marks);
+	if ((void *)BPF_CORE_READ(inode, i_fsnotify_marks) == conn)
+		return inode;
+	return NULL;
+}
+
+/* The handle exportfs_encode_inode_fh() gives @inode of @magic's file system, in @w; 0 in fh_bytes if not known */
+static __always_inline void encode_fh(struct crib_inotify_wd *w, struct inode *inode, unsigned long magic)
+{
+	__u64 ino = BPF_CORE_READ(inode, i_ino);
+	__u32 gen = BPF_CORE_READ(inode, i_generation);
+	__u32 *fh = (__u32 *)w->fh;
+
+	fh[0] = fh[1] = fh[2] = fh[3] = 0;
+	w->fh_bytes = 0;
+	w->fh_type = 0;
+	if (magic == EXT4_SUPER_MAGIC) {
+		/* struct fid.i32: ino, gen */
+		fh[0] = ino;
+		fh[1] = gen;
+		w->fh_bytes = 8;
+		w->fh_type = FILEID_INO32_GEN;
+	} else if (magic == TMPFS_MAGIC) {
+		/* gen, then the 64-bit ino */
+		fh[0] = gen;
+		fh[1] = ino;
+		fh[2] = ino >> 32;
+		w->fh_bytes = 12;
+		w->fh_type = FILEID_INO32_GEN;
+	} else if (!BPF_CORE_READ(inode, i_sb, s_export_op) &&
+		   bpf_core_enum_value_exists(enum fid_type, FILEID_INO64_GEN)) {
+		/* exportfs_encode_ino64_fid(): the 64-bit ino, then gen */
+		fh[0] = ino;
+		fh[1] = ino >> 32;
+		fh[2] = gen;
+		w->fh_bytes = 12;
+		w->fh_type = bpf_core_enum_value(enum fid_type, FILEID_INO64_GEN);
+	}
+}
+
+/* One mark of the group's list, appended; 1 ends the loop (back at the head, or the record full). */
+static long walk_step(__u64 i, void *arg)
+{
+	struct inotify_walk *w = get_walk();
+	struct fsnotify_mark_connector *conn;
+	struct inotify_inode_mark *im;
+	struct fsnotify_mark *mark;
+	struct crib_inotify_wd *d;
+	struct list_head *pos;
+	struct inode *inode;
+	unsigned int flags;
+	__u32 n;
+
+	if (!w)
+		return 1;
+	pos = (void *)w->pos;
+	if (!pos || w->pos == w->head) {
+		w->done = 1;
+		return 1;
+	}
+	w->pos = (__u64)BPF_CORE_READ(pos, next);
+	mark = crib_container_of(pos, struct fsnotify_mark, g_list);
+	conn = BPF_CORE_READ(mark, connector);
+	/* inotify_fdinfo() shows inode marks only, and only those whose inode it can grab */
+	if (!conn || BPF_CORE_READ(conn, type) != FSNOTIFY_OBJ_TYPE_INODE)
+		return 0;
+	inode = conn_inode(conn);
+	if (!inode)
+		return 0;
+	n = w->rec.p.nr;
+	if (n >= CRIB_INOTIFY_MAX_WDS) {
+		w->pos = (__u64)pos;	/* not listed: the walk did not end */
+		return 1;
+	}
+	d = &w->wds[n];
+	im = crib_container_of(mark, struct inotify_inode_mark, fsn_mark);
+	flags = BPF_CORE_READ(mark, flags);
+	d->wd = BPF_CORE_READ(im, wd);
+	d->mask = BPF_CORE_READ(mark, mask) & IN_ALL_EVENTS;
+	if (flags & FSNOTIFY_MARK_FLAG_EXCL_UNLINK)
+		d->mask |= IN_EXCL_UNLINK;
+	if (flags & FSNOTIFY_MARK_FLAG_IN_ONESHOT)
+		d->mask |= IN_ONESHOT;
+	d->ino = BPF_CORE_READ(inode, i_ino);
+	d->sdev = BPF_CORE_READ(inode, i_sb, s_dev);
+	d->ignored_mask = BPF_CORE_READ(mark, ignore_mask);
+	encode_fh(d, inode, BPF_CORE_READ(inode, i_sb, s_magic));
+	w->rec.p.nr = n + 1;
+	return 0;
+}
+
+SEC("iter/task_file")
+int crib_inotify(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct crib_file_iter_count *c;
+	struct fsnotify_group *group;
+	struct inotify_walk *w;
+	char name[16] = {};
+	__u64 size;
+	__s32 pid;
+
+	c = crib_file_iter_begin(ctx, &counts, &pid);
+	w = get_walk();
+	if (!c || !w || !file)
+		return 0;
+	crib_file_dname(file, ANON_INODE_FS_MAGIC, name, sizeof(name));
+	if (!is_inotify(name))
+		return 0;
+
+	group = BPF_CORE_READ(file, private_data);
+	w->head = (__u64)&group->marks_list;
+	w->pos = (__u64)BPF_CORE_READ(group, marks_list.next);
+	w->done = 0;
+	w->rec.p.pid = pid;
+	w->rec.p.fd = ctx->fd;
+	w->rec.p.nr = 0;
+	bpf_loop(2 * CRIB_INOTIFY_MAX_WDS + 2, walk_step, NULL, 0);
+	w->rec.p.flags = w->done ? CRIB_INOTIFY_ALL : 0;
+
+	size = w->rec.p.nr;
+	if (size > CRIB_INOTIFY_MAX_WDS)
+		return 0;
+	size = sizeof(w->rec) + size * sizeof(struct crib_inotify_wd);
+	crib_rec_init(&w->rec.h, CRIB_REC_CTX, size);
+	w->rec.h.extra = size - sizeof(w->rec);
+	asm volatile("" : "+r"(size));
+	if (size > sizeof(w->rec) + sizeof(w->wds))
+		return 0;
+	/* counted only once written: a full buffer runs us again for this fd */
+	if (!bpf_seq_write(ctx->meta->seq, &w->rec, size))
+		c->count++;
+	return 0;
+}
+
+CRIB_ITER_TASK_PROBE(crib_inotify_probe)

@@ -1,0 +1,186 @@
+// Op inotify: its records against the object's BTF, and its answers
+// against /proc/PID/fdinfo on live processes: every inotify fd of a task
+// and its watches in the kernel's order, each with its file handle (ext4,
+// tmpfs, devtmpfs, procfs, sysfs: every encoding the engine knows), with
+// IN_ONESHOT and IN_EXCL_UNLINK; an inotify fd without watches; one with
+// more watches than a record holds; no other fd; a task without inotify
+// fds, a zombie, no task; a child that shares its parent's.
+import * as assert from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import { loadProto } from '../../engine-ts/src/engine/proto';
+import { NoSuchTaskError } from '../../engine-ts/src/errors';
+import { tmpdir } from '../../test/helpers';
+import { checkLayout, loadBtf } from '../../test/bpf/btf';
+import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { INOTIFY, INOTIFY_WD, MAX_WDS } from './inotify';
+
+interface Watch {
+  wd: number;
+  mask: number;
+  ino: string;
+  sdev: number;
+  ignoredMask: number;
+  fhType: number;
+  fh: string;
+}
+interface InotifyFd {
+  fd: number;
+  all: boolean;
+  wd: Watch[];
+}
+
+function decode(bytes: Uint8Array): InotifyFd[] {
+  const type = loadProto().root.lookupType('crib.Inotify');
+  const m = type.toObject(type.decode(bytes.slice()), { longs: String, bytes: String, defaults: true }) as { fd: (Omit<InotifyFd, 'wd'> & { wd: (Omit<Watch, 'fh'> & { fh: string })[] })[] };
+  // bytes come as base64; /proc prints hex
+  return m.fd.map((f) => ({ ...f, wd: f.wd.map((w) => ({ ...w, fh: Buffer.from(w.fh, 'base64').toString('hex') })) }));
+}
+
+/** What /proc/PID/fdinfo says of each inotify fd of @pid: its "inotify wd:" lines */
+function fromProc(pid: number): InotifyFd[] {
+  const out: InotifyFd[] = [];
+  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
+    let link: string, info: string;
+    try {
+      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
+      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
+      throw e;
+    }
+    if (link !== 'anon_inode:inotify') continue;
+    const wd: Watch[] = [];
+    const re = /^inotify wd:([0-9a-f]+) ino:([0-9a-f]+) sdev:([0-9a-f]+) mask:([0-9a-f]+) ignored_mask:([0-9a-f]+) fhandle-bytes:([0-9a-f]+) fhandle-type:([0-9a-f]+) f_handle:([0-9a-f]*)$/gm;
+    for (const m of info.matchAll(re)) {
+      const hex = (i: number) => parseInt(m[i], 16);
+      assert.strictEqual(m[8].length, 2 * hex(6), `pid ${pid} fd ${n}: fhandle-bytes against f_handle`);
+      wd.push({ wd: hex(1), mask: hex(4), ino: BigInt(`0x${m[2]}`).toString(), sdev: hex(3), ignoredMask: hex(5), fhType: hex(7), fh: m[8] });
+    }
+    assert.strictEqual(wd.length, (info.match(/^inotify wd:/gm) ?? []).length, `pid ${pid} fd ${n}: a watch line the test does not parse`);
+    out.push({ fd: n, all: true, wd });
+  }
+  return out;
+}
+
+/** @got (the engine's) against @want (/proc's): the same fds and watches; an fd with more than a record holds says so and lists none */
+function agree(got: InotifyFd[], want: InotifyFd[], who: string): void {
+  assert.deepStrictEqual(got.map((f) => f.fd), want.map((f) => f.fd), `${who}: the inotify fds`);
+  got.forEach((g, i) => {
+    if (want[i].wd.length > MAX_WDS) return assert.deepStrictEqual(g, { fd: g.fd, all: false, wd: [] }, `${who}: fd ${g.fd}: ${want[i].wd.length} watches`);
+    assert.deepStrictEqual(g, want[i], `${who}: fd ${g.fd}`);
+  });
+}
+
+/**
+ * A python process with inotify fds: one watching a directory and a file
+ * of @dir (ext4 here; IN_EXCL_UNLINK, IN_ONESHOT), /dev/shm (tmpfs), /dev
+ * (devtmpfs), /proc/self and /sys/kernel; an empty one; and one with
+ * @many watches of files in @dir; @fork: and a child that shares them.
+ * Its pid (and the child's).
+ */
+async function holder(kids: ChildProcess[], dir: string, many = 0, fork = false): Promise<number[]> {
+  const script = `
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+d = sys.argv[1]
+IN_MODIFY, IN_ATTRIB, IN_CREATE, IN_DELETE, IN_EXCL_UNLINK, IN_ONESHOT = 0x2, 0x4, 0x100, 0x200, 0x04000000, 0x80000000
+def watch(fd, path, mask):
+    assert libc.inotify_add_watch(fd, path.encode(), mask) > 0, (path, ctypes.get_errno())
+open(os.path.join(d, 'f'), 'w').close()
+a = libc.inotify_init1(0)
+watch(a, d, IN_CREATE | IN_DELETE | IN_EXCL_UNLINK)
+watch(a, os.path.join(d, 'f'), IN_MODIFY | IN_ONESHOT)
+watch(a, '/dev/shm', 0xfff)
+watch(a, '/dev', IN_ATTRIB)
+watch(a, '/proc/self', IN_ATTRIB)
+watch(a, '/sys/kernel', IN_ATTRIB)
+empty = libc.inotify_init1(os.O_NONBLOCK)
+if ${many}:
+    big = libc.inotify_init1(0)
+    for i in range(${many}):
+        p = os.path.join(d, 'm%d' % i)
+        open(p, 'w').close()
+        watch(big, p, IN_MODIFY)
+if len(sys.argv) > 2:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, b'x')
+        time.sleep(60)
+        os._exit(0)
+    os.read(r, 1)
+    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
+else:
+    os.write(1, ('%d\\n' % os.getpid()).encode())
+time.sleep(60)
+`;
+  const k = spawn('python3', ['-c', script, dir, ...(fork ? ['fork'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(k);
+  const line = await new Promise<string>((resolve, reject) => {
+    let got = '';
+    k.stdout!.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.includes('\n')) resolve(got);
+    });
+    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
+  });
+  const pids = line.trim().split(' ').map(Number);
+  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
+  return pids;
+}
+
+describe('op inotify (ops/inotify)', function () {
+  this.timeout(60000);
+  let env: FolderOpEnv;
+  const ops = () => env.ops;
+  const caller = () => env.caller();
+
+  before(function () {
+    env = folderOpEnv('inotify');
+    if (!ops().support(caller()).find((o) => o.id === env.id)?.available) this.skip(); // no BTF iterators
+  });
+  after(() => env?.close());
+
+  it('struct crib_inotify and crib_inotify_wd match the BTF of inotify.bpf.o', function () {
+    const btf = loadBtf('inotify.bpf.o');
+    checkLayout(btf, 'inotify.bpf.o', INOTIFY);
+    checkLayout(btf, 'inotify.bpf.o', INOTIFY_WD);
+  });
+
+  it('agrees with /proc/PID/fdinfo: each inotify fd and its watches, in order, with their handles; no other fd', async function () {
+    const [pid] = await holder(env.kids, tmpdir('inotify'));
+    const want = fromProc(pid);
+    assert.deepStrictEqual(want.map((f) => f.wd.length), [6, 0], 'the holder as /proc shows it: 6 watches, an empty inotify fd');
+    assert.deepStrictEqual([...new Set(want[0].wd.map((w) => `${w.fhType}/${w.fh.length / 2}`))].sort(), ['1/12', '1/8', '129/12'], 'the holder watches files of every handle encoding the engine knows');
+    const got = decode(ops().read(env.id, pid, caller()));
+    agree(got, want, `pid ${pid}`);
+    assert.deepStrictEqual(got.map((f) => f.all), [true, true]);
+  });
+
+  it(`an inotify fd with more than ${MAX_WDS} watches: not all, and none listed`, async function () {
+    const [pid] = await holder(env.kids, tmpdir('inotify-many'), MAX_WDS + 10);
+    const want = fromProc(pid);
+    assert.strictEqual(want[2].wd.length, MAX_WDS + 10);
+    agree(decode(ops().read(env.id, pid, caller())), want, `pid ${pid}`);
+  });
+
+  it('a task without inotify fds and a zombie have none; a pid that is no task is NoSuchTaskError', async function () {
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    env.kids.push(sleeper);
+    const z = await zombie(env.kids);
+    assert.deepStrictEqual(decode(ops().read(env.id, sleeper.pid!, caller())), []);
+    assert.deepStrictEqual(decode(ops().read(env.id, z, caller())), []);
+    assert.throws(() => ops().read(env.id, 0x3ffffff0, caller()), NoSuchTaskError);
+  });
+
+  it('a child shares its parent\'s; each task is read by itself, not in prepare()', async function () {
+    assert.strictEqual(ops().treeOps(caller()).includes(env.id), false, 'inotify is not read for the whole tree');
+    const [a, child] = await holder(env.kids, tmpdir('inotify-fork'), 0, true);
+    const calls = countStreams(env.collector, () => {
+      for (const p of [a, child]) agree(decode(ops().read(env.id, p, caller())), fromProc(p), `pid ${p}`);
+    });
+    assert.deepStrictEqual(calls, { all: 0, one: [a, child] });
+    assert.strictEqual(fromProc(child).length, 2, 'the child shares its parent\'s');
+  });
+});

@@ -64,6 +64,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_FDTYPE,   /* "fdtype":   /proc/PID/fdinfo/FD of eventfds, signalfds and timerfds */
 	CR_ENGINE_OP_EPOLL,    /* "epoll":    /proc/PID/fdinfo/FD of epoll fds (their targets) */
 	CR_ENGINE_OP_PIDFD,    /* "pidfd":    /proc/PID/fdinfo/FD of pidfds (the process, ino) */
+	CR_ENGINE_OP_INOTIFY,  /* "inotify":  /proc/PID/fdinfo/FD of inotify fds (their watches) */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -374,6 +375,39 @@ struct cr_eng_pidfd {
 	struct cr_eng_pidfd_fd *fds;
 };
 
+/*
+ * The inotify fds of a task, each with its watches as its fdinfo lists
+ * them ("inotify wd:" lines, in the kernel's order), each with the file
+ * handle of the watched inode.  An fd of another kind is not listed.
+ */
+struct cr_eng_inotify_wd {
+	int32_t wd;
+	uint32_t mask;
+	uint64_t ino;
+	uint32_t sdev;       /* the kernel's s_dev (major << 20 | minor), as fdinfo's "sdev" */
+	uint32_t ignored_mask;
+	uint32_t fh_bytes;   /* 1..16 */
+	int32_t fh_type;
+	uint8_t fh[16];
+};
+
+#define CR_ENG_INOTIFY_WDS_UNKNOWN UINT32_MAX
+
+struct cr_eng_inotify_fd {
+	int32_t fd;
+	uint32_t nr_wds;  /* CR_ENG_INOTIFY_WDS_UNKNOWN: the engine cannot list them all (CRIU reads the fdinfo) */
+	uint32_t first;   /* its watches: wds[first .. first + nr_wds) */
+	uint32_t reserved; /* 0 */
+};
+
+/* fds[] ascending; wds[] in the same allocation, released with free(fds); nr 0 and fds NULL for none */
+struct cr_eng_inotify {
+	uint32_t nr;
+	uint32_t nr_wds;
+	struct cr_eng_inotify_fd *fds;
+	struct cr_eng_inotify_wd *wds;
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -427,6 +461,7 @@ struct cr_engine_ops {
 	int (*fdtype)(pid_t pid, struct cr_eng_fdtype *ft);
 	int (*epoll)(pid_t pid, struct cr_eng_epoll *ep);
 	int (*pidfd)(pid_t pid, struct cr_eng_pidfd *pf);
+	int (*inotify)(pid_t pid, struct cr_eng_inotify *in);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

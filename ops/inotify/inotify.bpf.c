@@ -17,7 +17,8 @@
  * watched inode by.  The kernel encodes it with the file system's
  * export_operations; the walk encodes it for the file systems whose
  * encoding it knows (ext2/3/4: generic_encode_ino32_fh(); tmpfs and
- * devtmpfs: shmem_encode_fh(); one without export_operations (procfs,
+ * devtmpfs: shmem_encode_fh(), for an inode already in the inode hash;
+ * one without export_operations (procfs,
  * sysfs, bpffs...): the 64-bit inode fid of kernels that have one,
  * FILEID_INO64_GEN, since 6.7) and says it cannot for the others
  * (fh_bytes 0): CRIU then reads that fd's fdinfo.
@@ -105,8 +106,13 @@ static __always_inline void encode_fh(struct crib_inotify_wd *w, struct inode *i
 		fh[1] = gen;
 		w->fh_bytes = 8;
 		w->fh_type = FILEID_INO32_GEN;
-	} else if (magic == TMPFS_MAGIC) {
-		/* gen, then the 64-bit ino */
+	} else if (magic == TMPFS_MAGIC && BPF_CORE_READ(inode, i_hash.pprev)) {
+		/*
+		 * gen, then the 64-bit ino.  shmem_encode_fh() also puts an
+		 * unhashed inode in the inode hash, where open_by_handle_at()
+		 * looks it up: the walk cannot, so it encodes only an inode
+		 * already hashed, and CRIU's fdinfo read hashes the others.
+		 */
 		fh[0] = gen;
 		fh[1] = ino;
 		fh[2] = ino >> 32;

@@ -2,7 +2,8 @@
 // against /proc/PID/fdinfo on live processes: every inotify fd of a task
 // and its watches in the kernel's order, each with its file handle (ext4,
 // tmpfs, devtmpfs, procfs, sysfs: every encoding the engine knows), with
-// IN_ONESHOT and IN_EXCL_UNLINK; an inotify fd without watches; one with
+// IN_ONESHOT and IN_EXCL_UNLINK; a tmpfs inode whose handle only the
+// fdinfo read can make usable; an inotify fd without watches; one with
 // more watches than a record holds; no other fd; a task without inotify
 // fds, a zombie, no task; a child that shares its parent's.
 import * as assert from 'assert';
@@ -163,6 +164,35 @@ describe('op inotify (ops/inotify)', function () {
     const want = fromProc(pid);
     assert.strictEqual(want[2].wd.length, MAX_WDS + 10);
     agree(decode(ops().read(env.id, pid, caller())), want, `pid ${pid}`);
+  });
+
+  it('a tmpfs inode not yet in the inode hash: not all (CRIU reads the fdinfo, which hashes it); then its handle', async function () {
+    // shmem_encode_fh() hashes the inode it encodes, so that open_by_handle_at() finds it: a fresh
+    // tmpfs file is unhashed until something encodes its handle, and the engine cannot
+    const file = `/dev/shm/crib-inotify-${process.pid}`;
+    fs.writeFileSync(file, '');
+    try {
+      const k = spawn('python3', ['-c', `
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+a = libc.inotify_init1(0)
+assert libc.inotify_add_watch(a, sys.argv[1].encode(), 2) > 0
+print(os.getpid(), flush=True)
+time.sleep(60)
+`, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      env.kids.push(k);
+      const pid = await new Promise<number>((resolve, reject) => {
+        k.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+        k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
+      });
+      const before = decode(ops().read(env.id, pid, caller()));
+      assert.deepStrictEqual(before.map((f) => ({ all: f.all, n: f.wd.length })), [{ all: false, n: 0 }], 'an unhashed tmpfs inode: left to the fdinfo');
+      const want = fromProc(pid);
+      assert.strictEqual(want[0].wd[0].fh.length, 24, 'the fdinfo gave its 12-byte handle');
+      agree(decode(ops().read(env.id, pid, caller())), want, `pid ${pid}, its inode hashed by the fdinfo read`);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it('a task without inotify fds and a zombie have none; a pid that is no task is NoSuchTaskError', async function () {

@@ -40,7 +40,8 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
   it('dumps a live workload with the crib engine and restores it; it goes on', async () => {
     const out = path.join(base, 'counter.txt');
     const img = path.join(base, 'img');
-    w = startWorkload(workload('counter'), [out]);
+    // an inotify watch too (op inotify), on a file CRIU can open by its handle: the workload itself, in the build tree
+    w = startWorkload(workload('counter'), [out, workload('counter')]);
     await waitFor(() => fs.existsSync(out) && counter(out) >= 3, 'the counter to start');
 
     dump({ criu: paths.criu, pid: w.pid, dir: img, engine: 'crib', libdir: paths.libdir });
@@ -75,7 +76,7 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
 
   it('--engine-verify: crib and procfs agree on every op of a live workload', async () => {
     const img = path.join(base, 'verify');
-    const v = startWorkload(workload('many'), ['-v', '300', '-f', '200', '-b', '-r', path.join(base, 'ready')]);
+    const v = startWorkload(workload('many'), ['-v', '300', '-f', '200', '-b', '-r', path.join(base, 'ready'), '-i', workload('many')]);
     try {
       await waitFor(() => fs.existsSync(path.join(base, 'ready')), 'the workload to set up');
       // -b: a comm and a VMA name that are not UTF-8 must come through byte for byte

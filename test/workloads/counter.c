@@ -2,10 +2,12 @@
 // increments a counter kept in memory and writes it to a file (pwrite at
 // offset 0), so a restored copy shows that it went on from where it was.
 // It holds an eventfd and a signalfd too, an epoll fd watching both and a
-// pidfd of itself, so that a dump has every kind of state CRIB reads (ops
-// fdtype, epoll, pidfd).
+// pidfd of itself, and, given WATCH, an inotify fd watching it, so that a
+// dump has every kind of state CRIB reads (ops fdtype, epoll, pidfd,
+// inotify).  WATCH must be a file CRIU can open by its handle (ext4 here:
+// not a fresh tmpfs file, whose handle only an fdinfo read makes usable).
 //
-// usage: counter FILE
+// usage: counter FILE [WATCH]
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 
@@ -27,8 +30,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	char buf[32];
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s FILE\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s FILE [WATCH]\n", argv[0]);
 		return 2;
 	}
 	sigemptyset(&sigs);
@@ -38,6 +41,10 @@ int main(int argc, char **argv)
 	    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) || (ev.data.u64 = 42, epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev)) ||
 	    syscall(SYS_pidfd_open, getpid(), 0) < 0) {
 		perror("eventfd/signalfd/epoll/pidfd");
+		return 1;
+	}
+	if (argc == 3 && ((fd = inotify_init1(0)) < 0 || inotify_add_watch(fd, argv[2], IN_DELETE_SELF | IN_MOVE_SELF) < 0)) {
+		perror(argv[2]);
 		return 1;
 	}
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);

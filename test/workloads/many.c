@@ -1,7 +1,9 @@
 // A workload with many VMAs and many fds, for tests and benchmarks.
 //
-// usage: many [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b]
+// usage: many [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b] [-i PATH]
 //
+// -i: an inotify fd watching PATH too (op inotify; CRIU must be able to
+// open the watched file by its handle: ext4, not a fresh tmpfs file).
 // -b: bytes that are not UTF-8 in its comm and in the name of a mapped
 // (then deleted) file.
 // VMAs: one region whose pages alternate between two protections, so every
@@ -24,6 +26,7 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -165,22 +168,32 @@ static int make_fds(long n, const char *scratch)
 int main(int argc, char **argv)
 {
 	long nvmas = 0, nfds = 0;
-	const char *ready = NULL, *kind = "anon";
+	const char *ready = NULL, *kind = "anon", *watch = NULL;
 	char plain[] = "/tmp/crib-many-XXXXXX", bytes[] = "/tmp/crib-many-\xff\x80\xc3\xa9-XXXXXX";
 	char *scratch = plain;
 	int opt, fd, odd = 0;
 
-	while ((opt = getopt(argc, argv, "v:k:f:r:b")) != -1) {
+	while ((opt = getopt(argc, argv, "v:k:f:r:bi:")) != -1) {
 		switch (opt) {
 		case 'v': nvmas = atol(optarg); break;
 		case 'k': kind = optarg; break;
 		case 'f': nfds = atol(optarg); break;
 		case 'r': ready = optarg; break;
 		case 'b': odd = 1; break;
+		case 'i': watch = optarg; break;
 		default:
-			fprintf(stderr, "usage: %s [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b] [-i PATH]\n", argv[0]);
 			return 2;
 		}
+	}
+	if (watch) {
+		/* one of the NFDS */
+		fd = inotify_init1(0);
+		if (fd < 0 || inotify_add_watch(fd, watch, IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+			perror(watch);
+			return 1;
+		}
+		nfds--;
 	}
 	if (odd) {
 		scratch = bytes;

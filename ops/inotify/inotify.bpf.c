@@ -14,22 +14,14 @@
  * at the loop's bound.
  *
  * Each watch carries the file handle fdinfo prints, which CRIU opens the
- * watched inode by.  The kernel encodes it with the file system's
- * export_operations; the walk encodes it for the file systems whose
- * encoding it knows (ext2/3/4: generic_encode_ino32_fh(); tmpfs and
- * devtmpfs: shmem_encode_fh(), for an inode already in the inode hash;
- * one without export_operations (procfs,
- * sysfs, bpffs...): the 64-bit inode fid of kernels that have one,
- * FILEID_INO64_GEN, since 6.7) and says it cannot for the others
- * (fh_bytes 0): CRIU then reads that fd's fdinfo.
+ * watched inode by (crib_encode_fh(), crib_fsnotify.h): where the walk
+ * cannot encode it (fh_bytes 0), CRIU reads that fd's fdinfo.
  */
 #include "crib_iter.h"
+#include "crib_fsnotify.h"
 #include "inotify.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define EXT4_SUPER_MAGIC	0xEF53
-#define TMPFS_MAGIC		0x01021994
 
 /* what inotify_mark_user_mask() adds to a mark's events: IN_ALL_EVENTS, and two mark flags */
 #define IN_ALL_EVENTS				0x00000fff
@@ -72,63 +64,6 @@ static __always_inline bool is_inotify(const char *n)
 	       n[6] == 'y' && !n[7];
 }
 
-/*
- * The inode of @conn: its obj is the inode itself (6.11+) or the inode's
- * i_fsnotify_marks (before); whichever it is, that inode's
- * i_fsnotify_marks points back to @conn.  NULL when neither does.
- */
-static __always_inline struct inode *conn_inode(struct fsnotify_mark_connector *conn)
-{
-	void *obj = BPF_CORE_READ(conn, obj);
-	struct inode *inode = obj;
-
-	if ((void *)BPF_CORE_READ(inode, i_fsnotify_marks) == conn)
-		return inode;
-	inode = crib_container_of(obj, struct inode, i_fsnotify_marks);
-	if ((void *)BPF_CORE_READ(inode, i_fsnotify_marks) == conn)
-		return inode;
-	return NULL;
-}
-
-/* The handle exportfs_encode_inode_fh() gives @inode of @magic's file system, in @w; 0 in fh_bytes if not known */
-static __always_inline void encode_fh(struct crib_inotify_wd *w, struct inode *inode, unsigned long magic)
-{
-	__u64 ino = BPF_CORE_READ(inode, i_ino);
-	__u32 gen = BPF_CORE_READ(inode, i_generation);
-	__u32 *fh = (__u32 *)w->fh;
-
-	fh[0] = fh[1] = fh[2] = fh[3] = 0;
-	w->fh_bytes = 0;
-	w->fh_type = 0;
-	if (magic == EXT4_SUPER_MAGIC) {
-		/* struct fid.i32: ino, gen */
-		fh[0] = ino;
-		fh[1] = gen;
-		w->fh_bytes = 8;
-		w->fh_type = FILEID_INO32_GEN;
-	} else if (magic == TMPFS_MAGIC && BPF_CORE_READ(inode, i_hash.pprev)) {
-		/*
-		 * gen, then the 64-bit ino.  shmem_encode_fh() also puts an
-		 * unhashed inode in the inode hash, where open_by_handle_at()
-		 * looks it up: the walk cannot, so it encodes only an inode
-		 * already hashed, and CRIU's fdinfo read hashes the others.
-		 */
-		fh[0] = gen;
-		fh[1] = ino;
-		fh[2] = ino >> 32;
-		w->fh_bytes = 12;
-		w->fh_type = FILEID_INO32_GEN;
-	} else if (!BPF_CORE_READ(inode, i_sb, s_export_op) &&
-		   bpf_core_enum_value_exists(enum fid_type, FILEID_INO64_GEN)) {
-		/* exportfs_encode_ino64_fid(): the 64-bit ino, then gen */
-		fh[0] = ino;
-		fh[1] = ino >> 32;
-		fh[2] = gen;
-		w->fh_bytes = 12;
-		w->fh_type = bpf_core_enum_value(enum fid_type, FILEID_INO64_GEN);
-	}
-}
-
 /* One mark of the group's list, appended; 1 ends the loop (back at the head, or the record full). */
 static long walk_step(__u64 i, void *arg)
 {
@@ -155,7 +90,7 @@ static long walk_step(__u64 i, void *arg)
 	/* inotify_fdinfo() shows inode marks only, and only those whose inode it can grab */
 	if (!conn || BPF_CORE_READ(conn, type) != FSNOTIFY_OBJ_TYPE_INODE)
 		return 0;
-	inode = conn_inode(conn);
+	inode = crib_conn_inode(conn);
 	if (!inode)
 		return 0;
 	n = w->rec.p.nr;
@@ -175,7 +110,7 @@ static long walk_step(__u64 i, void *arg)
 	d->ino = BPF_CORE_READ(inode, i_ino);
 	d->sdev = BPF_CORE_READ(inode, i_sb, s_dev);
 	d->ignored_mask = BPF_CORE_READ(mark, ignore_mask);
-	encode_fh(d, inode, BPF_CORE_READ(inode, i_sb, s_magic));
+	d->fh_bytes = crib_encode_fh(inode, d->fh, &d->fh_type);
 	w->rec.p.nr = n + 1;
 	return 0;
 }

@@ -19,7 +19,7 @@
 #define CRIB_INOTIFY_MAX_WDS 256
 
 /* the bytes of a file handle a watch carries at most (CRIU's FhEntry keeps 16) */
-#define CRIB_INOTIFY_FH_MAX 16
+#define CRIB_INOTIFY_FH_MAX 16 /* CRIB_FH_MAX of crib_fsnotify.h */
 
 /* flags */
 #define CRIB_INOTIFY_ALL (1u << 0) /* the nr watches after the record are all the fd's */

@@ -65,6 +65,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_EPOLL,    /* "epoll":    /proc/PID/fdinfo/FD of epoll fds (their targets) */
 	CR_ENGINE_OP_PIDFD,    /* "pidfd":    /proc/PID/fdinfo/FD of pidfds (the process, ino) */
 	CR_ENGINE_OP_INOTIFY,  /* "inotify":  /proc/PID/fdinfo/FD of inotify fds (their watches) */
+	CR_ENGINE_OP_FANOTIFY, /* "fanotify": /proc/PID/fdinfo/FD of fanotify fds (flags, inode and mount marks) */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -408,6 +409,47 @@ struct cr_eng_inotify {
 	struct cr_eng_inotify_wd *wds;
 };
 
+/*
+ * The fanotify fds of a task, each with its group's flags and its inode
+ * and mount marks as its fdinfo lists them (in the kernel's order), an
+ * inode mark with the file handle of its inode.  Filesystem marks are not
+ * listed (CRIU does not read them); an fd of another kind is not listed.
+ */
+#define CR_ENG_FANOTIFY_MARK_INODE 1
+#define CR_ENG_FANOTIFY_MARK_MOUNT 2
+
+struct cr_eng_fanotify_mark {
+	uint32_t type;       /* CR_ENG_FANOTIFY_MARK_* */
+	uint32_t mflags;
+	uint32_t mask;
+	uint32_t ignored_mask;
+	uint64_t ino;        /* inode marks */
+	uint32_t sdev;       /* inode marks: the kernel's s_dev (major << 20 | minor), as fdinfo's "sdev" */
+	uint32_t mnt_id;     /* mount marks */
+	uint32_t fh_bytes;   /* inode marks: 1..16 */
+	int32_t fh_type;
+	uint8_t fh[16];
+};
+
+#define CR_ENG_FANOTIFY_MARKS_UNKNOWN UINT32_MAX
+
+struct cr_eng_fanotify_fd {
+	int32_t fd;
+	uint32_t fa_flags;  /* fdinfo's "fanotify flags" */
+	uint32_t ev_flags;  /* and "event-flags" */
+	uint32_t nr_marks;  /* CR_ENG_FANOTIFY_MARKS_UNKNOWN: the engine cannot list them all (CRIU reads the fdinfo) */
+	uint32_t first;     /* its marks: marks[first .. first + nr_marks) */
+	uint32_t reserved;  /* 0 */
+};
+
+/* fds[] ascending; marks[] in the same allocation, released with free(fds); nr 0 and fds NULL for none */
+struct cr_eng_fanotify {
+	uint32_t nr;
+	uint32_t nr_marks;
+	struct cr_eng_fanotify_fd *fds;
+	struct cr_eng_fanotify_mark *marks;
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -462,6 +504,7 @@ struct cr_engine_ops {
 	int (*epoll)(pid_t pid, struct cr_eng_epoll *ep);
 	int (*pidfd)(pid_t pid, struct cr_eng_pidfd *pf);
 	int (*inotify)(pid_t pid, struct cr_eng_inotify *in);
+	int (*fanotify)(pid_t pid, struct cr_eng_fanotify *fa);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

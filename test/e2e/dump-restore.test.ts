@@ -40,7 +40,8 @@ describe('e2e: criu dump --engine=crib, restore with plain criu and stock criu',
   it('dumps a live workload with the crib engine and restores it; it goes on', async () => {
     const out = path.join(base, 'counter.txt');
     const img = path.join(base, 'img');
-    // an inotify watch too (op inotify), on a file CRIU can open by its handle: the workload itself, in the build tree
+    // an inotify watch and a fanotify mark too (ops inotify, fanotify), on a file CRIU can open by its
+    // handle: the workload itself, in the build tree
     w = startWorkload(workload('counter'), [out, workload('counter')]);
     await waitFor(() => fs.existsSync(out) && counter(out) >= 3, 'the counter to start');
 

@@ -26,7 +26,7 @@ interface TestResult {
 }
 
 /** ops CRIU asks only for tasks with files of some kinds */
-const ASKED_FOR_SOME_FILES = new Set(['fdtype', 'epoll', 'pidfd', 'inotify']);
+const ASKED_FOR_SOME_FILES = new Set(['fdtype', 'epoll', 'pidfd', 'inotify', 'fanotify']);
 
 describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
   this.timeout(600000);
@@ -53,8 +53,8 @@ describe('e2e: ZDTM smoke list with engine crib + engine-verify', function () {
     for (const t of passed) {
       for (const op of readRegistry().map((e) => e.name)) {
         const o = t.ops[op];
-        // CRIU asks fdtype only for a task that has an eventfd, a signalfd or a timerfd, epoll, pidfd and
-        // inotify only for one with such an fd, which most tests here lack (CRIU's log then has no line for
+        // CRIU asks fdtype only for a task that has an eventfd, a signalfd or a timerfd, epoll, pidfd,
+        // inotify and fanotify only for one with such an fd, which most tests here lack (CRIU's log then has no line for
         // the op; the e2e dumps of test/workloads/{counter,many} and the crib-only ZDTM list have them)
         if (ASKED_FOR_SOME_FILES.has(op) && !o?.calls) continue;
         assert.ok(o && o.calls > 0, `${t.name}: op ${op} was never called`);

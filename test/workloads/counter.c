@@ -2,10 +2,11 @@
 // increments a counter kept in memory and writes it to a file (pwrite at
 // offset 0), so a restored copy shows that it went on from where it was.
 // It holds an eventfd and a signalfd too, an epoll fd watching both and a
-// pidfd of itself, and, given WATCH, an inotify fd watching it, so that a
-// dump has every kind of state CRIB reads (ops fdtype, epoll, pidfd,
-// inotify).  WATCH must be a file CRIU can open by its handle (ext4 here:
-// not a fresh tmpfs file, whose handle only an fdinfo read makes usable).
+// pidfd of itself, and, given WATCH, an inotify fd watching it and a
+// fanotify fd marking it, so that a dump has every kind of state CRIB
+// reads (ops fdtype, epoll, pidfd, inotify, fanotify).  WATCH must be a
+// file CRIU can open by its handle (ext4 here: not a fresh tmpfs file,
+// whose handle only an fdinfo read makes usable).
 //
 // usage: counter FILE [WATCH]
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -43,7 +45,9 @@ int main(int argc, char **argv)
 		perror("eventfd/signalfd/epoll/pidfd");
 		return 1;
 	}
-	if (argc == 3 && ((fd = inotify_init1(0)) < 0 || inotify_add_watch(fd, argv[2], IN_DELETE_SELF | IN_MOVE_SELF) < 0)) {
+	if (argc == 3 && ((fd = inotify_init1(0)) < 0 || inotify_add_watch(fd, argv[2], IN_DELETE_SELF | IN_MOVE_SELF) < 0 ||
+			  (fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY)) < 0 ||
+			  fanotify_mark(fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, argv[2]))) {
 		perror(argv[2]);
 		return 1;
 	}

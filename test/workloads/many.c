@@ -2,8 +2,9 @@
 //
 // usage: many [-v NVMAS] [-k anon|shared|file] [-f NFDS] [-r READY_FILE] [-b] [-i PATH]
 //
-// -i: an inotify fd watching PATH too (op inotify; CRIU must be able to
-// open the watched file by its handle: ext4, not a fresh tmpfs file).
+// -i: an inotify fd watching PATH and a fanotify fd marking it too (ops
+// inotify, fanotify; CRIU must be able to open the file by its handle:
+// ext4, not a fresh tmpfs file).
 // -b: bytes that are not UTF-8 in its comm and in the name of a mapped
 // (then deleted) file.
 // VMAs: one region whose pages alternate between two protections, so every
@@ -26,6 +27,7 @@
 #include <sys/prctl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -187,13 +189,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (watch) {
-		/* one of the NFDS */
+		/* two of the NFDS */
 		fd = inotify_init1(0);
-		if (fd < 0 || inotify_add_watch(fd, watch, IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		if (fd < 0 || inotify_add_watch(fd, watch, IN_DELETE_SELF | IN_MOVE_SELF) < 0 ||
+		    (fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY)) < 0 ||
+		    fanotify_mark(fd, FAN_MARK_ADD, FAN_CLOSE_WRITE, AT_FDCWD, watch)) {
 			perror(watch);
 			return 1;
 		}
-		nfds--;
+		nfds -= 2;
 	}
 	if (odd) {
 		scratch = bytes;

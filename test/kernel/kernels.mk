@@ -16,7 +16,7 @@
 
 KERNEL_SPECS ?= bookworm/linux-image-amd64 trixie/linux-image-amd64
 KERNEL_CHECK_CMD ?= test/kernel/smoke-check.sh && test/kernel/engine-check.sh
-KERNEL_VM_TIMEOUT ?= 600
+KERNEL_VM_TIMEOUT ?= 1200
 KERNELS_DIR ?= $(or $(BUILD),build)/kernels
 KERNEL_DEB_PACKAGES := qemu-system-x86 busybox-static cpio kmod python3 xz-utils zstd
 

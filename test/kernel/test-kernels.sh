@@ -9,7 +9,7 @@
 # failed" at the end; exit status 0 only if all passed.
 #
 # Environment: KERNEL_SPECS, KERNEL_CHECK_CMD, KERNELS_DIR (default
-# build/kernels), KERNEL_VM_TIMEOUT (seconds per kernel, default 600), VM_MEM,
+# build/kernels), KERNEL_VM_TIMEOUT (seconds per kernel, default 1200), VM_MEM,
 # VM_SMP, VM_BOOT, VM_APPEND (see run-in-vm.sh). Each run's files (stdout,
 # stderr, console.log, status) stay in KERNELS_DIR/runs/PACKAGE_VERSION/.
 set -uo pipefail
@@ -20,7 +20,7 @@ kernels_dir=${KERNELS_DIR:-$repo/build/kernels}
 case $kernels_dir in /*) ;; *) kernels_dir=$repo/$kernels_dir ;; esac
 default_check=test/kernel/smoke-check.sh
 check=${KERNEL_CHECK_CMD:-$default_check}
-timeout=${KERNEL_VM_TIMEOUT:-600}
+timeout=${KERNEL_VM_TIMEOUT:-1200}
 if [ $# -gt 0 ]; then specs=("$@"); else
 	read -r -a specs <<<"${KERNEL_SPECS:-bookworm/linux-image-amd64 trixie/linux-image-amd64}"
 fi

@@ -10,7 +10,8 @@ describe('e2e: crib ab', function () {
   this.timeout(300000);
 
   it('dumps a workload through procfs and crib and finds no differences (--json)', () => {
-    const r = crib(['ab', '--json', '--settle', '800', '--', workload('many'), '-v', '500', '-f', '300']);
+    // -i: an inotify watch and a fanotify mark (ops inotify, fanotify) on a file CRIU can open by its handle
+    const r = crib(['ab', '--json', '--settle', '800', '--', workload('many'), '-v', '500', '-f', '300', '-i', workload('many')]);
     assert.equal(r.status, 0, `crib ab exited ${r.status}: ${r.stderr}${r.stdout}`);
     const j = JSON.parse(r.stdout) as {
       ops: { op: string; calls: number; procfs_ns: number; crib_ns: number; fallbacks: number; mismatches: number }[];

@@ -181,6 +181,30 @@ static __always_inline void crib_file_dname(struct file *file, unsigned long mag
 }
 
 /*
+ * Write the CRIB_REC_CTX record at @h: @fixed bytes (this header
+ * included), then @n items of @item bytes, at most @max, which follow it
+ * in the same map value (the record's extra bytes).  The size is bounded
+ * and pinned for the verifier (clang 14 bounds one register and passes
+ * another).  0, or what bpf_seq_write() says (-EOVERFLOW: a full buffer,
+ * and the kernel runs the program again for this object).
+ */
+static __always_inline long crib_rec_write_items(struct seq_file *seq, struct crib_rec *h, __u64 fixed, __u64 n,
+						 __u64 item, __u64 max)
+{
+	__u64 size;
+
+	if (n > max)
+		return -E2BIG;
+	size = fixed + n * item;
+	crib_rec_init(h, CRIB_REC_CTX, size);
+	h->extra = size - fixed;
+	asm volatile("" : "+r"(size));
+	if (size > fixed + max * item)
+		return -E2BIG;
+	return bpf_seq_write(seq, h, size);
+}
+
+/*
  * The iterators that walk a task's VMAs or files show nothing both for a
  * task that does not exist and for one without an mm or files (a zombie):
  * each object has this probe (iter/task, same tid) to tell them apart.  It

@@ -140,7 +140,6 @@ int crib_epoll(struct bpf_iter__task_file *ctx)
 	struct eventpoll *ep;
 	struct epoll_walk *w;
 	char name[16] = {};
-	__u64 size;
 	__s32 pid;
 
 	c = crib_file_iter_begin(ctx, &counts, &pid);
@@ -162,17 +161,9 @@ int crib_epoll(struct bpf_iter__task_file *ctx)
 	bpf_loop(4 * CRIB_EPOLL_MAX_TFDS + 4, walk_step, NULL, 0);
 	w->rec.p.flags = w->done ? CRIB_EPOLL_ALL : 0;
 
-	size = w->rec.p.nr;
-	if (size > CRIB_EPOLL_MAX_TFDS)
-		return 0;
-	size = sizeof(w->rec) + size * sizeof(struct crib_epoll_tfd);
-	crib_rec_init(&w->rec.h, CRIB_REC_CTX, size);
-	w->rec.h.extra = size - sizeof(w->rec);
-	asm volatile("" : "+r"(size));
-	if (size > sizeof(w->rec) + sizeof(w->tfds))
-		return 0;
 	/* counted only once written: a full buffer runs us again for this fd */
-	if (!bpf_seq_write(ctx->meta->seq, &w->rec, size))
+	if (!crib_rec_write_items(ctx->meta->seq, &w->rec.h, sizeof(w->rec), w->rec.p.nr,
+				  sizeof(struct crib_epoll_tfd), CRIB_EPOLL_MAX_TFDS))
 		c->count++;
 	return 0;
 }

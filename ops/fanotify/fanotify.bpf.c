@@ -144,7 +144,6 @@ int crib_fanotify(struct bpf_iter__task_file *ctx)
 	struct fsnotify_group *group;
 	struct fanotify_walk *w;
 	char name[16] = {};
-	__u64 size;
 	__s32 pid;
 
 	c = crib_file_iter_begin(ctx, &counts, &pid);
@@ -168,17 +167,9 @@ int crib_fanotify(struct bpf_iter__task_file *ctx)
 	bpf_loop(2 * CRIB_FANOTIFY_MAX_MARKS + 2, walk_step, NULL, 0);
 	w->rec.p.flags = w->done && !w->bad ? CRIB_FANOTIFY_ALL : 0;
 
-	size = w->rec.p.nr;
-	if (size > CRIB_FANOTIFY_MAX_MARKS)
-		return 0;
-	size = sizeof(w->rec) + size * sizeof(struct crib_fanotify_mark);
-	crib_rec_init(&w->rec.h, CRIB_REC_CTX, size);
-	w->rec.h.extra = size - sizeof(w->rec);
-	asm volatile("" : "+r"(size));
-	if (size > sizeof(w->rec) + sizeof(w->marks))
-		return 0;
 	/* counted only once written: a full buffer runs us again for this fd */
-	if (!bpf_seq_write(ctx->meta->seq, &w->rec, size))
+	if (!crib_rec_write_items(ctx->meta->seq, &w->rec.h, sizeof(w->rec), w->rec.p.nr,
+				  sizeof(struct crib_fanotify_mark), CRIB_FANOTIFY_MAX_MARKS))
 		c->count++;
 	return 0;
 }

@@ -123,7 +123,6 @@ int crib_inotify(struct bpf_iter__task_file *ctx)
 	struct fsnotify_group *group;
 	struct inotify_walk *w;
 	char name[16] = {};
-	__u64 size;
 	__s32 pid;
 
 	c = crib_file_iter_begin(ctx, &counts, &pid);
@@ -144,17 +143,9 @@ int crib_inotify(struct bpf_iter__task_file *ctx)
 	bpf_loop(2 * CRIB_INOTIFY_MAX_WDS + 2, walk_step, NULL, 0);
 	w->rec.p.flags = w->done ? CRIB_INOTIFY_ALL : 0;
 
-	size = w->rec.p.nr;
-	if (size > CRIB_INOTIFY_MAX_WDS)
-		return 0;
-	size = sizeof(w->rec) + size * sizeof(struct crib_inotify_wd);
-	crib_rec_init(&w->rec.h, CRIB_REC_CTX, size);
-	w->rec.h.extra = size - sizeof(w->rec);
-	asm volatile("" : "+r"(size));
-	if (size > sizeof(w->rec) + sizeof(w->wds))
-		return 0;
 	/* counted only once written: a full buffer runs us again for this fd */
-	if (!bpf_seq_write(ctx->meta->seq, &w->rec, size))
+	if (!crib_rec_write_items(ctx->meta->seq, &w->rec.h, sizeof(w->rec), w->rec.p.nr,
+				  sizeof(struct crib_inotify_wd), CRIB_INOTIFY_MAX_WDS))
 		c->count++;
 	return 0;
 }

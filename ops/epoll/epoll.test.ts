@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { countStreams, fdsOf, folderOpEnv, FolderOpEnv, pyHolder, zombie } from '../../test/bpf/folder';
 import { EPOLL, EPOLL_TFD, MAX_TFDS } from './epoll';
 
 interface Target {
@@ -37,16 +37,7 @@ function decode(bytes: Uint8Array): EpollFd[] {
 /** What /proc/PID/fdinfo says of each epoll fd of @pid: its "tfd:" lines */
 function fromProc(pid: number): EpollFd[] {
   const out: EpollFd[] = [];
-  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
-    let link: string, info: string;
-    try {
-      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
-      throw e;
-    }
-    if (link !== 'anon_inode:[eventpoll]') continue;
+  for (const { fd: n, info } of fdsOf(pid, (l) => l === 'anon_inode:[eventpoll]')) {
     const tfd: Target[] = [];
     for (const m of info.matchAll(/^tfd:\s*(\d+) events:\s*([0-9a-f]+) data:\s*([0-9a-f]+)\s+pos:(-?\d+) ino:([0-9a-f]+) sdev:([0-9a-f]+)$/gm)) {
       tfd.push({ tfd: Number(m[1]), events: parseInt(m[2], 16), data: BigInt(`0x${m[3]}`).toString(), pos: m[4], ino: BigInt(`0x${m[5]}`).toString(), sdev: parseInt(m[6], 16) });
@@ -114,32 +105,9 @@ if ${many}:
         e = os.eventfd(0)
         keep.append(e)
         add(big, e, EPOLLIN, i)
-if len(sys.argv) > 1:
-    rr, ww = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.write(ww, b'x')
-        time.sleep(60)
-        os._exit(0)
-    os.read(rr, 1)
-    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
-else:
-    os.write(1, ('%d\\n' % os.getpid()).encode())
-time.sleep(60)
+report(len(sys.argv) > 1)
 `;
-  const k = spawn('python3', ['-c', script, ...(fork ? ['fork'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  kids.push(k);
-  const line = await new Promise<string>((resolve, reject) => {
-    let got = '';
-    k.stdout!.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (got.includes('\n')) resolve(got);
-    });
-    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
-  });
-  const pids = line.trim().split(' ').map(Number);
-  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
-  return pids;
+  return pyHolder(kids, script, fork ? ['fork'] : []);
 }
 
 describe('op epoll (ops/epoll)', function () {

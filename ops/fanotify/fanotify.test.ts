@@ -14,7 +14,7 @@ import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { tmpdir } from '../../test/helpers';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { countStreams, fdsOf, folderOpEnv, FolderOpEnv, pyHolder, zombie } from '../../test/bpf/folder';
 import { FANOTIFY, FANOTIFY_MARK, MARK_INODE, MARK_MOUNT } from './fanotify';
 
 interface Mark {
@@ -52,16 +52,7 @@ function decode(bytes: Uint8Array): FanotifyFd[] {
 /** What /proc/PID/fdinfo says of each fanotify fd of @pid: its flags and its inode and mount marks (CRIU reads no others) */
 function fromProc(pid: number): FanotifyFd[] {
   const out: FanotifyFd[] = [];
-  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
-    let link: string, info: string;
-    try {
-      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
-      throw e;
-    }
-    if (link !== 'anon_inode:[fanotify]') continue;
+  for (const { fd: n, info } of fdsOf(pid, (l) => l === 'anon_inode:[fanotify]')) {
     const [, faFlags, evFlags] = /^fanotify flags:([0-9a-f]+) event-flags:([0-9a-f]+)$/m.exec(info)!;
     const mark: Mark[] = [];
     for (const line of info.split('\n').filter((l) => /^fanotify (ino|mnt_id):/.test(l))) {
@@ -107,32 +98,9 @@ assert empty >= 0
 if unknown:
     u = libc.fanotify_init(0, os.O_RDONLY)
     mark(u, ADD, FAN_MODIFY, unknown)
-if fork:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.write(w, b'x')
-        time.sleep(60)
-        os._exit(0)
-    os.read(r, 1)
-    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
-else:
-    os.write(1, ('%d\\n' % os.getpid()).encode())
-time.sleep(60)
+report(fork)
 `;
-  const k = spawn('python3', ['-c', script, dir, opts.unknown ?? '', opts.fork ? 'fork' : ''], { stdio: ['ignore', 'pipe', 'inherit'] });
-  kids.push(k);
-  const line = await new Promise<string>((resolve, reject) => {
-    let got = '';
-    k.stdout!.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (got.includes('\n')) resolve(got);
-    });
-    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
-  });
-  const pids = line.trim().split(' ').map(Number);
-  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
-  return pids;
+  return pyHolder(kids, script, [dir, opts.unknown ?? '', opts.fork ? 'fork' : '']);
 }
 
 describe('op fanotify (ops/fanotify)', function () {

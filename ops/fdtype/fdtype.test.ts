@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { countStreams, fdsOf, folderOpEnv, FolderOpEnv, pyHolder, zombie } from '../../test/bpf/folder';
 import { FDTYPE, KINDS } from './fdtype';
 
 interface Fd {
@@ -55,17 +55,8 @@ function agree(got: Fd[], want: Fd[], who: string): void {
 /** What /proc/PID/fdinfo says of each eventfd and signalfd of @pid */
 function fromProc(pid: number): Fd[] {
   const out: Fd[] = [];
-  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
-    let link: string, info: string;
-    try {
-      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
-      throw e;
-    }
+  for (const { fd: n, link, info } of fdsOf(pid, (l) => Object.values(KINDS).includes(l))) {
     const kind = Number(Object.keys(KINDS).find((k) => KINDS[Number(k)] === link) ?? 0);
-    if (!kind) continue;
     if (kind === TIMERFD) {
       const f = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(info)![1];
       const ns = (v: string) => {
@@ -114,32 +105,9 @@ for clock, value, interval in [(1, (100, 5), (2, 0)), (7, (50, 0), (0, 0)), (0, 
     keep.append(libc.timerfd_create(clock, 0))
     assert keep[-1] >= 0 and libc.timerfd_settime(keep[-1], 0, ctypes.byref(its(ts(*interval), ts(*value))), None) == 0
 time.sleep(0.05)
-if len(sys.argv) > 1:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.write(w, b'x')
-        time.sleep(60)
-        os._exit(0)
-    os.read(r, 1)
-    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
-else:
-    os.write(1, ('%d\\n' % os.getpid()).encode())
-time.sleep(60)
+report(len(sys.argv) > 1)
 `;
-  const k = spawn('python3', ['-c', script, ...(fork ? ['fork'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  kids.push(k);
-  const line = await new Promise<string>((resolve, reject) => {
-    let got = '';
-    k.stdout!.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (got.includes('\n')) resolve(got);
-    });
-    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
-  });
-  const pids = line.trim().split(' ').map(Number);
-  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
-  return pids;
+  return pyHolder(kids, script, fork ? ['fork'] : []);
 }
 
 describe('op fdtype (ops/fdtype)', function () {

@@ -13,7 +13,7 @@ import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { tmpdir } from '../../test/helpers';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { countStreams, fdsOf, folderOpEnv, FolderOpEnv, pyHolder, zombie } from '../../test/bpf/folder';
 import { INOTIFY, INOTIFY_WD, MAX_WDS } from './inotify';
 
 interface Watch {
@@ -41,16 +41,7 @@ function decode(bytes: Uint8Array): InotifyFd[] {
 /** What /proc/PID/fdinfo says of each inotify fd of @pid: its "inotify wd:" lines */
 function fromProc(pid: number): InotifyFd[] {
   const out: InotifyFd[] = [];
-  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
-    let link: string, info: string;
-    try {
-      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
-      throw e;
-    }
-    if (link !== 'anon_inode:inotify') continue;
+  for (const { fd: n, info } of fdsOf(pid, (l) => l === 'anon_inode:inotify')) {
     const wd: Watch[] = [];
     const re = /^inotify wd:([0-9a-f]+) ino:([0-9a-f]+) sdev:([0-9a-f]+) mask:([0-9a-f]+) ignored_mask:([0-9a-f]+) fhandle-bytes:([0-9a-f]+) fhandle-type:([0-9a-f]+) f_handle:([0-9a-f]*)$/gm;
     for (const m of info.matchAll(re)) {
@@ -130,32 +121,9 @@ if ${many}:
         p = os.path.join(d, 'm%d' % i)
         open(p, 'w').close()
         watch(big, p, IN_MODIFY)
-if len(sys.argv) > 2:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.write(w, b'x')
-        time.sleep(60)
-        os._exit(0)
-    os.read(r, 1)
-    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
-else:
-    os.write(1, ('%d\\n' % os.getpid()).encode())
-time.sleep(60)
+report(len(sys.argv) > 2)
 `;
-  const k = spawn('python3', ['-c', script, dir, ...(fork ? ['fork'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  kids.push(k);
-  const line = await new Promise<string>((resolve, reject) => {
-    let got = '';
-    k.stdout!.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (got.includes('\n')) resolve(got);
-    });
-    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
-  });
-  const pids = line.trim().split(' ').map(Number);
-  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
-  return pids;
+  return pyHolder(kids, script, [dir, ...(fork ? ['fork'] : [])]);
 }
 
 describe('op inotify (ops/inotify)', function () {

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
-import { countStreams, folderOpEnv, FolderOpEnv, zombie } from '../../test/bpf/folder';
+import { countStreams, fdsOf, folderOpEnv, FolderOpEnv, pyHolder, zombie } from '../../test/bpf/folder';
 import { PIDFD } from './pidfd';
 
 interface Fd {
@@ -28,16 +28,7 @@ function decode(bytes: Uint8Array): Fd[] {
 /** What /proc/PID/fdinfo says of each pidfd of @pid */
 function fromProc(pid: number): Fd[] {
   const out: Fd[] = [];
-  for (const n of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
-    let link: string, info: string;
-    try {
-      link = fs.readlinkSync(`/proc/${pid}/fd/${n}`);
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${n}`, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // closed since readdir (readdir's own fd)
-      throw e;
-    }
-    if (link !== 'anon_inode:[pidfd]') continue;
+  for (const { fd: n, info } of fdsOf(pid, (l) => l === 'anon_inode:[pidfd]')) {
     const f = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(info)![1];
     const nspid = f('NSpid').split(/\s+/).map(Number);
     out.push({ fd: n, nr: Number(f('Pid')), nsNr: nspid[nspid.length - 1], ino: f('ino') });
@@ -76,33 +67,9 @@ for i in range(200):
     time.sleep(0.01)
 keep.append(os.pidfd_open(int(kids[0])))
 keep.append(os.dup(keep[0]))
-if len(sys.argv) > 1:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.write(w, b'x')
-        time.sleep(60)
-        os._exit(0)
-    os.read(r, 1)
-    os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
-else:
-    os.write(1, ('%d\\n' % os.getpid()).encode())
-time.sleep(60)
+report(len(sys.argv) > 1)
 `;
-  const k = spawn('python3', ['-c', script, ...(fork ? ['fork'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  kids.push(k);
-  const line = await new Promise<string>((resolve, reject) => {
-    let got = '';
-    k.stdout!.on('data', (d: Buffer) => {
-      got += d.toString();
-      if (got.includes('\n')) resolve(got);
-    });
-    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
-  });
-  const pids = line.trim().split(' ').map(Number);
-  // the holder's children (its live one, the unshare and its sleep) go with it: kill its process group's members by pid
-  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
-  return pids;
+  return pyHolder(kids, script, fork ? ['fork'] : []);
 }
 
 /** The holder's descendants, killed at the end (they outlive a SIGKILLed python) */

@@ -95,3 +95,65 @@ export function countStreams(c: BpfCollector, fn: () => void): { all: number; on
   }
   return calls;
 }
+
+/**
+ * What the python holders of the fd ops' tests (fdtype, epoll, pidfd,
+ * inotify, fanotify) end with: report(fork) writes the holder's pid (and,
+ * with @fork, that of a child that shares its fds) on one line, then
+ * sleeps until killed.
+ */
+const PY_REPORT = `
+def report(fork):
+    import os, time
+    if fork:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(w, b'x')
+            time.sleep(60)
+            os._exit(0)
+        os.read(r, 1)
+        os.write(1, ('%d %d\\n' % (os.getpid(), pid)).encode())
+    else:
+        os.write(1, ('%d\\n' % os.getpid()).encode())
+    time.sleep(60)
+`;
+
+/**
+ * A python process running @script (which ends with report(fork), see
+ * PY_REPORT) with @args in sys.argv[1:]: the pids it reports, each left
+ * in @kids to kill.
+ */
+export async function pyHolder(kids: ChildProcess[], script: string, args: string[] = []): Promise<number[]> {
+  const k = spawn('python3', ['-c', PY_REPORT + script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  kids.push(k);
+  const line = await new Promise<string>((resolve, reject) => {
+    let got = '';
+    k.stdout!.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.includes('\n')) resolve(got);
+    });
+    k.once('exit', (c) => reject(new Error(`the holder exited (${c})`)));
+  });
+  const pids = line.trim().split(' ').map(Number);
+  for (const p of pids.slice(1)) kids.push({ kill: () => process.kill(p, 'SIGKILL') } as unknown as ChildProcess);
+  return pids;
+}
+
+/**
+ * The fds of @pid whose link (readlink() of /proc/PID/fd/N) @match
+ * accepts, ascending, each with its link and the text of its fdinfo; an
+ * fd closed since the directory was read is left out.
+ */
+export function fdsOf(pid: number, match: (link: string) => boolean): { fd: number; link: string; info: string }[] {
+  const out: { fd: number; link: string; info: string }[] = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b)) {
+    try {
+      const link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (match(link)) out.push({ fd, link, info: fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8') });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e; // closed since readdir (readdir's own fd)
+    }
+  }
+  return out;
+}

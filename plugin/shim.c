@@ -339,14 +339,14 @@ static int read_full(int fd, void *buf, size_t len)
 	return n;
 }
 
+/* The environment's tuning: CRIB_SPIN_US into shim.spin_us; the reply timeout, CRIB_TIMEOUT_MS, returned */
 static int timeout_from_env(void)
 {
-	const char *env = getenv("CRIB_TIMEOUT_MS");
+	const char *spin = getenv("CRIB_SPIN_US");
+	const char *timeout = getenv("CRIB_TIMEOUT_MS");
 
-	env = getenv("CRIB_SPIN_US");
-	shim.spin_us = env && atoi(env) >= 0 ? atoi(env) : SHIM_SPIN_US;
-	env = getenv("CRIB_TIMEOUT_MS");
-	return env && atoi(env) > 0 ? atoi(env) : SHIM_TIMEOUT_MS;
+	shim.spin_us = spin && atoi(spin) >= 0 ? atoi(spin) : SHIM_SPIN_US;
+	return timeout && atoi(timeout) > 0 ? atoi(timeout) : SHIM_TIMEOUT_MS;
 }
 
 int shim_start(char *const argv_in[])

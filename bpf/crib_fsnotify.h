@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * crib_fsnotify.h: what the programs of ops inotify and fanotify share:
- * the object a mark's connector is attached to, and the file handle
- * fdinfo prints for a watched inode.
+ * the walk of a group's marks, the object a mark's connector is attached
+ * to, and the file handle fdinfo prints for a watched inode.
  */
 #ifndef __CRIB_FSNOTIFY_H__
 #define __CRIB_FSNOTIFY_H__
@@ -12,6 +12,50 @@
 
 /* the bytes of a file handle the records carry at most (CRIU's FhEntry keeps 128; these need 12) */
 #define CRIB_FH_MAX 16
+
+/*
+ * A walk of a group's marks (group->marks_list, the order fdinfo prints
+ * them in), one mark per bpf_loop() step, kept in the caller's map value.
+ */
+struct crib_mark_walk {
+	__u64 head;	/* &group->marks_list */
+	__u64 pos;	/* the list node of the next mark */
+	__u64 cur;	/* the one crib_mark_walk_next() gave last */
+	__u32 done;	/* the walk came back to the head */
+	__u32 pad;
+};
+
+static __always_inline void crib_mark_walk_start(struct crib_mark_walk *mw, struct fsnotify_group *group)
+{
+	mw->head = (__u64)&group->marks_list;
+	mw->pos = (__u64)BPF_CORE_READ(group, marks_list.next);
+	mw->cur = 0;
+	mw->done = 0;
+}
+
+/* The next mark and its connector (NULL for a mark being detached); NULL at the head, with done set */
+static __always_inline struct fsnotify_mark *crib_mark_walk_next(struct crib_mark_walk *mw,
+								 struct fsnotify_mark_connector **conn)
+{
+	struct list_head *pos = (void *)mw->pos;
+	struct fsnotify_mark *mark;
+
+	if (!pos || mw->pos == mw->head) {
+		mw->done = 1;
+		return NULL;
+	}
+	mw->cur = mw->pos;
+	mw->pos = (__u64)BPF_CORE_READ(pos, next);
+	mark = crib_container_of(pos, struct fsnotify_mark, g_list);
+	*conn = BPF_CORE_READ(mark, connector);
+	return mark;
+}
+
+/* The mark crib_mark_walk_next() gave last is not taken (the record is full): the walk did not end */
+static __always_inline void crib_mark_walk_back(struct crib_mark_walk *mw)
+{
+	mw->pos = mw->cur;
+}
 
 /*
  * The inode of @conn: its obj is the inode itself (6.11+) or the inode's

@@ -32,10 +32,9 @@ CRIB_FILE_ITER_COUNTS(counts);
 
 /* the walk of one group's marks, and its record as it is written: rec, then marks[0..rec.p.nr) */
 struct fanotify_walk {
-	__u64 head;	/* &group->marks_list */
-	__u64 pos;	/* the list node of the next mark */
-	__u32 done;	/* the walk came back to the head */
+	struct crib_mark_walk mw;
 	__u32 bad;	/* a mark without a handle, or whose object the walk could not find */
+	__u32 pad;
 	CRIB_REC(struct crib_fanotify) rec;
 	struct crib_fanotify_mark marks[CRIB_FANOTIFY_MAX_MARKS];
 };
@@ -69,7 +68,6 @@ static long walk_step(__u64 i, void *arg)
 	struct fsnotify_mark_connector *conn;
 	struct crib_fanotify_mark *d;
 	struct fsnotify_mark *mark;
-	struct list_head *pos;
 	struct inode *inode;
 	struct mount *mnt;
 	unsigned int flags;
@@ -77,14 +75,9 @@ static long walk_step(__u64 i, void *arg)
 
 	if (!w)
 		return 1;
-	pos = (void *)w->pos;
-	if (!pos || w->pos == w->head) {
-		w->done = 1;
+	mark = crib_mark_walk_next(&w->mw, &conn);
+	if (!mark)
 		return 1;
-	}
-	w->pos = (__u64)BPF_CORE_READ(pos, next);
-	mark = crib_container_of(pos, struct fsnotify_mark, g_list);
-	conn = BPF_CORE_READ(mark, connector);
 	if (!conn)
 		return 0;
 	type = BPF_CORE_READ(conn, type);
@@ -92,7 +85,7 @@ static long walk_step(__u64 i, void *arg)
 		return 0;	/* a filesystem mark: CRIU does not read it */
 	n = w->rec.p.nr;
 	if (n >= CRIB_FANOTIFY_MAX_MARKS) {
-		w->pos = (__u64)pos;	/* not listed: the walk did not end */
+		crib_mark_walk_back(&w->mw);
 		return 1;
 	}
 	d = &w->marks[n];
@@ -155,9 +148,7 @@ int crib_fanotify(struct bpf_iter__task_file *ctx)
 		return 0;
 
 	group = BPF_CORE_READ(file, private_data);
-	w->head = (__u64)&group->marks_list;
-	w->pos = (__u64)BPF_CORE_READ(group, marks_list.next);
-	w->done = 0;
+	crib_mark_walk_start(&w->mw, group);
 	w->bad = 0;
 	w->rec.p.pid = pid;
 	w->rec.p.fd = ctx->fd;
@@ -165,7 +156,7 @@ int crib_fanotify(struct bpf_iter__task_file *ctx)
 	w->rec.p.fa_flags = BPF_CORE_READ(group, fanotify_data.flags);
 	w->rec.p.ev_flags = BPF_CORE_READ(group, fanotify_data.f_flags);
 	bpf_loop(2 * CRIB_FANOTIFY_MAX_MARKS + 2, walk_step, NULL, 0);
-	w->rec.p.flags = w->done && !w->bad ? CRIB_FANOTIFY_ALL : 0;
+	w->rec.p.flags = w->mw.done && !w->bad ? CRIB_FANOTIFY_ALL : 0;
 
 	/* counted only once written: a full buffer runs us again for this fd */
 	if (!crib_rec_write_items(ctx->meta->seq, &w->rec.h, sizeof(w->rec), w->rec.p.nr,

@@ -34,10 +34,7 @@ CRIB_FILE_ITER_COUNTS(counts);
 
 /* the walk of one group's marks, and its record as it is written: rec, then wds[0..rec.p.nr) */
 struct inotify_walk {
-	__u64 head;	/* &group->marks_list */
-	__u64 pos;	/* the list node of the next mark */
-	__u32 done;	/* the walk came back to the head */
-	__u32 pad;
+	struct crib_mark_walk mw;
 	CRIB_REC(struct crib_inotify) rec;
 	struct crib_inotify_wd wds[CRIB_INOTIFY_MAX_WDS];
 };
@@ -72,21 +69,15 @@ static long walk_step(__u64 i, void *arg)
 	struct inotify_inode_mark *im;
 	struct fsnotify_mark *mark;
 	struct crib_inotify_wd *d;
-	struct list_head *pos;
 	struct inode *inode;
 	unsigned int flags;
 	__u32 n;
 
 	if (!w)
 		return 1;
-	pos = (void *)w->pos;
-	if (!pos || w->pos == w->head) {
-		w->done = 1;
+	mark = crib_mark_walk_next(&w->mw, &conn);
+	if (!mark)
 		return 1;
-	}
-	w->pos = (__u64)BPF_CORE_READ(pos, next);
-	mark = crib_container_of(pos, struct fsnotify_mark, g_list);
-	conn = BPF_CORE_READ(mark, connector);
 	/* inotify_fdinfo() shows inode marks only, and only those whose inode it can grab */
 	if (!conn || BPF_CORE_READ(conn, type) != FSNOTIFY_OBJ_TYPE_INODE)
 		return 0;
@@ -95,7 +86,7 @@ static long walk_step(__u64 i, void *arg)
 		return 0;
 	n = w->rec.p.nr;
 	if (n >= CRIB_INOTIFY_MAX_WDS) {
-		w->pos = (__u64)pos;	/* not listed: the walk did not end */
+		crib_mark_walk_back(&w->mw);
 		return 1;
 	}
 	d = &w->wds[n];
@@ -134,14 +125,12 @@ int crib_inotify(struct bpf_iter__task_file *ctx)
 		return 0;
 
 	group = BPF_CORE_READ(file, private_data);
-	w->head = (__u64)&group->marks_list;
-	w->pos = (__u64)BPF_CORE_READ(group, marks_list.next);
-	w->done = 0;
+	crib_mark_walk_start(&w->mw, group);
 	w->rec.p.pid = pid;
 	w->rec.p.fd = ctx->fd;
 	w->rec.p.nr = 0;
 	bpf_loop(2 * CRIB_INOTIFY_MAX_WDS + 2, walk_step, NULL, 0);
-	w->rec.p.flags = w->done ? CRIB_INOTIFY_ALL : 0;
+	w->rec.p.flags = w->mw.done ? CRIB_INOTIFY_ALL : 0;
 
 	/* counted only once written: a full buffer runs us again for this fd */
 	if (!crib_rec_write_items(ctx->meta->seq, &w->rec.h, sizeof(w->rec), w->rec.p.nr,

@@ -366,6 +366,19 @@ Napi::Value PidfdGetfd(const Napi::CallbackInfo &info)
 	return Napi::Number::New(env, fd);
 }
 
+/* internalMounts(): { anonInode, pidfs }, mount ids or -errno (crib_internal_mounts()) */
+Napi::Value InternalMounts(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	Napi::Object o = Napi::Object::New(env);
+	int anon, pidfs;
+
+	crib_internal_mounts(&anon, &pidfs);
+	o.Set("anonInode", Napi::Number::New(env, anon));
+	o.Set("pidfs", Napi::Number::New(env, pidfs));
+	return o;
+}
+
 /*
  * runAll(progFds, ctxs): run the programs at once, one thread each (see
  * crib_prog_run_all()); each ctx is written back.  A Float64Array of
@@ -428,6 +441,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 	exports.Set("libbpfVersion", Napi::Function::New(env, LibbpfVersion));
 	exports.Set("firstUnordered", Napi::Function::New(env, FirstUnordered));
 	exports.Set("runAll", Napi::Function::New(env, RunAll));
+	exports.Set("internalMounts", Napi::Function::New(env, InternalMounts));
 	return exports;
 }
 

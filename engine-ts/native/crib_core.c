@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -630,4 +631,36 @@ int crib_pidfd_getfd(int pidfd, int fd)
 	int ret = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 
 	return ret < 0 ? -errno : ret;
+}
+
+/* The mnt_id line of /proc/self/fdinfo/@fd, or -errno; closes @fd. */
+static int fd_mnt_id(int fd)
+{
+	char path[64], line[128];
+	int id = -ENOENT;
+	FILE *f;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f) {
+		id = -errno;
+		close(fd);
+		return id;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", &id) == 1)
+			break;
+	fclose(f);
+	close(fd);
+	return id;
+}
+
+int crib_internal_mounts(int *anon_inode, int *pidfs)
+{
+	*anon_inode = fd_mnt_id(eventfd(0, EFD_CLOEXEC));
+	/* on kernels before pidfs (6.9) a pidfd is an anon-inode file: the same mount */
+	*pidfs = fd_mnt_id(syscall(SYS_pidfd_open, getpid(), 0));
+	return *anon_inode < 0 ? *anon_inode : 0;
 }

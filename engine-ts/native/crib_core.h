@@ -157,6 +157,15 @@ int crib_sock_peer(int sk, struct crib_peer *peer);
 int crib_pidfd_getfd(int pidfd, int fd);
 
 /*
+ * The mount ids the kernel gives the files of its internal mounts that
+ * the fd-kind ops read: anon-inode files (eventfd, epoll...) and pidfds,
+ * as fdinfo's mnt_id shows them, learnt from an eventfd and a pidfd of
+ * our own, closed again; each -errno when it cannot be had.  Returns 0,
+ * or @anon_inode's error.
+ */
+int crib_internal_mounts(int *anon_inode, int *pidfs);
+
+/*
  * The first i with a[i] <= a[i - 1], or with a[0] < 0; -1 when @a is
  * strictly ascending and not negative.  A loop the engine runs on every fd
  * table, here because V8 may still interpret it on the first big one.

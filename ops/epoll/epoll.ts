@@ -77,8 +77,9 @@ export function encodeEpoll(src: ArrayBuffer, items: Item[], pid: number): Uint8
 export const op: OpModule = {
   message: 'crib.Epoll',
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'epoll.bpf.o', program: 'crib_epoll', reader: 'iter' }],
-  // not read in prepare(), for fdtype's reason: CRIU asks for the few tasks that have epoll fds
+  // not read for the whole tree (fdtype's reason), but for each task whose fd walk shows files on these mounts
   tree: false,
+  files: ['anon_inode'],
   read(r, pid) {
     const s = r.stream(pid);
     return encodeEpoll(s.buf, s.items, pid);

@@ -95,8 +95,9 @@ export function encodeFanotify(src: ArrayBuffer, items: Item[], pid: number): Ui
 export const op: OpModule = {
   message: 'crib.Fanotify',
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'fanotify.bpf.o', program: 'crib_fanotify', reader: 'iter' }],
-  // not read in prepare(), for fdtype's reason: CRIU asks for the few tasks that have fanotify fds
+  // not read for the whole tree (fdtype's reason), but for each task whose fd walk shows files on these mounts
   tree: false,
+  files: ['anon_inode'],
   read(r, pid) {
     const s = r.stream(pid);
     return encodeFanotify(s.buf, s.items, pid);

@@ -77,9 +77,10 @@ export function encodeFdType(src: ArrayBuffer, items: Item[], pid: number): Uint
 export const op: OpModule = {
   message: 'crib.FdType',
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'fdtype.bpf.o', program: 'crib_fdtype', reader: 'iter' }],
-  // not read in prepare(): a read of every task's files visits all the machine's (fdtype.bpf.c);
-  // CRIU asks for the few tasks that have such fds
+  // not read for the whole tree: a read of every task's files visits all the machine's (fdtype.bpf.c);
+  // prepare() reads each task whose fd walk shows anon-inode files, and CRIU asks for no other
   tree: false,
+  files: ['anon_inode'],
   read(r, pid) {
     const s = r.stream(pid);
     return encodeFdType(s.buf, s.items, pid);

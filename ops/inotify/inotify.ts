@@ -85,8 +85,9 @@ export function encodeInotify(src: ArrayBuffer, items: Item[], pid: number): Uin
 export const op: OpModule = {
   message: 'crib.Inotify',
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'inotify.bpf.o', program: 'crib_inotify', reader: 'iter' }],
-  // not read in prepare(), for fdtype's reason: CRIU asks for the few tasks that have inotify fds
+  // not read for the whole tree (fdtype's reason), but for each task whose fd walk shows files on these mounts
   tree: false,
+  files: ['anon_inode'],
   read(r, pid) {
     const s = r.stream(pid);
     return encodeInotify(s.buf, s.items, pid);

@@ -45,8 +45,9 @@ export function encodePidfd(src: ArrayBuffer, items: Item[], pid: number): Uint8
 export const op: OpModule = {
   message: 'crib.Pidfd',
   mechanisms: [{ mechanism: 'bpf:iter/task_file', object: 'pidfd.bpf.o', program: 'crib_pidfd', reader: 'iter' }],
-  // not read in prepare(), for fdtype's reason: CRIU asks for the few tasks that have pidfds
+  // not read for the whole tree (fdtype's reason), but for each task whose fd walk shows files on these mounts
   tree: false,
+  files: ['anon_inode', 'pidfs'],
   read(r, pid) {
     const s = r.stream(pid);
     return encodePidfd(s.buf, s.items, pid);

@@ -43,7 +43,7 @@ import {
   TASK_CTX,
   VmaTableWithRaw,
 } from './records';
-import { Caller, Collector, FdTable, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, StreamRun, TaskStat, TaskStatus, TreeRun } from './types';
+import { Caller, Collector, FdTable, InternalFs, OP_NAMES, OpName, OpSupport, OpTimes, ProgramRef, StreamRun, TaskStat, TaskStatus, TreeRun } from './types';
 
 export interface CollectorOptions {
   /** folder with task.bpf.o, vma.bpf.o, fds.bpf.o */
@@ -677,6 +677,15 @@ export class BpfCollector implements Collector {
   }
 
   // ---- the programs of folder ops (engine/ops.ts) -----------------------------
+
+  private internalMounts?: { anonInode: number; pidfs: number };
+
+  internalMount(fs: InternalFs): number | undefined {
+    // the same for every caller: mount ids are the kernel's, not a namespace's
+    this.internalMounts ??= this.addon.internalMounts();
+    const id = fs === 'anon_inode' ? this.internalMounts.anonInode : this.internalMounts.pidfs;
+    return id >= 0 ? id : undefined;
+  }
 
   programStatus(prog: ProgramRef): true | string {
     const r = this.tryServe(prog);

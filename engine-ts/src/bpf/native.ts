@@ -61,6 +61,8 @@ export interface NativeAddon {
   peer(fd: number): SocketPeer;
   /** a copy (CLOEXEC) of fd @fd of the process @pidfd refers to */
   pidfdGetfd(pidfd: number, fd: number): number;
+  /** the mount ids of anon-inode files and of pidfds (fdinfo's mnt_id), each -errno where not known */
+  internalMounts(): { anonInode: number; pidfs: number };
   /** records.ts firstUnordered(), in C */
   firstUnordered(a: Int32Array): number;
   /** run the programs at once, one thread each: [retval, err (0 or -errno), ns] per program */

@@ -99,6 +99,9 @@ export interface FdTable {
   locks: Uint32Array;
 }
 
+/** The kernel's internal mounts that the files of some ops are on (Collector.internalMount). */
+export type InternalFs = 'anon_inode' | 'pidfs';
+
 /** Time spent in each op's BPF runs and decoding, in ns. */
 export type OpTimes = Partial<Record<OpName, bigint>>;
 
@@ -197,6 +200,12 @@ export interface Collector {
   runStream?(op: string, prog: ProgramRef, pid: number): StreamRun;
   /** the same for many pids in one read of every task (map "want" of @wantBytes) */
   runStreamAll?(op: string, prog: ProgramRef, pids: number[], wantBytes: number): StreamRun;
+  /**
+   * Optional: the mount id (FdTable.mntId) of the kernel's internal mount
+   * @fs, whose files the fd-kind ops read (anon-inode files: eventfd,
+   * epoll...; pidfs: pidfds of 6.9+), or undefined where not known.
+   */
+  internalMount?(fs: InternalFs): number | undefined;
   /** time charged to each op since the last call; resets the counters */
   takeTimes(): OpTimes;
   close(): void;

@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
-import { Caller, Collector, ProgramRef, StreamRun } from '../bpf/types';
+import { Caller, Collector, InternalFs, ProgramRef, StreamRun } from '../bpf/types';
 import { CribError, EIO, ENOENT, EOPNOTSUPP, UnsupportedError, UsageError } from '../errors';
 import { layout, REQ, StructLayout, TREE_MAX } from '../bpf/records';
 
@@ -84,6 +84,14 @@ export interface OpModule {
   mechanisms: ProgramRef[];
   /** read for every task of the tree in prepare(), while it is frozen */
   tree: boolean;
+  /**
+   * Optional, for an op about some fds of a task (tree: false): the
+   * kernel's internal mounts its files are on.  prepare() reads it for
+   * each task whose fd table (the fds walk) has a file on one of them, so
+   * that CRIU's ask is answered from the snapshot; tasks without such
+   * files are not read (CRIU asks only at a task's first such fd).
+   */
+  files?: InternalFs[];
   /**
    * Optional: a program that reads many tasks in one run (bpf/crib_tree.h),
    * tried first in prepare(), its records of treeRecordSize bytes turned
@@ -279,7 +287,7 @@ export class FolderOps {
     this.perTask = new Set();
     for (const name of (perTask ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
       const op = ops.find((o) => o.entry.name === name);
-      if (!op) throw new UsageError(`CRIB_PER_TASK: "${name}" is not one of ${ops.filter((o) => o.module.tree).map((o) => o.entry.name).join(', ')}`);
+      if (!op) throw new UsageError(`CRIB_PER_TASK: "${name}" is not one of ${ops.filter((o) => o.module.tree || o.module.files).map((o) => o.entry.name).join(', ')}`);
       this.perTask.add(op.entry.id);
     }
   }
@@ -324,6 +332,22 @@ export class FolderOps {
     return this.support(caller)
       .filter((s) => s.available && this.chosen.get(s.id)!.op.module.tree && !this.perTask.has(s.id))
       .map((s) => s.id);
+  }
+
+  /**
+   * The folder ops about some fds of a task (OpModule.files) that serve
+   * @caller, each with the mount ids of its files (Collector.internalMount;
+   * an op none of whose mounts is known is left out: CRIU asks for it).
+   */
+  fileOps(caller: Caller | undefined): { id: number; mounts: number[] }[] {
+    const out: { id: number; mounts: number[] }[] = [];
+    for (const s of this.support(caller)) {
+      const files = this.chosen.get(s.id)!.op.module.files;
+      if (!s.available || !files || this.perTask.has(s.id)) continue;
+      const mounts = files.map((f) => this.collector?.internalMount?.(f)).filter((m): m is number => m !== undefined);
+      if (mounts.length) out.push({ id: s.id, mounts: [...new Set(mounts)] });
+    }
+    return out;
   }
 
   has(id: number): boolean {

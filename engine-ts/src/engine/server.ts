@@ -347,6 +347,10 @@ export class EngineServer {
       });
       folderNs.set(op, process.hrtime.bigint() - t0);
     }
+    // the ops about some fds of a task: read below for the tasks the fd walk shows have files on their mounts
+    const fileOps = walks.includes('fds') ? this.folder.fileOps(this.caller) : [];
+    const fileMounts = new Set(fileOps.flatMap((o) => o.mounts));
+    const withFiles = new Map<number, Set<number>>(); // pid -> mount ids of fileMounts its fds are on
     for (const pid of new Set(pids)) {
       let errno = 0;
       c.prefetch?.(pid, walks);
@@ -369,6 +373,14 @@ export class EngineServer {
           w.uint32(tag(2, LEN)).fork();
           writeFdTable(w, t);
           w.ldelim();
+          if (fileMounts.size) {
+            for (let i = 0; i < t.count; i++) {
+              if (!fileMounts.has(t.mntId[i])) continue;
+              let on = withFiles.get(pid);
+              if (!on) withFiles.set(pid, (on = new Set()));
+              on.add(t.mntId[i]);
+            }
+          }
         } catch (e) {
           errno ||= -errnoOf(e).err;
         }
@@ -389,6 +401,25 @@ export class EngineServer {
         failedPid.push(pid);
         failedErrno.push(errno);
       }
+    }
+    // a task's fd-kind ops, when its fds are on their mounts; one that fails is left to CRIU's ask, which fails the same way and says why
+    for (const { id: op, mounts } of fileOps) {
+      const t0 = process.hrtime.bigint();
+      for (const [pid, on] of withFiles) {
+        if (!mounts.some((m) => on.has(m))) continue;
+        let rec: Uint8Array;
+        try {
+          rec = this.folder.read(op, pid, this.caller);
+        } catch {
+          continue;
+        }
+        w.uint32(tag(7, LEN)).fork();
+        w.uint32(tag(1, VARINT)).uint32(op);
+        w.uint32(tag(2, VARINT)).int32(pid);
+        w.uint32(tag(3, LEN)).bytes(rec);
+        w.ldelim();
+      }
+      folderNs.set(op, process.hrtime.bigint() - t0);
     }
     writePrepareTail(w, [...this.opTimes(c.takeTimes(), vmaNs, fdsNs, statNs), ...folderNs], failedPid, failedErrno);
     w.ldelim();

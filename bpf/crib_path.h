@@ -71,7 +71,7 @@ static long crib_path_step(__u64 i, void *arg)
 		st->err = 0;	/* at the root */
 		return 1;
 	}
-	if (dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+	if (mnt && dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
 
 		if (up == mnt) {
@@ -115,6 +115,9 @@ static long crib_path_step(__u64 i, void *arg)
  * tree) into path_walk.name: the bytes written, or -errno.  @st from
  * crib_path_state().
  */
+static __always_inline long crib_path_walk_raw(struct crib_path_walk *st, struct dentry *dentry,
+					       struct vfsmount *vfsmnt, const struct path *root);
+
 static __always_inline long crib_path_walk(struct crib_path_walk *st, struct dentry *dentry,
 					   struct vfsmount *vfsmnt, const struct path *root)
 {
@@ -122,6 +125,17 @@ static __always_inline long crib_path_walk(struct crib_path_walk *st, struct den
 
 	if (dop && BPF_CORE_READ(dop, d_dname))
 		return -EOPNOTSUPP;
+	return crib_path_walk_raw(st, dentry, vfsmnt, root);
+}
+
+/*
+ * The same walk as __d_path() does it, without d_path()'s d_dname() case
+ * (a mount's root in mountinfo's mount point field may be a pseudo file:
+ * an nsfs bind mount).
+ */
+static __always_inline long crib_path_walk_raw(struct crib_path_walk *st, struct dentry *dentry,
+					       struct vfsmount *vfsmnt, const struct path *root)
+{
 	/* d_unlinked(): unhashed and not a root */
 	st->deleted = !BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry;
 	st->dentry = (__u64)dentry;
@@ -132,6 +146,24 @@ static __always_inline long crib_path_walk(struct crib_path_walk *st, struct den
 	st->err = -ENAMETOOLONG;
 	bpf_loop(CRIB_PATH_DEPTH, crib_path_step, NULL, 0);
 	st->dentry = st->mnt = st->root_dentry = st->root_mnt = 0;
+	return st->err ? st->err : (long)st->off;
+}
+
+/*
+ * @dentry named up to the root of its super block, as dentry_path() names
+ * it (a mount's root in mountinfo): the bytes written, or -errno.  Whether
+ * it is unlinked (dentry_path()'s "//deleted") is path_walk.deleted.
+ */
+static __always_inline long crib_dentry_walk(struct crib_path_walk *st, struct dentry *dentry)
+{
+	st->deleted = !BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry;
+	st->dentry = (__u64)dentry;
+	st->mnt = 0;	/* no mount: the walk stops where d_parent does */
+	st->root_dentry = st->root_mnt = 0;
+	st->off = 0;
+	st->err = -ENAMETOOLONG;
+	bpf_loop(CRIB_PATH_DEPTH, crib_path_step, NULL, 0);
+	st->dentry = 0;
 	return st->err ? st->err : (long)st->off;
 }
 

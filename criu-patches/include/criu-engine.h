@@ -66,6 +66,7 @@ enum cr_engine_op {
 	CR_ENGINE_OP_PIDFD,    /* "pidfd":    /proc/PID/fdinfo/FD of pidfds (the process, ino) */
 	CR_ENGINE_OP_INOTIFY,  /* "inotify":  /proc/PID/fdinfo/FD of inotify fds (their watches) */
 	CR_ENGINE_OP_FANOTIFY, /* "fanotify": /proc/PID/fdinfo/FD of fanotify fds (flags, inode and mount marks) */
+	CR_ENGINE_OP_MOUNTINFO, /* "mountinfo": /proc/PID/mountinfo (once per mount namespace) */
 	CR_ENGINE_OP__MAX      /* only add ops right before this */
 };
 
@@ -450,6 +451,17 @@ struct cr_eng_fanotify {
 	struct cr_eng_fanotify_mark *marks;
 };
 
+/*
+ * The mounts of a task's mount namespace: the text of /proc/PID/mountinfo,
+ * one line per mount, as CRIU would read it.
+ */
+#define CR_ENG_MOUNTINFO_TEXT_MAX (16 << 20)
+struct cr_eng_mountinfo {
+	char *text;        /* NUL-terminated, released with free() */
+	uint32_t len;      /* strlen(text) */
+	uint32_t reserved; /* 0 */
+};
+
 struct cr_engine_ops {
 	const char *name;
 	unsigned int abi_version; /* CR_ENGINE_ABI_VERSION */
@@ -505,6 +517,7 @@ struct cr_engine_ops {
 	int (*pidfd)(pid_t pid, struct cr_eng_pidfd *pf);
 	int (*inotify)(pid_t pid, struct cr_eng_inotify *in);
 	int (*fanotify)(pid_t pid, struct cr_eng_fanotify *fa);
+	int (*mountinfo)(pid_t pid, struct cr_eng_mountinfo *mi);
 };
 
 #endif /* __CRIU_ENGINE_H__ */

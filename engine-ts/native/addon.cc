@@ -380,6 +380,41 @@ Napi::Value InternalMounts(const Napi::CallbackInfo &info)
 }
 
 /*
+ * statmount(mntId, nsId, mask): the struct statmount and strings of one
+ * mount (crib_statmount()), in an ArrayBuffer; a number, -errno, if the
+ * call fails.  mntId and nsId are BigInts (unique ids), mask a number.
+ */
+Napi::Value Statmount(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+	static std::vector<uint8_t> buf(4096); /* the kernel allocates as much per call: grown on -EOVERFLOW */
+	bool lossless;
+
+	if (info.Length() < 3 || !info[0].IsBigInt() || !info[1].IsBigInt() || !info[2].IsNumber())
+		throw Napi::TypeError::New(env, "statmount(mntId: bigint, nsId: bigint, mask: number) expected");
+	uint64_t mnt = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+	uint64_t ns = info[1].As<Napi::BigInt>().Uint64Value(&lossless);
+	uint64_t mask = (uint64_t)info[2].As<Napi::Number>().Int64Value();
+	for (;;) {
+		int err = crib_statmount(mnt, ns, mask, buf.data(), buf.size());
+
+		if (err == -EOVERFLOW && buf.size() < (16u << 20)) {
+			buf.resize(buf.size() * 4);
+			continue;
+		}
+		if (err)
+			return Napi::Number::New(env, err);
+		uint32_t size;
+		memcpy(&size, buf.data(), sizeof(size));
+		if (size > buf.size())
+			size = buf.size();
+		Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, size);
+		memcpy(ab.Data(), buf.data(), size);
+		return ab;
+	}
+}
+
+/*
  * runAll(progFds, ctxs): run the programs at once, one thread each (see
  * crib_prog_run_all()); each ctx is written back.  A Float64Array of
  * [retval (int32), err (0 or -errno), ns] per run.
@@ -442,6 +477,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 	exports.Set("firstUnordered", Napi::Function::New(env, FirstUnordered));
 	exports.Set("runAll", Napi::Function::New(env, RunAll));
 	exports.Set("internalMounts", Napi::Function::New(env, InternalMounts));
+	exports.Set("statmount", Napi::Function::New(env, Statmount));
 	return exports;
 }
 

@@ -664,3 +664,28 @@ int crib_internal_mounts(int *anon_inode, int *pidfs)
 	*pidfs = fd_mnt_id(syscall(SYS_pidfd_open, getpid(), 0));
 	return *anon_inode < 0 ? *anon_inode : 0;
 }
+
+#ifndef __NR_statmount
+#define __NR_statmount 457
+#endif
+
+/* struct mnt_id_req of linux/mount.h (6.11+: mnt_ns_id), which older headers do not have */
+struct crib_mnt_id_req {
+	uint32_t size;
+	uint32_t spare;
+	uint64_t mnt_id;
+	uint64_t param;
+	uint64_t mnt_ns_id;
+};
+
+int crib_statmount(uint64_t mnt_id, uint64_t ns_id, uint64_t mask, void *buf, size_t size)
+{
+	struct crib_mnt_id_req req = {
+		.size = sizeof(req),
+		.mnt_id = mnt_id,
+		.param = mask,
+		.mnt_ns_id = ns_id,
+	};
+
+	return syscall(__NR_statmount, &req, buf, size, 0) < 0 ? -errno : 0;
+}

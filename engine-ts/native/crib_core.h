@@ -166,6 +166,14 @@ int crib_pidfd_getfd(int pidfd, int fd);
 int crib_internal_mounts(int *anon_inode, int *pidfs);
 
 /*
+ * statmount() (6.8+) of the mount whose unique id is @mnt_id, in the mount
+ * namespace whose id is @ns_id (0: the caller's), for the fields of @mask
+ * (STATMOUNT_*), into @buf of @size bytes: struct statmount, then its
+ * strings.  0, or -errno (-ENOSYS before 6.8).
+ */
+int crib_statmount(uint64_t mnt_id, uint64_t ns_id, uint64_t mask, void *buf, size_t size);
+
+/*
  * The first i with a[i] <= a[i - 1], or with a[0] < 0; -1 when @a is
  * strictly ascending and not negative.  A loop the engine runs on every fd
  * table, here because V8 may still interpret it on the first big one.

@@ -709,6 +709,21 @@ export class BpfCollector implements Collector {
     if (reply.err) this.fail(op, s, pid, reply);
   }
 
+  statmount(mntId: bigint, nsId: bigint, mask: number): ArrayBuffer | number {
+    return this.addon.statmount(mntId, nsId, mask);
+  }
+
+  readRing(op: string, prog: ProgramRef, map: string): ArrayBuffer {
+    if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
+    const s = this.tryServe(prog);
+    if (typeof s === 'string') throw new UnsupportedError(op, s);
+    try {
+      return s.obj.obj!.ringbufRead(map);
+    } catch (e) {
+      throw new CribError('EIO', `${op}: draining ${map} of ${s.source.object}: ${(e as Error).message}`);
+    }
+  }
+
   /**
    * A list op's seq iterator (reader 'iter', its probe PROGRAM_probe in the
    * same object) read for @pid of the caller's namespace.  The kernel finds

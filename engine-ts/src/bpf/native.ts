@@ -63,6 +63,8 @@ export interface NativeAddon {
   pidfdGetfd(pidfd: number, fd: number): number;
   /** the mount ids of anon-inode files and of pidfds (fdinfo's mnt_id), each -errno where not known */
   internalMounts(): { anonInode: number; pidfs: number };
+  /** statmount() of the mount of unique id @mntId in mount namespace @nsId (0n: the engine's): struct statmount and its strings, or -errno */
+  statmount(mntId: bigint, nsId: bigint, mask: number): ArrayBuffer | number;
   /** records.ts firstUnordered(), in C */
   firstUnordered(a: Int32Array): number;
   /** run the programs at once, one thread each: [retval, err (0 or -errno), ns] per program */

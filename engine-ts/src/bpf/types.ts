@@ -190,6 +190,19 @@ export interface Collector {
   programStatus?(prog: ProgramRef): true | string;
   runProgram?(op: string, prog: ProgramRef, pid: number, ctx: Uint8Array): void;
   /**
+   * The records @prog's object sent through its ring buffer @map since the
+   * last read (drained): each a u32 length, 4 bytes of zeros, the record,
+   * zeros to 8 (crib_obj_ringbuf_read()).
+   */
+  readRing?(op: string, prog: ProgramRef, map: string): ArrayBuffer;
+  /**
+   * statmount() (6.8+) of the mount of unique id @mntId in the mount
+   * namespace of id @nsId (0n: the engine's), for the STATMOUNT_* fields
+   * of @mask: struct statmount and its strings, or -errno.  For what a
+   * file system prints itself (its options), which BPF cannot call.
+   */
+  statmount?(mntId: bigint, nsId: bigint, mask: number): ArrayBuffer | number;
+  /**
    * A tree program (bpf/crib_tree.h) for @pids (at most TREE_MAX) of the
    * caller, whose records are @recSize bytes: per pid i, err[i] (0 or
    * -errno) and, when 0, its record at byte off[i] of buf (the mapped

@@ -72,6 +72,10 @@ export interface ProgramRunner {
   stream(pid: number): StreamRun;
   /** the same for every pid of @pids in one read (Collector.runStreamAll; map "want" of @wantBytes) */
   streamAll(pids: number[], wantBytes: number): StreamRun;
+  /** what the op's program sent through its ring buffer @map since the last call (Collector.readRing) */
+  ring(map: string): ArrayBuffer;
+  /** statmount() of one mount (Collector.statmount): struct statmount and its strings, or -errno */
+  statmount(mntId: bigint, nsId: bigint, mask: number): ArrayBuffer | number;
   /** the caller being served */
   readonly caller: Caller;
 }
@@ -398,6 +402,14 @@ export class FolderOps {
       prog,
       caller,
       run: (p, ctx) => collector.runProgram!(name, prog, p, ctx),
+      ring: (map) => {
+        if (!collector.readRing) throw new UnsupportedError(name, 'the collector cannot read ring buffers');
+        return collector.readRing(name, prog, map);
+      },
+      statmount: (mnt, ns, mask) => {
+        if (!collector.statmount) throw new UnsupportedError(name, 'the collector cannot call statmount()');
+        return collector.statmount(mnt, ns, mask);
+      },
       stream: (p) => {
         if (!collector.runStream) throw new UnsupportedError(name, 'the collector cannot read list ops');
         return collector.runStream(name, prog, p);

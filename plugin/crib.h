@@ -3,9 +3,10 @@
  * crib.h: what crib-plugin.c (registration, engine start) and ops.c (the
  * cr_engine_ops entries and their answer checks) share.
  */
-#ifndef __CRIB_H__
-#define __CRIB_H__
+#ifndef __CRIB_PLUGIN_H__
+#define __CRIB_PLUGIN_H__
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,6 +55,20 @@ CRIB_OPS(CRIB_OP_ID_CHECK)
 #undef CRIB_OP_ID_CHECK
 _Static_assert(CRIB_NR_OPS == CR_ENGINE_OP__MAX, "ops/registry and criu-engine.h have different ops");
 
+/*
+ * direct.c: status, threads and children by the engine's programs, run
+ * here (a co-process's hello names them: Direct in crib.proto).  Each
+ * call is 0 or -errno; on any error the engine is asked instead.
+ */
+struct Crib__Direct;
+struct crib_task;
+void crib_direct_open(const struct Crib__Direct *m, uint32_t pid_ns);
+void crib_direct_close(void);
+bool crib_direct_on(void);
+int crib_direct_task(pid_t pid, struct crib_task *t);
+/* the pids, in an allocation (at least one element) the caller frees */
+int crib_direct_pids(bool children, pid_t pid, int32_t **out, int *nr);
+
 /* ops.c: the name of an op (ops/registry) */
 const char *crib_op_name(int op);
 /*
@@ -67,4 +82,4 @@ int crib_op_get(int op, pid_t pid, void *out);
 #define crib_bad_answer(what, pid, fmt, ...) \
 	pr_err("%s: pid %d: malformed answer from the engine: " fmt "\n", what, pid, ##__VA_ARGS__)
 
-#endif /* __CRIB_H__ */
+#endif /* __CRIB_PLUGIN_H__ */

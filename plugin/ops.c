@@ -25,9 +25,9 @@
 #include "criu-log.h"
 
 #include "crib.h"
+#include "../bpf/crib.h"
 #include "shim.h"
 
-#define CRIB_NAME_MAX PATH_MAX /* longest VMA name, NUL excluded */
 #define CRIB_PAGE_MASK 0xfffULL
 
 static const char *const op_names[CRIB_NR_OPS] = CRIB_OP_NAMES;
@@ -198,6 +198,7 @@ void crib_ops_reset(void)
 	spares_free();
 	snap_drop();
 	fdc_drop();
+	crib_direct_close();
 	engine_up = false;
 	engine_lost = false;
 	memset(op_avail, 0, sizeof(op_avail));
@@ -408,6 +409,10 @@ int crib_hello(void)
 			pr_info("op %s: procfs serves it (%s)\n", op_names[o->op], o->reason ?: "engine says unavailable");
 	}
 	snprintf(service_name, sizeof(service_name), "%s", h->service ?: "");
+	/* a co-process's own programs for the ops CRIU asks task by task while it seizes */
+	if (h->direct && !shim_is_service() && op_avail[CR_ENGINE_OP_STATUS] && op_avail[CR_ENGINE_OP_THREADS] &&
+	    op_avail[CR_ENGINE_OP_CHILDREN] && !getenv("CRIB_NO_DIRECT"))
+		crib_direct_open(h->direct, ns.st_ino);
 	if (h->service)
 		pr_info("engine: %s (%s, ABI %u)\n", h->service, h->engine_version, h->abi_version);
 	else
@@ -522,14 +527,47 @@ static int status_from_pb(pid_t pid, const Crib__StatusResp *s, struct cr_eng_st
 	return 0;
 }
 
+/* crib.StatusResp of a task record (bpf/crib.h), as the engine writes it from the same record */
+static int status_from_task(pid_t pid, const struct crib_task *t, struct cr_eng_status *st)
+{
+	Crib__StatusResp s = CRIB__STATUS_RESP__INIT;
+	uint32_t uids[4], gids[4];
+
+	/* the letters of fs/proc/array.c task_state_array (records.ts stateLetter()) */
+	if (!t->state || !strchr("RSDTtXZPI", t->state))
+		return -EPROTO;
+	memcpy(uids, t->uids, sizeof(uids));
+	memcpy(gids, t->gids, sizeof(gids));
+	s.state = t->state;
+	s.ppid = t->ppid;
+	s.vpid = t->vpid;
+	s.seccomp_mode = t->seccomp_mode;
+	s.sigpnd = t->sigpnd;
+	s.shdpnd = t->shdpnd;
+	s.sigblk = t->sigblk;
+	s.n_uids = 4;
+	s.uids = uids;
+	s.n_gids = 4;
+	s.gids = gids;
+	s.cap_inh = t->cap_inh;
+	s.cap_prm = t->cap_prm;
+	s.cap_eff = t->cap_eff;
+	s.cap_bnd = t->cap_bnd;
+	s.cap_amb = t->cap_amb;
+	return status_from_pb(pid, &s, st);
+}
+
 /* Never cached: CRIU polls status while it seizes the tree. */
 int crib_status(pid_t pid, struct cr_eng_status *st)
 {
 	Crib__Response *resp;
+	struct crib_task t;
 	int ret;
 
 	if (!engine_up || !op_avail[CR_ENGINE_OP_STATUS])
 		return -ENOTSUP;
+	if (crib_direct_on() && !crib_direct_task(pid, &t) && !status_from_task(pid, &t, st))
+		return 0;
 	ret = task_call(CR_ENGINE_OP_STATUS, pid, &resp);
 	if (ret)
 		return ret;
@@ -574,6 +612,20 @@ static int pid_list_op(enum cr_engine_op op, pid_t pid, pid_t **out, int *nr)
 
 	if (!engine_up || !op_avail[op])
 		return -ENOTSUP;
+	if (crib_direct_on()) {
+		Crib__PidList l = CRIB__PID_LIST__INIT;
+		int32_t *p;
+		int n;
+
+		if (!crib_direct_pids(op == CR_ENGINE_OP_CHILDREN, pid, &p, &n)) {
+			l.n_pids = n;
+			l.pids = p;
+			ret = pids_from_pb(op, pid, &l, out, nr);
+			free(p);
+			if (!ret)
+				return 0;
+		}
+	}
 	ret = task_call(op, pid, &resp);
 	if (ret)
 		return ret;

@@ -61,10 +61,10 @@ $(CRIB_PLUGIN_SO): $(CRIB_PLUGIN_SRCS) $(CRIB_PLUGIN_HDRS) $(CRIB_PLUGIN_PB) $(C
 		$(CRIB_PLUGIN_INC) $(CRIB_PLUGIN_SRCS) $(CRIB_PLUGIN_PB) -o $@ -lprotobuf-c
 
 # ops.c against a fake shim: the checks of malformed answers, nothing else.
-$(CRIB_PLUGIN_TEST): test/plugin/ops-test.c test/plugin/ops-test.h plugin/ops.c $(CRIB_OP_SRCS) $(CRIB_OP_TESTS) $(CRIB_PLUGIN_HDRS) $(CRIB_PLUGIN_PB) \
+$(CRIB_PLUGIN_TEST): test/plugin/ops-test.c test/plugin/ops-test.h plugin/ops.c plugin/direct.c $(CRIB_OP_SRCS) $(CRIB_OP_TESTS) $(CRIB_PLUGIN_HDRS) $(CRIB_PLUGIN_PB) \
 		| $(CRIB_PLUGIN_HEADERS_DEP)
 	@mkdir -p $(@D)
-	$(CC) $(CRIB_PLUGIN_CFLAGS) -D_GNU_SOURCE $(CRIB_PLUGIN_INC) -iquote test/plugin test/plugin/ops-test.c plugin/ops.c \
+	$(CC) $(CRIB_PLUGIN_CFLAGS) -D_GNU_SOURCE $(CRIB_PLUGIN_INC) -iquote test/plugin test/plugin/ops-test.c plugin/ops.c plugin/direct.c \
 		$(CRIB_OP_SRCS) $(CRIB_OP_TESTS) $(CRIB_PLUGIN_PB) -o $@ -lprotobuf-c
 
 # dlopen()s crib.so and calls the engine ops as CRIU would (real shim and engine).

@@ -379,6 +379,14 @@ Napi::Value InternalMounts(const Napi::CallbackInfo &info)
 	return o;
 }
 
+/* objId(fd): the kernel's id of the BPF program or map @fd, or -errno */
+Napi::Value ObjId(const Napi::CallbackInfo &info)
+{
+	if (info.Length() < 1 || !info[0].IsNumber())
+		throw Napi::TypeError::New(info.Env(), "objId(fd: number) expected");
+	return Napi::Number::New(info.Env(), (double)crib_obj_id(info[0].As<Napi::Number>().Int32Value()));
+}
+
 /*
  * statmount(mntId, nsId, mask): the struct statmount and strings of one
  * mount (crib_statmount()), in an ArrayBuffer; a number, -errno, if the
@@ -478,6 +486,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 	exports.Set("runAll", Napi::Function::New(env, RunAll));
 	exports.Set("internalMounts", Napi::Function::New(env, InternalMounts));
 	exports.Set("statmount", Napi::Function::New(env, Statmount));
+	exports.Set("objId", Napi::Function::New(env, ObjId));
 	return exports;
 }
 

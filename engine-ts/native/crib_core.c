@@ -689,3 +689,14 @@ int crib_statmount(uint64_t mnt_id, uint64_t ns_id, uint64_t mask, void *buf, si
 
 	return syscall(__NR_statmount, &req, buf, size, 0) < 0 ? -errno : 0;
 }
+
+int64_t crib_obj_id(int fd)
+{
+	/* struct bpf_prog_info and struct bpf_map_info both begin with type, then id */
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	return info.id;
+}

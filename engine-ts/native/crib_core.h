@@ -171,6 +171,9 @@ int crib_internal_mounts(int *anon_inode, int *pidfs);
  * (STATMOUNT_*), into @buf of @size bytes: struct statmount, then its
  * strings.  0, or -errno (-ENOSYS before 6.8).
  */
+/* The kernel's id of BPF program or map @fd (bpf_obj_get_info_by_fd()), or -errno */
+int64_t crib_obj_id(int fd);
+
 int crib_statmount(uint64_t mnt_id, uint64_t ns_id, uint64_t mask, void *buf, size_t size);
 
 /*

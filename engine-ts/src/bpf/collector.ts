@@ -713,6 +713,24 @@ export class BpfCollector implements Collector {
     return this.addon.statmount(mntId, nsId, mask);
   }
 
+  /**
+   * The kernel ids of the SYSCALL programs serving status, threads and
+   * children and of their output map, for a caller that runs them itself
+   * (proto/crib.proto, Direct); undefined where another mechanism serves
+   * one of them (a seq iterator is attached per read; it has no id to run)
+   * or the three are not in one object.
+   */
+  direct(): { taskProg: number; threadsProg: number; childrenProg: number; tidsMap: number } | undefined {
+    if (this.closed) return undefined;
+    const st = this.served.get('status');
+    const th = this.served.get('threads');
+    const ch = this.served.get('children');
+    if (!st || !th || !ch || [st, th, ch].some((s) => s.source.reader || s.obj !== st.obj)) return undefined;
+    const ids = [st.progFd, th.progFd, ch.progFd, st.obj.obj!.mapInfo('tids').fd].map((fd) => this.addon.objId(fd));
+    if (ids.some((id) => id <= 0)) return undefined;
+    return { taskProg: ids[0], threadsProg: ids[1], childrenProg: ids[2], tidsMap: ids[3] };
+  }
+
   readRing(op: string, prog: ProgramRef, map: string): ArrayBuffer {
     if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
     const s = this.tryServe(prog);

@@ -65,6 +65,8 @@ export interface NativeAddon {
   internalMounts(): { anonInode: number; pidfs: number };
   /** statmount() of the mount of unique id @mntId in mount namespace @nsId (0n: the engine's): struct statmount and its strings, or -errno */
   statmount(mntId: bigint, nsId: bigint, mask: number): ArrayBuffer | number;
+  /** the kernel's id of BPF program or map @fd, or -errno */
+  objId(fd: number): number;
   /** records.ts firstUnordered(), in C */
   firstUnordered(a: Int32Array): number;
   /** run the programs at once, one thread each: [retval, err (0 or -errno), ns] per program */

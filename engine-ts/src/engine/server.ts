@@ -9,6 +9,7 @@ import { FolderOp, FolderOps, loadFolderOps } from './ops';
 import { ABI_VERSION, CribProto, opNumber, u64 } from './proto';
 import { cgroupNsOf, ownUserNs, rootOf } from '../bpf/pidns';
 import { WireWriter } from './wire';
+import { CRIB_ABI_VERSION } from '../bpf/records';
 
 export const ENGINE_VERSION = 'crib-engine 0.1.0';
 
@@ -308,7 +309,21 @@ export class EngineServer {
         ...folderOps.map((o) => ({ op: o.id, available: o.available, mechanism: o.mechanism, reason: o.reason })),
       ],
       ...(b ? { service: b.service } : {}),
+      ...(served && !b ? this.direct() : {}),
     };
+  }
+
+  /**
+   * A co-process's hello: the programs its CRIU may run itself (Direct in
+   * crib.proto), unless $CRIB_NO_DIRECT is set (for A/B runs and tests).
+   * Not for a service: its programs' output map is shared by every session.
+   */
+  private direct(): { direct?: { [k: string]: number } } {
+    if (process.env.CRIB_NO_DIRECT) return {};
+    const d = this.collector?.direct?.();
+    if (!d) return {};
+    this.debug(`hello: status, threads and children run by the caller: programs ${d.taskProg}, ${d.threadsProg}, ${d.childrenProg}, map ${d.tidsMap}`);
+    return { direct: { abiVersion: CRIB_ABI_VERSION, ...d } };
   }
 
   /**

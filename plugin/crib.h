@@ -64,7 +64,8 @@ struct Crib__Direct;
 struct crib_task;
 void crib_direct_open(const struct Crib__Direct *m, uint32_t pid_ns);
 void crib_direct_close(void);
-bool crib_direct_on(void);
+/* whether status (@lists false) or threads and children (@lists true) run here */
+bool crib_direct_on(bool lists);
 int crib_direct_task(pid_t pid, struct crib_task *t);
 /* the pids, in an allocation (at least one element) the caller frees */
 int crib_direct_pids(bool children, pid_t pid, int32_t **out, int *nr);

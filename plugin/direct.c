@@ -4,13 +4,14 @@
  * engine's own BPF programs, instead of a round trip to the engine each.
  *
  * CRIU asks these three for every task while it seizes the tree, before
- * prepare(): three round trips a task, 60-180 us each on the machines this
- * was measured on, where BPF_PROG_RUN of the same program costs a few.  A
- * co-process names its programs and their output map by kernel id in its
- * hello (Direct in proto/crib.proto); they are its one CRIU's, so running
- * them here races with nobody (a service's are shared by every session
- * and it does not offer them).  Each program is opened by id and checked
- * by type and name before it is used, so an id the kernel gave to
+ * prepare(): three round trips a task, 130-220 us each on the machine this
+ * was measured on, where BPF_PROG_RUN of the same program costs a few.
+ * The engine names its programs by kernel id in its hello (Direct in
+ * proto/crib.proto): crib_task, which writes nothing but its context, and
+ * from a co-process also crib_threads and crib_children with their output
+ * map tids, which are its one CRIU's (a service's map is shared by every
+ * session, so a service does not offer them).  Each is opened by id and
+ * checked by type and name before it is used, so an id the kernel gave to
  * something else after the engine went away is refused.
  *
  * The records are bpf/crib.h's, the one definition the engine's decoder
@@ -116,15 +117,14 @@ void crib_direct_close(void)
 	d.task = d.threads = d.children = d.tids = -1;
 }
 
-bool crib_direct_on(void)
+bool crib_direct_on(bool lists)
 {
-	return d.map != NULL;
+	return lists ? d.map != NULL : d.task >= 0;
 }
 
 void crib_direct_open(const Crib__Direct *m, uint32_t pid_ns)
 {
 	struct bpf_map_info info;
-	const char *why = NULL;
 	void *map;
 
 	crib_direct_close();
@@ -133,28 +133,34 @@ void crib_direct_open(const Crib__Direct *m, uint32_t pid_ns)
 			CRIB_ABI_VERSION);
 		return;
 	}
+	d.pid_ns = pid_ns;
 	d.task = prog_by_id(m->task_prog, "crib_task");
+	if (d.task < 0) {
+		pr_info("direct: program %u is not the engine's crib_task (or not ours to open): %s; the engine answers\n",
+			m->task_prog, strerror(-d.task));
+		crib_direct_close();
+		return;
+	}
+	if (!m->has_threads_prog || !m->has_children_prog || !m->has_tids_map) {
+		pr_info("direct: status runs here (program %u); threads and children are the engine's\n", m->task_prog);
+		return;
+	}
 	d.threads = prog_by_id(m->threads_prog, "crib_threads");
 	d.children = prog_by_id(m->children_prog, "crib_children");
 	d.tids = tids_by_id(m->tids_map, &info);
-	if (d.task < 0 || d.threads < 0 || d.children < 0 || d.tids < 0) {
-		why = "a program or the map is not the engine's (or not ours to open)";
-		goto fail;
+	map = MAP_FAILED;
+	if (d.threads >= 0 && d.children >= 0 && d.tids >= 0) {
+		d.map_len = (size_t)info.max_entries * 8;
+		map = mmap(NULL, d.map_len, PROT_READ, MAP_SHARED, d.tids, 0);
 	}
-	d.map_len = (size_t)info.max_entries * 8;
-	map = mmap(NULL, d.map_len, PROT_READ, MAP_SHARED, d.tids, 0);
 	if (map == MAP_FAILED) {
-		why = strerror(errno);
-		goto fail;
+		pr_info("direct: status runs here (program %u); threads and children are the engine's: their programs or map are not ours to use\n",
+			m->task_prog);
+		return;
 	}
 	d.map = map;
-	d.pid_ns = pid_ns;
 	pr_info("direct: status, threads and children run here (programs %u, %u, %u, map %u)\n", m->task_prog,
 		m->threads_prog, m->children_prog, m->tids_map);
-	return;
-fail:
-	pr_info("direct: not run here: %s; the engine answers\n", why);
-	crib_direct_close();
 }
 
 /* @prog with @ctx (struct crib_req first, @size bytes) for @pid: 0, or why not */

@@ -409,9 +409,8 @@ int crib_hello(void)
 			pr_info("op %s: procfs serves it (%s)\n", op_names[o->op], o->reason ?: "engine says unavailable");
 	}
 	snprintf(service_name, sizeof(service_name), "%s", h->service ?: "");
-	/* a co-process's own programs for the ops CRIU asks task by task while it seizes */
-	if (h->direct && !shim_is_service() && op_avail[CR_ENGINE_OP_STATUS] && op_avail[CR_ENGINE_OP_THREADS] &&
-	    op_avail[CR_ENGINE_OP_CHILDREN] && !getenv("CRIB_NO_DIRECT"))
+	/* the engine's programs for the ops CRIU asks task by task while it seizes, run here */
+	if (h->direct && !getenv("CRIB_NO_DIRECT"))
 		crib_direct_open(h->direct, ns.st_ino);
 	if (h->service)
 		pr_info("engine: %s (%s, ABI %u)\n", h->service, h->engine_version, h->abi_version);
@@ -566,7 +565,7 @@ int crib_status(pid_t pid, struct cr_eng_status *st)
 
 	if (!engine_up || !op_avail[CR_ENGINE_OP_STATUS])
 		return -ENOTSUP;
-	if (crib_direct_on() && !crib_direct_task(pid, &t) && !status_from_task(pid, &t, st))
+	if (crib_direct_on(false) && !crib_direct_task(pid, &t) && !status_from_task(pid, &t, st))
 		return 0;
 	ret = task_call(CR_ENGINE_OP_STATUS, pid, &resp);
 	if (ret)
@@ -612,7 +611,7 @@ static int pid_list_op(enum cr_engine_op op, pid_t pid, pid_t **out, int *nr)
 
 	if (!engine_up || !op_avail[op])
 		return -ENOTSUP;
-	if (crib_direct_on()) {
+	if (crib_direct_on(true)) {
 		Crib__PidList l = CRIB__PID_LIST__INIT;
 		int32_t *p;
 		int n;

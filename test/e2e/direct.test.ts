@@ -1,15 +1,16 @@
 // End to end: a co-process's CRIU runs the engine's status, threads and
 // children programs itself (plugin/direct.c, Direct in proto/crib.proto),
 // with the same answers as procfs; $CRIB_NO_DIRECT sends them to the
-// engine again; a service does not offer them.
+// engine again; a service offers status alone (the list programs' output
+// map is shared by its sessions).
 import { strict as assert } from 'assert';
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadCriuProtos } from '../../engine-ts/src/images/reader';
 import { imageDir, readEngineStats } from '../../engine-ts/src/criu/images';
-import { dumpArgs, runCriu, waitFor } from '../../engine-ts/src/criu/run';
-import { paths, tmpdir } from '../helpers';
+import { dumpArgs, runCriu, startService, waitFor } from '../../engine-ts/src/criu/run';
+import { paths, root as repo, tmpdir } from '../helpers';
 
 /** "direct: status S, threads T, children C calls run here; F left to the engine" of a dump log, or undefined */
 function directLine(log: string): { status: number; threads: number; children: number; left: number } | undefined {
@@ -19,7 +20,7 @@ function directLine(log: string): { status: number; threads: number; children: n
 
 describe('e2e: status, threads and children run in CRIU (a co-process\'s programs)', function () {
   this.timeout(180000);
-  const root = loadCriuProtos(paths.criuImages);
+  const protos = loadCriuProtos(paths.criuImages);
   let base: string;
   let tree: ChildProcess | undefined;
   // a co-process: no service, whatever this machine runs
@@ -53,7 +54,7 @@ describe('e2e: status, threads and children run in CRIU (a co-process\'s program
     const r = runCriu(paths.criu, dumpArgs({ criu: paths.criu, pid: tree!.pid!, dir, engine: 'crib', verify: true, leaveRunning: true, libdir: paths.libdir }), { ...env, ...extraEnv });
     const log = path.join(dir, 'dump.log');
     assert.equal(r.status, 0, `criu dump failed: see ${log}`);
-    const st = readEngineStats(imageDir(root, dir));
+    const st = readEngineStats(imageDir(protos, dir));
     for (const op of ['status', 'threads', 'children']) {
       const s = st.ops.find((o) => o.op === op)!;
       assert.equal(s.engine, 'crib', `op ${op} was served by ${s.engine}`);
@@ -75,5 +76,19 @@ describe('e2e: status, threads and children run in CRIU (a co-process\'s program
   it('$CRIB_NO_DIRECT: the engine answers them, as before', function () {
     const { log } = verifyDump('engine', { CRIB_NO_DIRECT: '1' });
     assert.equal(directLine(log), undefined, `${log} says CRIU ran them itself`);
+  });
+
+  it('through a service: status runs in CRIU, threads and children are the service\'s', async function () {
+    const sock = path.join(base, 'run', 'crib.sock');
+    const svc = await startService(path.join(repo, 'build', 'bin', 'crib'), sock, path.join(base, 'serve.log'));
+    try {
+      const { log } = verifyDump('service', { CRIB_SOCKET: sock });
+      assert.match(fs.readFileSync(log, 'utf8'), /engine service at /, `${log}: the dump did not go through the service`);
+      const d = directLine(log);
+      assert.ok(d, `no "direct: ... run here" line in ${log}`);
+      assert.ok(d.status >= 12 && d.threads === 0 && d.children === 0 && d.left === 0, `direct calls ${JSON.stringify(d)}`);
+    } finally {
+      await svc.stop();
+    }
   });
 });

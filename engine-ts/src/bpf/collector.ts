@@ -716,19 +716,22 @@ export class BpfCollector implements Collector {
   /**
    * The kernel ids of the SYSCALL programs serving status, threads and
    * children and of their output map, for a caller that runs them itself
-   * (proto/crib.proto, Direct); undefined where another mechanism serves
-   * one of them (a seq iterator is attached per read; it has no id to run)
-   * or the three are not in one object.
+   * (proto/crib.proto, Direct): status alone where the list ops are served
+   * otherwise (a seq iterator is attached per read: it has no id to run),
+   * nothing where status is.
    */
-  direct(): { taskProg: number; threadsProg: number; childrenProg: number; tidsMap: number } | undefined {
+  direct(): { taskProg: number; threadsProg?: number; childrenProg?: number; tidsMap?: number } | undefined {
     if (this.closed) return undefined;
     const st = this.served.get('status');
     const th = this.served.get('threads');
     const ch = this.served.get('children');
-    if (!st || !th || !ch || [st, th, ch].some((s) => s.source.reader || s.obj !== st.obj)) return undefined;
-    const ids = [st.progFd, th.progFd, ch.progFd, st.obj.obj!.mapInfo('tids').fd].map((fd) => this.addon.objId(fd));
-    if (ids.some((id) => id <= 0)) return undefined;
-    return { taskProg: ids[0], threadsProg: ids[1], childrenProg: ids[2], tidsMap: ids[3] };
+    if (!st || st.source.reader) return undefined;
+    const taskProg = this.addon.objId(st.progFd);
+    if (taskProg <= 0) return undefined;
+    if (!th || !ch || th.source.reader || ch.source.reader || th.obj !== ch.obj) return { taskProg };
+    const ids = [th.progFd, ch.progFd, th.obj.obj!.mapInfo('tids').fd].map((fd) => this.addon.objId(fd));
+    if (ids.some((id) => id <= 0)) return { taskProg };
+    return { taskProg, threadsProg: ids[0], childrenProg: ids[1], tidsMap: ids[2] };
   }
 
   readRing(op: string, prog: ProgramRef, map: string): ArrayBuffer {

@@ -309,21 +309,24 @@ export class EngineServer {
         ...folderOps.map((o) => ({ op: o.id, available: o.available, mechanism: o.mechanism, reason: o.reason })),
       ],
       ...(b ? { service: b.service } : {}),
-      ...(served && !b ? this.direct() : {}),
+      ...(served ? this.direct(b !== undefined) : {}),
     };
   }
 
   /**
-   * A co-process's hello: the programs its CRIU may run itself (Direct in
-   * crib.proto), unless $CRIB_NO_DIRECT is set (for A/B runs and tests).
-   * Not for a service: its programs' output map is shared by every session.
+   * The programs the caller may run itself (Direct in crib.proto), unless
+   * $CRIB_NO_DIRECT is set (for A/B runs and tests): all three to a
+   * co-process's CRIU; to a service's callers only crib_task, which writes
+   * nothing but its context (the list programs' map tids is shared by
+   * every session).
    */
-  private direct(): { direct?: { [k: string]: number } } {
+  private direct(service: boolean): { direct?: { [k: string]: number } } {
     if (process.env.CRIB_NO_DIRECT) return {};
     const d = this.collector?.direct?.();
     if (!d) return {};
-    this.debug(`hello: status, threads and children run by the caller: programs ${d.taskProg}, ${d.threadsProg}, ${d.childrenProg}, map ${d.tidsMap}`);
-    return { direct: { abiVersion: CRIB_ABI_VERSION, ...d } };
+    const offer = service ? { taskProg: d.taskProg } : d;
+    this.debug(`hello: the caller may run ${JSON.stringify(offer)}`);
+    return { direct: { abiVersion: CRIB_ABI_VERSION, ...offer } };
   }
 
   /**

@@ -85,6 +85,9 @@ public:
 
 	~BpfObject() override { crib_obj_close(obj_); }
 
+	/* the object, for loadAll(); NULL once closed */
+	struct crib_obj *Raw() { return obj_; }
+
 private:
 	struct crib_obj *obj_ = nullptr;
 	std::vector<Napi::Reference<Napi::ArrayBuffer>> views_;
@@ -379,6 +382,36 @@ Napi::Value InternalMounts(const Napi::CallbackInfo &info)
 	return o;
 }
 
+/*
+ * loadAll(objs): load() of each BpfObject, side by side on one thread per
+ * CPU (crib_obj_load_all()); an array of 0 or -errno per object, without
+ * the verifier's log (load a failed one again alone for it).
+ */
+Napi::Value LoadAll(const Napi::CallbackInfo &info)
+{
+	Napi::Env env = info.Env();
+
+	if (info.Length() < 1 || !info[0].IsArray())
+		throw Napi::TypeError::New(env, "loadAll(objs: BpfObject[]) expected");
+	Napi::Array a = info[0].As<Napi::Array>();
+	uint32_t n = a.Length();
+	std::vector<struct crib_obj *> objs(n);
+	std::vector<int> err(n, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		Napi::Value v = a.Get(i);
+		if (!v.IsObject())
+			throw Napi::TypeError::New(env, "loadAll: BpfObjects expected");
+		objs[i] = BpfObject::Unwrap(v.As<Napi::Object>())->Raw();
+		if (!objs[i])
+			throw Napi::Error::New(env, "loadAll: a BpfObject is closed");
+	}
+	crib_obj_load_all(objs.data(), err.data(), n);
+	Napi::Array out = Napi::Array::New(env, n);
+	for (uint32_t i = 0; i < n; i++)
+		out.Set(i, Napi::Number::New(env, err[i]));
+	return out;
+}
+
 /* objId(fd): the kernel's id of the BPF program or map @fd, or -errno */
 Napi::Value ObjId(const Napi::CallbackInfo &info)
 {
@@ -487,6 +520,7 @@ Napi::Object InitAll(Napi::Env env, Napi::Object exports)
 	exports.Set("internalMounts", Napi::Function::New(env, InternalMounts));
 	exports.Set("statmount", Napi::Function::New(env, Statmount));
 	exports.Set("objId", Napi::Function::New(env, ObjId));
+	exports.Set("loadAll", Napi::Function::New(env, LoadAll));
 	return exports;
 }
 

@@ -180,6 +180,70 @@ int crib_obj_load(struct crib_obj *o, char **log)
 	return 0;
 }
 
+/* libbpf's messages while objects load side by side: dropped (a failed one is loaded again alone, for its log) */
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+struct load_all {
+	struct crib_obj **objs;
+	int *err;
+	unsigned int n;
+	unsigned int next;	/* the next object to take, taken atomically */
+};
+
+static void *load_some(void *arg)
+{
+	struct load_all *la = arg;
+	unsigned int i;
+
+	while ((i = __atomic_fetch_add(&la->next, 1, __ATOMIC_RELAXED)) < la->n) {
+		struct crib_obj *o = la->objs[i];
+		int err;
+
+		if (o->loaded) {
+			la->err[i] = -EALREADY;
+			continue;
+		}
+		err = bpf_object__load(o->obj);
+		la->err[i] = err ? (err < 0 ? err : -EINVAL) : 0;
+		if (!err)
+			o->loaded = 1;
+	}
+	return NULL;
+}
+
+int crib_obj_load_all(struct crib_obj **objs, int *err, unsigned int n)
+{
+	pthread_t th[CRIB_RUN_MAX];
+	struct load_all la = { .objs = objs, .err = err, .n = n };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int i, workers;
+	bool started[CRIB_RUN_MAX] = { false };
+	libbpf_print_fn_t prev;
+	sigset_t all, old;
+
+	workers = cpus > 1 ? (unsigned int)cpus : 1;
+	if (workers > CRIB_RUN_MAX)
+		workers = CRIB_RUN_MAX;
+	if (workers > n)
+		workers = n;
+	/* as crib_obj_load(): no signal may interrupt a verification (threads inherit the mask) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	prev = libbpf_set_print(quiet);
+	for (i = 1; i < workers; i++)
+		started[i] = pthread_create(&th[i], NULL, load_some, &la) == 0;
+	load_some(&la);
+	for (i = 1; i < workers; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	libbpf_set_print(prev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
 int crib_obj_prog_fd(struct crib_obj *o, const char *prog)
 {
 	struct bpf_program *p = bpf_object__find_program_by_name(o->obj, prog);

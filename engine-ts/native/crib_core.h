@@ -171,6 +171,13 @@ int crib_internal_mounts(int *anon_inode, int *pidfs);
  * (STATMOUNT_*), into @buf of @size bytes: struct statmount, then its
  * strings.  0, or -errno (-ENOSYS before 6.8).
  */
+/*
+ * Loads @n opened objects side by side, one thread per CPU taking the next
+ * (at most CRIB_RUN_MAX): err[i] is what crib_obj_load() would return for
+ * objs[i], without its log (load a failed one again alone for that).
+ */
+int crib_obj_load_all(struct crib_obj **objs, int *err, unsigned int n);
+
 /* The kernel's id of BPF program or map @fd (bpf_obj_get_info_by_fd()), or -errno */
 int64_t crib_obj_id(int fd);
 

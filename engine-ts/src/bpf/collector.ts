@@ -58,6 +58,12 @@ export interface CollectorOptions {
    * sets the caller's from the plugin's hello, see setCallerPidNs).
    */
   pidNs?: number;
+  /**
+   * More objects to load at start, side by side with the core ops' own
+   * (loadObjects()): the folder ops' first mechanisms, which the hello
+   * would otherwise load one after the other.
+   */
+  preload?: string[];
 }
 
 /** The program cannot resolve the caller's pids exactly on this kernel: the next mechanism may. */
@@ -201,16 +207,7 @@ export function loadObject(addon: NativeAddon, file: string): LoadedObject {
   for (let attempt = 0; attempt <= progs.length + interrupted; attempt++) {
     try {
       obj.load();
-      for (const p of progs) if (!lo.failed.has(p)) lo.progFds.set(p, obj.progFd(p));
-      const why = runInits(obj, lo, progs);
-      if (why) {
-        obj.close();
-        lo.progFds.clear();
-        lo.failed.set('*', `${path.basename(file)}: set-up: ${why}`);
-        return lo;
-      }
-      lo.obj = obj;
-      return lo;
+      return loaded(obj, lo, progs);
     } catch (e) {
       obj.close();
       // the verifier gives up with EAGAIN when a signal arrives (a profiler's, say): not the program's fault
@@ -236,6 +233,48 @@ export function loadObject(addon: NativeAddon, file: string): LoadedObject {
   obj.close();
   lo.failed.set('*', `${path.basename(file)}: giving up after ${progs.length} attempts`);
   return lo;
+}
+
+/** @lo once @obj has loaded: its programs' fds, after its *_init programs ran */
+function loaded(obj: NativeBpfObject, lo: LoadedObject, progs: string[]): LoadedObject {
+  for (const p of progs) if (!lo.failed.has(p)) lo.progFds.set(p, obj.progFd(p));
+  const why = runInits(obj, lo, progs);
+  if (why) {
+    obj.close();
+    lo.progFds.clear();
+    lo.failed.set('*', `${path.basename(lo.file)}: set-up: ${why}`);
+    return lo;
+  }
+  lo.obj = obj;
+  return lo;
+}
+
+/**
+ * loadObject() of each of @files, the kernel's verifications side by side
+ * (NativeAddon.loadAll: one thread per CPU).  An object that does not load
+ * whole is closed and left out, for loadObject() to load alone when it is
+ * needed (it learns from the verifier's log which program to switch off).
+ */
+export function loadObjects(addon: NativeAddon, files: string[]): Map<string, LoadedObject> {
+  const out = new Map<string, LoadedObject>();
+  const opened: { file: string; obj: NativeBpfObject }[] = [];
+  for (const file of files) {
+    try {
+      opened.push({ file, obj: new addon.BpfObject(file) });
+    } catch {
+      /* loadObject() says why, when it is needed */
+    }
+  }
+  if (!opened.length) return out;
+  const errs = addon.loadAll(opened.map((o) => o.obj));
+  opened.forEach(({ file, obj }, i) => {
+    if (errs[i] !== 0) {
+      obj.close();
+      return;
+    }
+    out.set(file, loaded(obj, { file, progFds: new Map(), failed: new Map(), buffers: new Map() }, obj.progNames()));
+  });
+  return out;
 }
 
 /**
@@ -320,6 +359,12 @@ export class BpfCollector implements Collector {
     this.objDir = opts.objDir;
     this.callerNs = opts.pidNs ?? this.ownNs ?? INIT_PID_NS_INUM;
     this.forced = opts.mechanisms ?? parseMechanisms(process.env.CRIB_MECHANISM);
+    // the objects the start and the hello need, loaded side by side ($CRIB_SERIAL_LOAD: one after the other, for A/B runs)
+    if (!process.env.CRIB_SERIAL_LOAD) {
+      const first = OP_NAMES.map((op) => SOURCES[op].find((s) => !this.forced[op] || s.mechanism === this.forced[op])?.object);
+      const files = [...new Set([...first, ...(opts.preload ?? [])])].filter((f): f is string => !!f && !this.objects.has(f));
+      for (const [f, lo] of loadObjects(this.addon, files.map((f) => path.join(this.objDir, f)))) this.objects.set(path.basename(f), lo);
+    }
     for (const op of OP_NAMES) {
       const want = this.forced[op];
       const why: string[] = [];

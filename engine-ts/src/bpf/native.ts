@@ -65,6 +65,8 @@ export interface NativeAddon {
   internalMounts(): { anonInode: number; pidfs: number };
   /** statmount() of the mount of unique id @mntId in mount namespace @nsId (0n: the engine's): struct statmount and its strings, or -errno */
   statmount(mntId: bigint, nsId: bigint, mask: number): ArrayBuffer | number;
+  /** load() of each object side by side, one thread per CPU: 0 or -errno each, without the verifier's log */
+  loadAll(objs: NativeBpfObject[]): number[];
   /** the kernel's id of BPF program or map @fd, or -errno */
   objId(fd: number): number;
   /** records.ts firstUnordered(), in C */

@@ -14,6 +14,7 @@ import { loadAddon } from '../bpf/native';
 import { findPaths } from '../paths';
 import { FrameReader, frameHeader } from './frames';
 import { loadProto } from './proto';
+import { loadFolderOps } from './ops';
 import { Debug, EngineServer } from './server';
 import { warmUp } from './warm';
 
@@ -61,7 +62,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   return a;
 }
 
-type CreateCollector = (o: { objDir: string; addonPath: string }) => Collector;
+type CreateCollector = (o: { objDir: string; addonPath: string; preload?: string[] }) => Collector;
+
+/** The objects of the folder ops' first mechanisms (and tree programs): what the hello would load */
+function folderObjects(): string[] {
+  try {
+    return loadFolderOps(loadProto().root).flatMap((o) => [o.module.mechanisms[0]?.object, o.module.treeProgram?.object].filter((f): f is string => !!f));
+  } catch {
+    return []; // the server says what is wrong with the ops, when it loads them
+  }
+}
 
 /** The BPF collector; CRIB_COLLECTOR names another module (tests). */
 export function loadCollector(args: Pick<EngineArgs, 'objDir' | 'addonPath'>, debug: Debug): { collector?: Collector; error?: string } {
@@ -69,7 +79,7 @@ export function loadCollector(args: Pick<EngineArgs, 'objDir' | 'addonPath'>, de
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createCollector } = require(mod) as { createCollector: CreateCollector };
-    return { collector: createCollector({ objDir: args.objDir, addonPath: args.addonPath }) };
+    return { collector: createCollector({ objDir: args.objDir, addonPath: args.addonPath, preload: folderObjects() }) };
   } catch (e) {
     const error = `the BPF collector did not start: ${e instanceof Error ? e.message : String(e)}`;
     debug(error);

@@ -64,6 +64,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
 
 type CreateCollector = (o: { objDir: string; addonPath: string; preload?: string[] }) => Collector;
 
+/** Rounds of warm-up before the co-process's hello (warm.ts) */
+const WARMUP_ROUNDS = 40;
+
 /** The objects of the folder ops' first mechanisms (and tree programs): what the hello would load */
 function folderObjects(): string[] {
   try {
@@ -97,6 +100,12 @@ export function collectGarbage(): void {
   if (typeof gc === 'function') gc();
 }
 
+/** Rounds of the co-process's warm-up: $CRIB_WARMUP_ROUNDS, else WARMUP_ROUNDS */
+function warmRounds(): number {
+  const n = Number(process.env.CRIB_WARMUP_ROUNDS);
+  return Number.isInteger(n) && n >= 0 ? n : WARMUP_ROUNDS;
+}
+
 export function serve(args: EngineArgs): void {
   const debug: Debug = process.env.CRIB_DEBUG
     ? (m) => process.stderr.write(`crib-engine[${process.pid}]: ${m}\n`)
@@ -108,7 +117,7 @@ export function serve(args: EngineArgs): void {
   const tCollector = performance.now();
   const server = new EngineServer(proto, collector, error, debug);
   if (collector && !process.env.CRIB_NO_WARMUP) {
-    warmUp(server, proto);
+    warmUp(server, proto, warmRounds());
     collector.takeTimes();
     collectGarbage();
   }

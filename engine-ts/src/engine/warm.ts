@@ -9,7 +9,7 @@ import { EngineServer } from './server';
 
 const KINDS = ['stat', 'status', 'threads', 'children', 'vma', 'fds', 'prepare'] as const;
 
-export function warmUp(server: EngineServer, proto: CribProto, rounds = 40): void {
+export function warmUp(server: EngineServer, proto: CribProto, rounds: number): void {
   const w = warmRounds(server, proto);
   if (!w) return;
   for (let i = 0; i < rounds; i++) w.round();

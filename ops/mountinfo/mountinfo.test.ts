@@ -5,9 +5,11 @@
 // shared, slave and unbindable mounts, a root deleted, an nsfs bind
 // mount, whose root the file system names, cgroup2, proc); one chrooted
 // there, which sees only the mounts under its root, one of them a slave
-// with propagate_from; a pid that is no task.
+// with propagate_from; a pid that is no task.  A kernel without mount
+// namespace ids (before ns_common.ns_id) serves the engine's own mount
+// namespace only: the namespace test is skipped there.
 import * as assert from 'assert';
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,6 +18,12 @@ import { NoSuchTaskError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
 import { folderOpEnv, FolderOpEnv } from '../../test/bpf/folder';
 import { MOUNTINFO, MOUNTINFO_CTX } from './mountinfo';
+
+/** Whether this kernel names mount namespaces by id (struct ns_common.ns_id), which statmount() takes */
+function mountNsIds(): boolean {
+  const c = execFileSync('bpftool', ['btf', 'dump', 'file', '/sys/kernel/btf/vmlinux', 'format', 'c'], { encoding: 'utf8', maxBuffer: 512 << 20 });
+  return /struct ns_common \{[\s\S]{0,400}?\bns_id;/.test(c);
+}
 
 function text(bytes: Uint8Array): string {
   const type = loadProto().root.lookupType('crib.MountInfo');
@@ -107,7 +115,15 @@ describe('op mountinfo (ops/mountinfo)', function () {
     assert.ok(got === want(process.pid), firstDiff(got, want(process.pid)));
   });
 
+  it('a pid that is no task is NoSuchTaskError; mountinfo is not read in prepare()', function () {
+    assert.throws(() => env.ops.read(env.id, 0x3ffffff0, env.caller()), NoSuchTaskError);
+    assert.strictEqual(env.ops.treeOps(env.caller()).includes(env.id), false);
+  });
+
   it('agrees with /proc/PID/mountinfo in a mount namespace with every kind of field, and under a chroot there', async function () {
+    // a kernel without mount namespace ids (struct ns_common.ns_id): statmount() looks in the engine's own namespace only, and
+    // the op leaves every other one to procfs (mountinfo.ts), the rest of the session with it: last in this file for that
+    if (!mountNsIds()) this.skip();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crib-mountinfo-'));
     const [pid, chrooted] = await namespace(env.kids, dir);
     // the chrooted one may not have called chroot() yet
@@ -126,8 +142,4 @@ describe('op mountinfo (ops/mountinfo)', function () {
     assert.ok(!inside.includes(dir), 'the chrooted task sees no mount outside its root');
   });
 
-  it('a pid that is no task is NoSuchTaskError; mountinfo is not read in prepare()', function () {
-    assert.throws(() => env.ops.read(env.id, 0x3ffffff0, env.caller()), NoSuchTaskError);
-    assert.strictEqual(env.ops.treeOps(env.caller()).includes(env.id), false);
-  });
 });

@@ -10,8 +10,8 @@ import { imageDir, readEngineStats } from '../../engine-ts/src/criu/images';
 import { loadCriuProtos } from '../../engine-ts/src/images/reader';
 import { keyValues, paths, root, tmpdir, workload } from '../helpers';
 import { readRegistry } from '../../engine-ts/src/engine/ops';
+import { runCheck } from '../../engine-ts/src/cli/check';
 
-// every op of the registry
 // every op of the registry but inotify and fanotify: the counter here watches no file (in a qemu
 // guest of make test-kernels its files are on a tmpfs, whose handles only an fdinfo read makes
 // usable: a fallback); the e2e dumps of test/e2e/dump-restore.test.ts have a watch
@@ -32,9 +32,11 @@ function inPidNs(dir: string, criuOpts: string[]): Record<string, string> {
   return keyValues(r.stdout);
 }
 
-function log(dir: string, name: string): string {
+/** The last lines of a log of the run that say Error or crib, or (@about) name that op */
+function log(dir: string, name: string, about?: string): string {
   const f = path.join(dir, 'img', name);
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter((l) => /Error|crib/.test(l)).slice(-15).join('\n') : '(no log)';
+  const want = about ? (l: string) => l.includes(about) && !/engine: op /.test(l) : (l: string) => /Error|crib/.test(l);
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(want).slice(-15).join('\n') : '(no log)';
 }
 
 describe('e2e: CRIU in a child pid namespace dumps with --engine=crib', function () {
@@ -57,12 +59,19 @@ describe('e2e: CRIU in a child pid namespace dumps with --engine=crib', function
     assert.notEqual(host, 'counter', `pid ${vpid} of the init namespace should be another task`);
     assert.equal(r.dump, '0', `dump failed:\n${log(dir, 'dump.log')}`);
 
+    // an op crib check says this kernel cannot serve (mountinfo on 6.1, which has no tree of mounts)
+    // is left to procfs: the hello declines it, CRIU asks once and falls back; every other op is crib's
+    const declined = new Map(runCheck().ops.filter((o) => !o.available).map((o) => [o.op, o.reason ?? '']));
     const st = readEngineStats(imageDir(images, path.join(dir, 'img')));
     for (const op of OPS) {
       const s = st.ops.find((o) => o.op === op);
       assert.ok(s, `stats-dump has no entry for op ${op}`);
+      if (declined.has(op)) {
+        console.log(`      (op ${op}: not served on this kernel: ${declined.get(op)})`);
+        continue;
+      }
       assert.equal(s.engine, 'crib', `op ${op} was served by ${s.engine}`);
-      assert.equal(s.fallbacks, 0, `op ${op} fell back ${s.fallbacks} time(s)`);
+      assert.equal(s.fallbacks, 0, `op ${op} fell back ${s.fallbacks} time(s):\n${log(dir, 'dump.log', op)}`);
       assert.ok(s.verifyCalls > 0, `op ${op} was not verified`);
       assert.equal(s.verifyMismatches, 0, `op ${op}: crib and procfs disagree:\n${log(dir, 'dump.log')}`);
     }

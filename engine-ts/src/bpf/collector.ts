@@ -580,8 +580,9 @@ export class BpfCollector implements Collector {
       return false;
     }
     todo.forEach((op, i) => {
-      // a failed run, or a task not found by an older walk's number: the op's own call runs again
-      if (out[3 * i + 1] !== 0 || (lookup && out[3 * i] === -ESRCH)) return;
+      // a failed run, a task not found by an older walk's number, or one the program could not find
+      // without its init-namespace number (lookupInstead()): the op's own call runs again
+      if (out[3 * i + 1] !== 0 || (lookup && out[3 * i] === -ESRCH) || out[3 * i] === -EOPNOTSUPP) return;
       this.times[op] = (this.times[op] ?? 0n) + BigInt(Math.round(out[3 * i + 2]));
       this.ahead.set(op, { pid, ret: out[3 * i] });
     });
@@ -717,6 +718,7 @@ export class BpfCollector implements Collector {
       }
       // a number from an older walk may name a task gone since: walk again, once
       if (ret === -ESRCH && lookup && !fresh) continue;
+      if (ret === -EOPNOTSUPP && !lookup && this.lookupInstead()) continue;
       return this.reply(op, s, pid, ctx, ret, allowed);
     }
   }
@@ -909,6 +911,7 @@ export class BpfCollector implements Collector {
       err.set(new Int32Array(buf, 0, pids.length));
       for (let i = 0; i < pids.length; i++) off[i] = 4 * TREE_MAX + recSize * i;
     }
+    if (err.includes(-EOPNOTSUPP) && this.lookupInstead()) return this.runTree(op, prog, pids, recSize);
     for (let i = 0; i < pids.length; i++) if (tin[i] === 0x7fffffff) err[i] = -ESRCH;
     return { err, buf, off };
   }
@@ -947,6 +950,23 @@ export class BpfCollector implements Collector {
   }
 
   /**
+   * Set once a SYSCALL program said it cannot find a pid of the caller's
+   * namespace by itself (-EOPNOTSUPP: no bpf_task_from_vpid(), 6.7-6.12,
+   * and the caller, with the engine, in a child pid namespace, as a
+   * co-process of a CRIU there is): from then on the programs are told
+   * the init-namespace numbers too, from a walk of the namespace, as for
+   * a foreign caller.
+   */
+  private noVpid = false;
+
+  /** After an -EOPNOTSUPP for a pid asked without its init-namespace number: whether asking with it may serve */
+  private lookupInstead(): boolean {
+    if (this.noVpid || this.foreignCaller || this.callerNs === INIT_PID_NS_INUM) return false;
+    this.noVpid = true;
+    return true;
+  }
+
+  /**
    * crib_req.lookup for @pid of the caller's namespace: 0 when the engine
    * shares it; else its init-namespace number from a walk of that
    * namespace (ns_tasks.bpf.o), kept per namespace and walked again when
@@ -954,7 +974,7 @@ export class BpfCollector implements Collector {
    * have is "no such task".
    */
   private lookupOf(op: string, pid: number, fresh = false): number {
-    if (!this.foreignCaller) return 0;
+    if (!this.foreignCaller && !(this.noVpid && this.callerNs !== INIT_PID_NS_INUM)) return 0;
     let table = fresh ? undefined : this.nsTables.get(this.callerNs);
     let k = table?.get(pid);
     if (k === undefined && !fresh && table) table = undefined; // not there: the namespace may have grown

@@ -275,8 +275,8 @@ export class FolderOps {
    * mechanism loads never loads the others')
    */
   private readonly chosen = new Map<number, { op: FolderOp; why: Map<ProgramRef, string> }>();
-  /** per op: mechanisms that could not serve the current caller exactly (skipped until the caller changes) */
-  private readonly demoted = new Map<number, Set<ProgramRef>>();
+  /** per op: mechanisms that could not serve the current caller exactly, and why (skipped until the caller changes) */
+  private readonly demoted = new Map<number, Map<ProgramRef, string>>();
   private demotedFor?: number;
 
   /** ops read task by task even where their module reads whole trees ($CRIB_PER_TASK, for tests) */
@@ -313,10 +313,10 @@ export class FolderOps {
     return undefined;
   }
 
-  /** Why op @id has no mechanism here. */
+  /** Why op @id has no mechanism here: for each, why it does not load or why it could not serve this caller. */
   private whyNot(id: number): string {
     const c = this.chosen.get(id);
-    const why = [...(c?.why ?? new Map<ProgramRef, string>()).entries()].map(([m, w]) => `${m.mechanism}: ${w}`);
+    const why = [...(c?.why ?? []), ...(this.demoted.get(id) ?? [])].map(([m, w]) => `${m.mechanism}: ${w}`);
     return why.join('; ') || 'no mechanism can find this caller\'s tasks exactly';
   }
 
@@ -389,8 +389,8 @@ export class FolderOps {
       } catch (e) {
         if (!(e instanceof UnsupportedError)) throw e;
         let d = this.demoted.get(id);
-        if (!d) this.demoted.set(id, (d = new Set()));
-        d.add(prog);
+        if (!d) this.demoted.set(id, (d = new Map()));
+        d.set(prog, e.message);
       }
     }
   }

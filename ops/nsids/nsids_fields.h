@@ -14,21 +14,21 @@
 static __always_inline void fill_nsids(struct crib_nsids *r, struct task_struct *task, int level, __u32 ns_inum)
 {
 	struct pid *pid = BPF_CORE_READ(task, thread_pid);
-	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct nsproxy *nsp = task->nsproxy;
 	__u32 l = pid ? BPF_CORE_READ(pid, level) : 0;
 
 	r->kid[CRIB_NS_PID] = pid && l <= CRIB_MAX_PID_NS_LEVEL ? BPF_CORE_READ(crib_upid(pid, l), ns, ns.inum) : 0;
-	r->kid[CRIB_NS_USER] = BPF_CORE_READ(task, real_cred, user_ns, ns.inum);
+	r->kid[CRIB_NS_USER] = task->real_cred->user_ns->ns.inum;
 	if (nsp) {
-		r->kid[CRIB_NS_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
-		r->kid[CRIB_NS_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-		r->kid[CRIB_NS_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-		r->kid[CRIB_NS_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+		r->kid[CRIB_NS_NET] = nsp->net_ns->ns.inum;
+		r->kid[CRIB_NS_IPC] = nsp->ipc_ns->ns.inum;
+		r->kid[CRIB_NS_UTS] = nsp->uts_ns->ns.inum;
+		r->kid[CRIB_NS_MNT] = nsp->mnt_ns->ns.inum;
 		if (bpf_core_field_exists(nsp->cgroup_ns))
-			r->kid[CRIB_NS_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
+			r->kid[CRIB_NS_CGROUP] = nsp->cgroup_ns->ns.inum;
 		if (bpf_core_field_exists(nsp->time_ns)) {
-			r->kid[CRIB_NS_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-			r->kid[CRIB_NS_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
+			r->kid[CRIB_NS_TIME] = nsp->time_ns->ns.inum;
+			r->kid[CRIB_NS_TIME_FOR_CHILDREN] = nsp->time_ns_for_children->ns.inum;
 		}
 	}
 }

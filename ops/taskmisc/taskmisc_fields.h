@@ -14,13 +14,13 @@ static __always_inline void fill_taskmisc(struct crib_taskmisc *m, struct task_s
 	int i;
 
 	m->have = 0;
-	m->personality = BPF_CORE_READ(task, personality);
+	m->personality = task->personality;
 	if (bpf_core_field_exists(task->loginuid)) {
-		m->loginuid = BPF_CORE_READ(task, loginuid.val);
+		m->loginuid = task->loginuid.val;
 		m->have |= CRIB_TASKMISC_LOGINUID;
 	}
-	sig = BPF_CORE_READ(task, signal);
-	m->oom_score_adj = BPF_CORE_READ(sig, oom_score_adj);
+	sig = task->signal;
+	m->oom_score_adj = sig->oom_score_adj;
 	m->have |= CRIB_TASKMISC_OOM;
 	/*
 	 * Unrolled: a SYSCALL program writes m in its context, and each store
@@ -29,8 +29,8 @@ static __always_inline void fill_taskmisc(struct crib_taskmisc *m, struct task_s
 	 */
 #pragma unroll
 	for (i = 0; i < CRIB_RLIMITS; i++) {
-		m->rlim_cur[i] = BPF_CORE_READ(sig, rlim[i].rlim_cur);
-		m->rlim_max[i] = BPF_CORE_READ(sig, rlim[i].rlim_max);
+		m->rlim_cur[i] = sig->rlim[i].rlim_cur;
+		m->rlim_max[i] = sig->rlim[i].rlim_max;
 	}
 	m->nr_rlimits = CRIB_RLIMITS;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1
 #define LOG_PREFIX "crib: "
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -292,6 +293,39 @@ static bool reap(int grace_ms, int *code)
 	return own;
 }
 
+/* An engine let go of (let_go()) is reaped here: at exit, or before the next one starts */
+static void reap_let_go(void)
+{
+	if (shim.sk < 0 && shim.helper > 0)
+		reap(SHIM_STOP_MS, NULL);
+}
+
+/*
+ * The engine has answered Shutdown: nothing of it is needed any more.
+ * CRIU calls this with the tree still frozen, and the engine takes 15-25
+ * ms to go, even killed (the kernel frees a Node process's memory), so
+ * it is killed and left to die while CRIU thaws the tree, and reaped,
+ * with its helper, when CRIU exits: nothing is left for init to collect.
+ * CRIU unloads its plugins right after this, so this code stays mapped
+ * (RTLD_NODELETE) for the exit handler; failing that, it waits here.
+ */
+static void let_go(void)
+{
+	static bool at_exit;
+	Dl_info self;
+
+	if (shim.pid > 0)
+		kill(shim.pid, SIGKILL);
+	if (!at_exit && dladdr((void *)let_go, &self) && self.dli_fname &&
+	    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) && !atexit(reap_let_go))
+		at_exit = true;
+	if (at_exit) {
+		pr_info("engine pid %d: stopped; reaped when CRIU exits\n", shim.pid);
+		return;
+	}
+	reap(SHIM_STOP_MS, NULL);
+}
+
 /* The stream is out of step or the engine is gone: drop it for good. */
 static void shim_kill(void)
 {
@@ -357,6 +391,7 @@ int shim_start(char *const argv_in[])
 
 	if (shim.sk >= 0)
 		return -EBUSY;
+	reap_let_go();
 	shim.service = false;
 	shim_shared_memory(true);
 
@@ -464,6 +499,7 @@ int shim_connect(const char *path, int timeout_ms)
 
 	if (shim.sk >= 0)
 		return -EBUSY;
+	reap_let_go();
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(addr.sun_path, path);
@@ -711,7 +747,7 @@ void shim_stop(void)
 		shim_free(resp);
 		close(shim.sk);
 		shim.sk = -1;
-		reap(SHIM_STOP_MS, NULL);
+		let_go();
 		return;
 	}
 	/* gone before the end (killed, crashed): say how; what it answered was checked */

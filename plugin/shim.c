@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1
 #define LOG_PREFIX "crib: "
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -293,37 +292,33 @@ static bool reap(int grace_ms, int *code)
 	return own;
 }
 
-/* An engine let go of (let_go()) is reaped here: at exit, or before the next one starts */
-static void reap_let_go(void)
-{
-	if (shim.sk < 0 && shim.helper > 0)
-		reap(SHIM_STOP_MS, NULL);
-}
-
 /*
- * The engine has answered Shutdown: nothing of it is needed any more.
- * CRIU calls this with the tree still frozen, and the engine takes 15-25
- * ms to go, even killed (the kernel frees a Node process's memory), so
- * it is killed and left to die while CRIU thaws the tree, and reaped,
- * with its helper, when CRIU exits: nothing is left for init to collect.
- * CRIU unloads its plugins right after this, so this code stays mapped
- * (RTLD_NODELETE) for the exit handler; failing that, it waits here.
+ * The end of a co-process, after its last answer.  CRIU stops its
+ * engines with the tree still frozen, and a Node process takes 15-20 ms
+ * to go even when killed (the kernel freeing its ~140 MB), so it is not
+ * waited for.  Its stream is closed and its helper killed and reaped: a
+ * copy of CRIU that never touched its memory, gone in well under a
+ * millisecond, and CRIU must have no child left when it thaws or kills
+ * the tree (pstree_wait() waits for any child).  The helper's death kills
+ * the engine (PR_SET_PDEATHSIG), which dies while CRIU thaws the tree, as
+ * an orphan reaped by init or the nearest subreaper (containerd-shim,
+ * conmon), as any daemon's child is.
  */
 static void let_go(void)
 {
-	static bool at_exit;
-	Dl_info self;
+	pid_t pid = shim.pid;
+	int st;
 
-	if (shim.pid > 0)
-		kill(shim.pid, SIGKILL);
-	if (!at_exit && dladdr((void *)let_go, &self) && self.dli_fname &&
-	    dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) && !atexit(reap_let_go))
-		at_exit = true;
-	if (at_exit) {
-		pr_info("engine pid %d: stopped; reaped when CRIU exits\n", shim.pid);
-		return;
+	close(shim.sk);
+	shim.sk = -1;
+	if (shim.helper > 0) {
+		kill(shim.helper, SIGKILL);
+		while (waitpid(shim.helper, &st, __WALL) < 0 && errno == EINTR)
+			;
 	}
-	reap(SHIM_STOP_MS, NULL);
+	shim.helper = 0;
+	shim.pid = 0;
+	pr_info("engine pid %d: stopped; left to exit while the tree is thawed\n", pid);
 }
 
 /* The stream is out of step or the engine is gone: drop it for good. */
@@ -391,7 +386,6 @@ int shim_start(char *const argv_in[])
 
 	if (shim.sk >= 0)
 		return -EBUSY;
-	reap_let_go();
 	shim.service = false;
 	shim_shared_memory(true);
 
@@ -499,7 +493,6 @@ int shim_connect(const char *path, int timeout_ms)
 
 	if (shim.sk >= 0)
 		return -EBUSY;
-	reap_let_go();
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(addr.sun_path, path);
@@ -717,10 +710,6 @@ int shim_call(Crib__Request *req, Crib__Response **resp)
 
 void shim_stop(void)
 {
-	Crib__Request req = CRIB__REQUEST__INIT;
-	Crib__TaskReq none = CRIB__TASK_REQ__INIT;
-	Crib__Response *resp;
-
 	if (shim.sk < 0)
 		return;
 	if (shim.owner != getpid()) {
@@ -729,9 +718,6 @@ void shim_stop(void)
 		shim.sk = -1;
 		return;
 	}
-
-	req.req_case = CRIB__REQUEST__REQ_SHUTDOWN;
-	req.shutdown = &none;
 	if (shim.service) {
 		/*
 		 * Hanging up ends the session; the service and its programs stay
@@ -743,16 +729,8 @@ void shim_stop(void)
 		shim.service = false;
 		return;
 	}
-	if (exchange(&req, &resp, SHIM_STOP_MS) == 0) {
-		shim_free(resp);
-		close(shim.sk);
-		shim.sk = -1;
-		let_go();
-		return;
-	}
-	/* gone before the end (killed, crashed): say how; what it answered was checked */
-	pr_warn("engine pid %d did not answer shutdown\n", shim.pid);
-	shim_kill();
+	/* every answer was checked as it came: nothing more to ask */
+	let_go();
 }
 
 pid_t shim_pid(void)

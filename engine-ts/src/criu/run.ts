@@ -56,10 +56,12 @@ export function dumpArgs(o: DumpOptions): string[] {
 }
 
 /** Runs one CRIU command synchronously, timing it from exec to exit. */
-export function runCriu(criu: string, args: string[], env?: NodeJS.ProcessEnv): { status: number; ms: number; stderr: string } {
+/** CRIU with @args; its status (128 + signal when killed: by @timeoutMs, if given, with SIGKILL) */
+export function runCriu(criu: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): { status: number; ms: number; stderr: string } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(criu, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env, encoding: 'utf8' });
+  const r = spawnSync(criu, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT') throw new CribError('ETIMEDOUT', `${criu} ${args[0] ?? ''} did not end in ${timeoutMs} ms: killed`);
   if (r.error) throw new CribError('ECRIU', `cannot run ${criu}: ${r.error.message}`);
   return { status: r.status ?? 128 + 9, ms, stderr: r.stderr ?? '' };
 }

@@ -28,6 +28,20 @@ fi
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
+# A signal to this script (a CI job's timeout, a kill of it alone) stops the
+# VM running and the kernels after it: the VM runs in the background, so
+# that the trap runs at once, not when the VM ends.
+vm=
+stop() {
+	echo "test-kernels: interrupted; stopping the VM${vm:+ (run-in-vm pid $vm)}" >&2
+	if [ -n "$vm" ]; then
+		kill -TERM "$vm" 2>/dev/null
+		wait "$vm" 2>/dev/null
+	fi
+	exit 130
+}
+trap stop INT TERM HUP
+
 passed=0 failed=0 summary=()
 for spec in "${specs[@]}"; do
 	echo "=== $spec"
@@ -49,8 +63,11 @@ for spec in "${specs[@]}"; do
 	res=$kernels_dir/runs/${PKG}_$VERSION
 	rm -rf "$res"; mkdir -p "$res"
 	echo "--- check in the guest: $check"
-	"$here/run-in-vm.sh" -t "$timeout" -o "$res" -C "$repo" "$kdir" -- bash -c "$check"
+	"$here/run-in-vm.sh" -t "$timeout" -o "$res" -C "$repo" "$kdir" -- bash -c "$check" &
+	vm=$!
+	wait "$vm"
 	rc=$?
+	vm=
 	t2=$(now)
 	boot=$(awk '{ printf "%.1f", $1 }' "$res/uptime.start" 2>/dev/null)
 	ran=$(awk 'NR == FNR { a = $1; next } { printf "%.1f", $1 - a }' "$res/uptime.start" "$res/uptime.end" 2>/dev/null)

@@ -6,6 +6,8 @@
 /* 1,024 records of 2.3 KiB and their headers */
 #define CRIB_TREE_RB_SIZE (4u << 20)
 #include "crib_bpf.h"
+/* 6.2+ (bpf_task_from_pid): bpf_rdonly_cast() is there too; the iterator fallback reads by probe reads */
+#define CRIB_CG_TYPED
 #include "cgroup_fields.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

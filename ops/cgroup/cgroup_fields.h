@@ -99,7 +99,9 @@ static long crib_cg_step(__u64 i, void *arg)
 	struct crib_cg_walk *st;
 	struct cgrp_cset_link *link;
 	struct crib_cgroup_hier *h;
+#ifndef CRIB_CG_TYPED
 	struct list_head *pos;
+#endif
 	struct cgroup *cgrp;
 	__u32 zero = 0;
 	int end;
@@ -111,23 +113,37 @@ static long crib_cg_step(__u64 i, void *arg)
 		st->rec.flags |= CRIB_CGROUP_TRUNCATED;
 		return 1;
 	}
+#ifdef CRIB_CG_TYPED
+	/* the link as a typed pointer: its fields and the cgroup's are direct loads (bpf/README.md) */
+	link = bpf_rdonly_cast((void *)(st->pos - bpf_core_field_offset(struct cgrp_cset_link, cgrp_link)),
+			       bpf_core_type_id_kernel(struct cgrp_cset_link));
+	cgrp = link->cgrp;
+	end = crib_cgroup_name(st->rec.names, cgrp->kn, st->off);
+#else
 	pos = (void *)st->pos;
 	link = crib_container_of(pos, struct cgrp_cset_link, cgrp_link);
 	cgrp = BPF_CORE_READ(link, cgrp);
 	end = crib_cgroup_name(st->rec.names, BPF_CORE_READ(cgrp, kn), st->off);
+#endif
 	if (end < 0) {
 		st->rec.flags |= CRIB_CGROUP_TRUNCATED;
 		return 1;
 	}
 	h = &st->rec.h[st->rec.nr & (CRIB_CGROUP_MAX - 1)];
+#ifdef CRIB_CG_TYPED
+	h->hierarchy_id = cgrp->root->hierarchy_id;
+	h->flags = cgrp->self.flags & CRIB_CSS_ONLINE ? 0 : CRIB_CGROUP_DEAD;
+	st->pos = (__u64)link->cgrp_link.next;
+#else
 	h->hierarchy_id = BPF_CORE_READ(cgrp, root, hierarchy_id);
 	h->flags = BPF_CORE_READ(cgrp, self.flags) & CRIB_CSS_ONLINE ? 0 : CRIB_CGROUP_DEAD;
+	st->pos = (__u64)BPF_CORE_READ(pos, next);
+#endif
 	h->off = st->off;
 	h->len = end - st->off;
 	h->_pad0 = 0;
 	st->off = end;
 	st->rec.nr++;
-	st->pos = (__u64)BPF_CORE_READ(pos, next);
 	return 0;
 }
 

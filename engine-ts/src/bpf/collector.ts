@@ -961,9 +961,14 @@ export class BpfCollector implements Collector {
 
   /** After an -EOPNOTSUPP for a pid asked without its init-namespace number: whether asking with it may serve */
   private lookupInstead(): boolean {
-    if (this.noVpid || this.foreignCaller || this.callerNs === INIT_PID_NS_INUM) return false;
+    if (this.noVpid || this.needsLookup || this.callerNs === INIT_PID_NS_INUM) return false;
     this.noVpid = true;
     return true;
+  }
+
+  /** Whether the programs are told each pid's init-namespace number: a foreign caller, or one the programs cannot look up by itself */
+  private get needsLookup(): boolean {
+    return this.foreignCaller || (this.noVpid && this.callerNs !== INIT_PID_NS_INUM);
   }
 
   /**
@@ -974,7 +979,7 @@ export class BpfCollector implements Collector {
    * have is "no such task".
    */
   private lookupOf(op: string, pid: number, fresh = false): number {
-    if (!this.foreignCaller && !(this.noVpid && this.callerNs !== INIT_PID_NS_INUM)) return 0;
+    if (!this.needsLookup) return 0;
     let table = fresh ? undefined : this.nsTables.get(this.callerNs);
     let k = table?.get(pid);
     if (k === undefined && !fresh && table) table = undefined; // not there: the namespace may have grown

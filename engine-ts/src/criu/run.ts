@@ -55,8 +55,7 @@ export function dumpArgs(o: DumpOptions): string[] {
   return args.concat(o.extra ?? []);
 }
 
-/** Runs one CRIU command synchronously, timing it from exec to exit. */
-/** CRIU with @args; its status (128 + signal when killed: by @timeoutMs, if given, with SIGKILL) */
+/** Runs one CRIU command synchronously, timing it from exec to exit; past @timeoutMs, if given, it is killed (ETIMEDOUT). */
 export function runCriu(criu: string, args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): { status: number; ms: number; stderr: string } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(criu, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' });

@@ -69,6 +69,7 @@ int prog(struct crib_tree_req *ctx)						\
 	err = crib_tree_check(ctx);						\
 	if (!err) {								\
 		w.ns_inum = ctx->req.ns_inum;					\
+		w.slot = ctx->slot;						\
 		bpf_loop(ctx->nr, step, &w, 0);					\
 		ctx->req.count = w.done;					\
 		ctx->req.total = w.done;					\
@@ -97,7 +98,7 @@ int crib_##name(struct crib_##name##_ctx *ctx)					\
 										\
 struct {									\
 	__uint(type, BPF_MAP_TYPE_ARRAY);					\
-	__uint(max_entries, 1);							\
+	__uint(max_entries, CRIB_TREE_SLOTS);					\
 	__uint(map_flags, BPF_F_MMAPABLE);					\
 	__type(key, __u32);							\
 	__type(value, struct crib_##name##_tree);				\
@@ -105,6 +106,7 @@ struct {									\
 										\
 struct crib_##name##_walk {							\
 	__u32 ns_inum;								\
+	__u32 slot;	/* crib_tree_req.slot: the entry of tree_in and tree_out */	\
 	__u32 done;								\
 };										\
 										\
@@ -114,10 +116,9 @@ static __always_inline void crib_##name##_one(__u64 i, struct crib_##name##_walk
 {										\
 	struct crib_tree_in *in;						\
 	struct task_struct *task;						\
-	__u32 zero = 0;								\
 	int level, e;								\
 										\
-	in = bpf_map_lookup_elem(&tree_in, &zero);				\
+	in = bpf_map_lookup_elem(&tree_in, &w->slot);				\
 	if (!in || i >= CRIB_TREE_MAX) {					\
 		*err = -EINVAL;							\
 		return;								\
@@ -133,13 +134,13 @@ static __always_inline void crib_##name##_one(__u64 i, struct crib_##name##_walk
 										\
 static long crib_##name##_step(__u64 i, void *arg)				\
 {										\
+	struct crib_##name##_walk *w = arg;					\
 	struct crib_##name##_tree *out;						\
-	__u32 zero = 0;								\
 										\
-	out = bpf_map_lookup_elem(&tree_out, &zero);				\
+	out = bpf_map_lookup_elem(&tree_out, &w->slot);				\
 	if (!out || i >= CRIB_TREE_MAX)						\
 		return 1;							\
-	crib_##name##_one(i, arg, &out->rec[i], &out->err[i]);			\
+	crib_##name##_one(i, w, &out->rec[i], &out->err[i]);			\
 	return 0;								\
 }										\
 										\

@@ -8,6 +8,11 @@
  * runs the program with a struct crib_tree_req as its context, and reads
  * the op's map "tree_out" through its mapping: err[i] and the op's record
  * i for pid[i].  A tree larger than CRIB_TREE_MAX goes in several runs.
+ *
+ * Both maps have CRIB_TREE_SLOTS entries, a run uses entry req.slot of
+ * each: the engine's own runs slot 0, and each CRIU that runs the tree
+ * passes itself (plugin/direct.c) the slot its engine lent it, so that
+ * the sessions of one service never write over each other's tables.
  */
 #ifndef __CRIB_TREE_H__
 #define __CRIB_TREE_H__
@@ -15,6 +20,8 @@
 #include "crib.h"
 
 #define CRIB_TREE_MAX 1024
+/* entries of tree_in and of each op's tree_out: slot 0 the engine's, the others lent to CRIUs */
+#define CRIB_TREE_SLOTS 4
 
 struct crib_tree_in {
 	__s32 pid[CRIB_TREE_MAX];    /* in the caller's pid namespace (crib_req.ns_inum) */
@@ -23,12 +30,13 @@ struct crib_tree_in {
 
 /*
  * The context: req.pid and req.lookup are unused (0), req.count and
- * req.total come back as the entries done; nr is the entries of tree_in.
+ * req.total come back as the entries done; nr is the entries of tree_in,
+ * slot the entry of tree_in and tree_out used.
  */
 struct crib_tree_req {
 	struct crib_req req;
 	__u32 nr;
-	__u32 _pad0;
+	__u32 slot;
 };
 
 /*
@@ -49,7 +57,7 @@ struct crib_tree_rec {
 #ifdef __VMLINUX_H__
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, CRIB_TREE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct crib_tree_in);
 } tree_in SEC(".maps");
@@ -59,7 +67,7 @@ static __always_inline int crib_tree_check(struct crib_tree_req *t)
 {
 	if (t->req.version != CRIB_ABI_VERSION || t->req.size != sizeof(*t))
 		return -EPROTO;
-	if (!t->req.ns_inum || t->nr > CRIB_TREE_MAX)
+	if (!t->req.ns_inum || t->nr > CRIB_TREE_MAX || t->slot >= CRIB_TREE_SLOTS)
 		return -EINVAL;
 	t->req.err = 0;
 	t->req.count = 0;

@@ -43,11 +43,26 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
  * it: ops.c calls it for a snapshot record CRIU never took (a record
  * handed to CRIU is CRIU's to free, and is handed out once).
  */
+/*
+ * A per-task op whose tree pass crib.so may run itself (direct.c) also
+ * has crib_NAME_raw: the size of its BPF record (ops/NAME/NAME.h) and
+ * convert(), which checks one record as the engine's encoder does and
+ * fills @out the same way crib_NAME_convert() does from the message.
+ */
+struct crib_raw_op {
+	size_t size;
+	int (*convert)(pid_t pid, const void *rec, void *out);
+};
+
 #define CRIB_FOLDER_OP_DECL(n, N, id) \
 	int crib_##n##_convert(pid_t pid, const uint8_t *msg, size_t len, void *out); \
-	void crib_##n##_release(void *rec) __attribute__((weak));
+	void crib_##n##_release(void *rec) __attribute__((weak)); \
+	extern const struct crib_raw_op crib_##n##_raw __attribute__((weak));
 CRIB_FOLDER_OPS(CRIB_FOLDER_OP_DECL)
 #undef CRIB_FOLDER_OP_DECL
+
+/* ops.c: op @op's crib_NAME_raw, or NULL */
+const struct crib_raw_op *crib_op_raw(int op);
 
 /* The registry and criu-engine.h agree on every op's number. */
 #define CRIB_OP_ID_CHECK(n, N, id) _Static_assert(CR_ENGINE_OP_##N == id, "ops/registry: op " #n " is not " #id " in criu-engine.h");
@@ -69,6 +84,17 @@ bool crib_direct_on(bool lists);
 int crib_direct_task(pid_t pid, struct crib_task *t);
 /* the pids, in an allocation (at least one element) the caller frees */
 int crib_direct_pids(bool children, pid_t pid, int32_t **out, int *nr);
+/* whether folder op @op's tree pass runs here (Direct.trees) */
+bool crib_direct_tree_on(int op);
+/*
+ * Op @op's tree pass for @pids of CRIU's pid namespace: @each(@arg, i,
+ * err, record) for pids[i] (err 0: its record, of crib_NAME_raw.size
+ * bytes, valid during the call; else -errno), which returns 0 or stops
+ * the pass with its error.  0, or -errno: the pass failed (what @each was
+ * given is not to be used).
+ */
+int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, int i, int err, const void *rec),
+		     void *arg);
 
 /* ops.c: the name of an op (ops/registry) */
 const char *crib_op_name(int op);

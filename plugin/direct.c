@@ -19,12 +19,21 @@
  * as the engine's answers.  Any failure here (a task gone, a table too
  * big, a refused request) is left to the engine, which answers it as it
  * did before: this path only ever answers what the engine would.
+ *
+ * The same holds for the tree passes of the per-task folder ops
+ * (bpf/crib_tree.h, Direct.trees): prepare() runs each one the engine
+ * offers and ops/NAME/NAME.c can convert (crib_NAME_raw) here, in the
+ * entry of the maps the engine lent this CRIU (Direct.tree_slot), and
+ * asks the engine only for the rest.  For 1,000 tasks that is the BPF
+ * pass and a conversion in C, where the engine's answer costs its
+ * JavaScript, protobuf and a round trip on top: 2-8 ms an op.
  */
 #define LOG_PREFIX "crib: "
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,6 +46,7 @@
 #include "crib.h"
 #include "crib.pb-c.h"
 #include "../bpf/crib.h"
+#include "../bpf/crib_tree.h"
 
 static struct {
 	int task, threads, children; /* program fds, -1: not open */
@@ -46,6 +56,16 @@ static struct {
 	uint32_t pid_ns;	     /* CRIU's pid namespace: crib_req.ns_inum */
 	unsigned long calls[3], fallbacks;
 } d = { .task = -1, .threads = -1, .children = -1, .tids = -1 };
+
+/* The tree passes lent by the engine (Direct.trees), by op; prog 0: none */
+static struct tree {
+	int prog, in;	      /* fds */
+	uint8_t *out;	      /* tree_out, mapped */
+	size_t out_len;	      /* the mapping's bytes */
+	size_t rec_size;      /* the op's record: sizeof(struct crib_NAME) */
+	unsigned long passes; /* runs of the program */
+} trees[CR_ENGINE_OP__MAX];
+static uint32_t tree_slot;
 
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
@@ -75,9 +95,13 @@ static int prog_by_id(uint32_t id, const char *name)
 	return fd;
 }
 
-/* The fd of map @id if it is the engine's "tids" (bpf/task_walk.h); -errno */
-static int tids_by_id(uint32_t id, struct bpf_map_info *info)
+/*
+ * The fd of map @id if it is the array @name of @value_size-byte values
+ * and @max_entries entries (mapped: @mmapable); -errno
+ */
+static int map_by_id(uint32_t id, const char *name, uint32_t value_size, uint32_t max_entries, bool mmapable)
 {
+	struct bpf_map_info info = {};
 	union bpf_attr a = {};
 	int fd;
 
@@ -86,20 +110,85 @@ static int tids_by_id(uint32_t id, struct bpf_map_info *info)
 	if (fd < 0)
 		return -errno;
 	memset(&a, 0, sizeof(a));
-	memset(info, 0, sizeof(*info));
 	a.info.bpf_fd = fd;
-	a.info.info_len = sizeof(*info);
-	a.info.info = (uintptr_t)info;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) || info->type != BPF_MAP_TYPE_ARRAY || strcmp(info->name, "tids") ||
-	    info->value_size != 4 || info->max_entries != CRIB_MAX_TIDS || !(info->map_flags & BPF_F_MMAPABLE)) {
+	a.info.info_len = sizeof(info);
+	a.info.info = (uintptr_t)&info;
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) || info.type != BPF_MAP_TYPE_ARRAY ||
+	    strncmp(info.name, name, sizeof(info.name)) || info.value_size != value_size ||
+	    info.max_entries != max_entries || !(info.map_flags & BPF_F_MMAPABLE) != !mmapable) {
 		close(fd);
 		return -ESTALE;
 	}
 	return fd;
 }
 
+static void trees_close(void)
+{
+	int op;
+
+	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
+		struct tree *t = &trees[op];
+
+		if (t->passes)
+			pr_info("direct: %s: %lu tree passes run here\n", crib_op_name(op), t->passes);
+		if (t->out)
+			munmap(t->out, t->out_len);
+		if (t->prog > 0)
+			close(t->prog);
+		if (t->in > 0)
+			close(t->in);
+	}
+	memset(trees, 0, sizeof(trees));
+}
+
+/* The tree pass @m of op @m->op, if ops/NAME/NAME.c converts its records and it is what the engine says */
+static void tree_open(const Crib__DirectTree *m)
+{
+	const struct crib_raw_op *raw = m->op < CR_ENGINE_OP__MAX ? crib_op_raw(m->op) : NULL;
+	const char *name = crib_op_name(m->op);
+	struct tree *t = m->op < CR_ENGINE_OP__MAX ? &trees[m->op] : NULL;
+	char prog[BPF_OBJ_NAME_LEN];
+	size_t value_size;
+	int out = -1;
+	void *map;
+
+	if (!raw || t->prog > 0 || m->record_size != raw->size) {
+		pr_info("direct: the tree pass of op %s (#%u, %u-byte records) is the engine's: %s\n", name, m->op,
+			m->record_size, !raw ? "this plugin has no converter of its records" :
+			t->prog > 0	     ? "offered twice" : "its records are not this plugin's size");
+		return;
+	}
+	/* the kernel keeps BPF_OBJ_NAME_LEN - 1 bytes of a name */
+	snprintf(prog, sizeof(prog), "crib_%s_tree", name);
+	value_size = sizeof(int32_t) * CRIB_TREE_MAX + raw->size * CRIB_TREE_MAX;
+	t->prog = prog_by_id(m->prog, prog);
+	t->in = map_by_id(m->in_map, "tree_in", sizeof(struct crib_tree_in), CRIB_TREE_SLOTS, false);
+	out = map_by_id(m->out_map, "tree_out", value_size, CRIB_TREE_SLOTS, true);
+	map = MAP_FAILED;
+	if (t->prog > 0 && t->in > 0 && out > 0) {
+		/* an array's entries are 8-byte aligned in its mapping */
+		t->out_len = ((value_size + 7) & ~(size_t)7) * CRIB_TREE_SLOTS;
+		map = mmap(NULL, t->out_len, PROT_READ, MAP_SHARED, out, 0);
+	}
+	if (out > 0)
+		close(out); /* the mapping keeps the map */
+	if (map == MAP_FAILED) {
+		pr_info("direct: the tree pass of op %s (program %u, maps %u, %u) is the engine's: not ours to use\n", name,
+			m->prog, m->in_map, m->out_map);
+		if (t->prog > 0)
+			close(t->prog);
+		if (t->in > 0)
+			close(t->in);
+		memset(t, 0, sizeof(*t));
+		return;
+	}
+	t->out = map;
+	t->rec_size = raw->size;
+}
+
 void crib_direct_close(void)
 {
+	trees_close();
 	if (d.calls[0] + d.calls[1] + d.calls[2])
 		pr_info("direct: status %lu, threads %lu, children %lu calls run here; %lu left to the engine\n",
 			d.calls[0], d.calls[1], d.calls[2], d.fallbacks);
@@ -124,7 +213,7 @@ bool crib_direct_on(bool lists)
 
 void crib_direct_open(const Crib__Direct *m, uint32_t pid_ns)
 {
-	struct bpf_map_info info;
+	size_t i;
 	void *map;
 
 	crib_direct_close();
@@ -134,6 +223,11 @@ void crib_direct_open(const Crib__Direct *m, uint32_t pid_ns)
 		return;
 	}
 	d.pid_ns = pid_ns;
+	if (m->n_trees && m->has_tree_slot && m->tree_slot > 0 && m->tree_slot < CRIB_TREE_SLOTS) {
+		tree_slot = m->tree_slot;
+		for (i = 0; i < m->n_trees; i++)
+			tree_open(m->trees[i]);
+	}
 	d.task = prog_by_id(m->task_prog, "crib_task");
 	if (d.task < 0) {
 		pr_info("direct: program %u is not the engine's crib_task (or not ours to open): %s; the engine answers\n",
@@ -147,10 +241,10 @@ void crib_direct_open(const Crib__Direct *m, uint32_t pid_ns)
 	}
 	d.threads = prog_by_id(m->threads_prog, "crib_threads");
 	d.children = prog_by_id(m->children_prog, "crib_children");
-	d.tids = tids_by_id(m->tids_map, &info);
+	d.tids = map_by_id(m->tids_map, "tids", sizeof(int32_t), CRIB_MAX_TIDS, true);
 	map = MAP_FAILED;
 	if (d.threads >= 0 && d.children >= 0 && d.tids >= 0) {
-		d.map_len = (size_t)info.max_entries * 8;
+		d.map_len = (size_t)CRIB_MAX_TIDS * 8;
 		map = mmap(NULL, d.map_len, PROT_READ, MAP_SHARED, d.tids, 0);
 	}
 	if (map == MAP_FAILED) {
@@ -221,5 +315,61 @@ int crib_direct_pids(bool children, pid_t pid, int32_t **out, int *nr)
 	*out = p;
 	*nr = req.count;
 	d.calls[children ? 2 : 1]++;
+	return 0;
+}
+
+bool crib_direct_tree_on(int op)
+{
+	return op >= 0 && op < CR_ENGINE_OP__MAX && trees[op].out;
+}
+
+int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, int i, int err, const void *rec),
+		     void *arg)
+{
+	struct tree *t = &trees[op];
+	struct crib_tree_req req;
+	struct crib_tree_in in;
+	union bpf_attr a;
+	const uint8_t *out;
+	int at, i, n, ret;
+
+	if (!crib_direct_tree_on(op))
+		return -ENOTSUP;
+	out = t->out + ((sizeof(int32_t) + t->rec_size) * CRIB_TREE_MAX + 7) / 8 * 8 * tree_slot;
+	for (at = 0; at < nr; at += n) {
+		n = nr - at < CRIB_TREE_MAX ? nr - at : CRIB_TREE_MAX;
+		memset(&in, 0, sizeof(in));
+		memcpy(in.pid, pids + at, n * sizeof(in.pid[0]));
+		memset(&a, 0, sizeof(a));
+		a.map_fd = t->in;
+		a.key = (uintptr_t)&tree_slot;
+		a.value = (uintptr_t)&in;
+		if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+			return -errno;
+
+		memset(&req, 0, sizeof(req));
+		req.req.size = sizeof(req);
+		req.req.version = CRIB_ABI_VERSION;
+		req.req.ns_inum = d.pid_ns;
+		req.nr = n;
+		req.slot = tree_slot;
+		memset(&a, 0, sizeof(a));
+		a.test.prog_fd = t->prog;
+		a.test.ctx_in = (uintptr_t)&req;
+		a.test.ctx_size_in = sizeof(req);
+		if (sys_bpf(BPF_PROG_TEST_RUN, &a))
+			return -errno;
+		t->passes++;
+		if ((int)a.test.retval != req.req.err || req.req.count != (uint32_t)n)
+			return -EPROTO;
+		if (req.req.err)
+			return req.req.err;
+		for (i = 0; i < n; i++) {
+			ret = each(arg, at + i, ((const int32_t *)out)[i],
+				   out + sizeof(int32_t) * CRIB_TREE_MAX + t->rec_size * i);
+			if (ret)
+				return ret;
+		}
+	}
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "criu-log.h"
 
@@ -38,6 +39,18 @@ static const bool op_folder[CR_ENGINE_OP__MAX] = {
 	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_FLAG)
 #undef CRIB_FOLDER_OP_FLAG
 };
+
+/* the ops whose BPF records crib.so converts itself (direct.c runs their tree passes) */
+static const struct crib_raw_op *const raw_ops[CR_ENGINE_OP__MAX] = {
+#define CRIB_FOLDER_OP_RAW(n, N, id) [id] = &crib_##n##_raw,
+	CRIB_FOLDER_OPS(CRIB_FOLDER_OP_RAW)
+#undef CRIB_FOLDER_OP_RAW
+};
+
+const struct crib_raw_op *crib_op_raw(int op)
+{
+	return op >= 0 && op < CR_ENGINE_OP__MAX ? raw_ops[op] : NULL;
+}
 
 const char *crib_op_name(int op)
 {
@@ -85,6 +98,7 @@ static uint8_t *snap_rec[CR_ENGINE_OP__MAX];
 static int *snap_st[CR_ENGINE_OP__MAX];
 
 static struct snap_ent *snap_find(pid_t pid);
+static void snap_op_drop(int op);
 
 static Crib__Response *snap_resp;
 
@@ -106,18 +120,9 @@ static void snap_drop(void)
 {
 	int op;
 
-	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
-		int i;
-
-		/* records CRIU did not take */
-		for (i = 0; folder_ops[op].release && snap_st[op] && i < snap_nr; i++)
-			if (snap_st[op][i] == SNAP_REC_OK)
-				folder_ops[op].release(snap_rec[op] + i * folder_ops[op].size);
-		free(snap_rec[op]);
-		free(snap_st[op]);
-		snap_rec[op] = NULL;
-		snap_st[op] = NULL;
-	}
+	/* and the records CRIU did not take */
+	for (op = 0; op < CR_ENGINE_OP__MAX; op++)
+		snap_op_drop(op);
 	if (snap_resp)
 		shim_free(snap_resp);
 	snap_resp = NULL;
@@ -846,12 +851,9 @@ static struct snap_ent *snap_find(pid_t pid)
 	return e;
 }
 
-/* Index a checked PrepareResp by pid; every entry must be for a pid asked for, once. */
-static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
+/* The snapshot's entries: @pids, sorted, each once */
+static int snap_build(const pid_t *pids, int nr)
 {
-	const char *what = "prepare";
-	struct snap_ent *e;
-	size_t i;
 	int j, n = 0;
 
 	snap = calloc(nr ?: 1, sizeof(*snap));
@@ -864,6 +866,45 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 		if (!n || snap[n - 1].pid != snap[j].pid)
 			snap[n++] = snap[j];
 	snap_nr = n;
+	return 0;
+}
+
+/* The records of folder op @op, one per entry, none yet; 0 or -ENOMEM */
+static int snap_op_alloc(int op)
+{
+	int j;
+
+	if (snap_st[op])
+		return 0;
+	snap_rec[op] = malloc((snap_nr ?: 1) * folder_ops[op].size);
+	snap_st[op] = malloc((snap_nr ?: 1) * sizeof(int));
+	if (!snap_rec[op] || !snap_st[op])
+		return -ENOMEM;
+	for (j = 0; j < snap_nr; j++)
+		snap_st[op][j] = SNAP_REC_NONE;
+	return 0;
+}
+
+/* Forget op @op's records, releasing what they own */
+static void snap_op_drop(int op)
+{
+	int i;
+
+	for (i = 0; folder_ops[op].release && snap_st[op] && i < snap_nr; i++)
+		if (snap_st[op][i] == SNAP_REC_OK)
+			folder_ops[op].release(snap_rec[op] + i * folder_ops[op].size);
+	free(snap_rec[op]);
+	free(snap_st[op]);
+	snap_rec[op] = NULL;
+	snap_st[op] = NULL;
+}
+
+/* Index a checked PrepareResp by pid (snap_build() done); every entry must be for a pid asked for, once. */
+static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
+{
+	const char *what = "prepare";
+	struct snap_ent *e;
+	size_t i;
 
 	for (i = 0; i < p->n_vmas; i++) {
 		e = snap_find(p->vmas[i]->pid);
@@ -920,14 +961,8 @@ static int snap_index(const Crib__PrepareResp *p, const pid_t *pids, int nr)
 			bad_answer(what, r->pid, "a record of op #%u, which is not a folder op served here", r->op);
 			return -EPROTO;
 		}
-		if (!snap_st[r->op]) {
-			snap_rec[r->op] = malloc(snap_nr * folder_ops[r->op].size);
-			snap_st[r->op] = malloc(snap_nr * sizeof(int));
-			if (!snap_rec[r->op] || !snap_st[r->op])
-				return -ENOMEM;
-			for (j = 0; j < snap_nr; j++)
-				snap_st[r->op][j] = SNAP_REC_NONE;
-		}
+		if (snap_op_alloc(r->op))
+			return -ENOMEM;
 		at = e ? (size_t)(e - snap) : 0;
 		if (!e || snap_st[r->op][at] != SNAP_REC_NONE) {
 			bad_answer(what, r->pid, "%s record not asked for or repeated", op_names[r->op]);
@@ -983,27 +1018,100 @@ static bool prepare_useful(void)
 	return false;
 }
 
+/* One record of a tree pass run here (direct_tree()): entry i of the snapshot */
+static int direct_rec(void *arg, int i, int err, const void *rec)
+{
+	int op = *(int *)arg, ret;
+
+	if (err == -ESRCH) {
+		snap_st[op][i] = ESRCH; /* gone: CRIU's ask says so */
+		return 0;
+	}
+	/* any other refusal (e.g. -EOPNOTSUPP, no bpf_task_from_vpid()): the engine reads the op */
+	if (err)
+		return err;
+	/* a record that does not check out fails that task's op, as the engine's answer would */
+	ret = raw_ops[op]->convert(snap[i].pid, rec, snap_rec[op] + i * folder_ops[op].size);
+	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
+	return 0;
+}
+
+/* Folder op @op for the whole snapshot by its tree pass, run here: 0, or -errno and nothing kept */
+static int direct_tree(int op)
+{
+	pid_t *pids;
+	int i, ret;
+
+	ret = snap_op_alloc(op);
+	pids = malloc((snap_nr ?: 1) * sizeof(*pids));
+	if (ret || !pids) {
+		free(pids);
+		snap_op_drop(op);
+		return -ENOMEM;
+	}
+	for (i = 0; i < snap_nr; i++)
+		pids[i] = snap[i].pid;
+	ret = crib_direct_tree(op, pids, snap_nr, direct_rec, &op);
+	free(pids);
+	if (ret) {
+		pr_info("prepare: %s: the tree pass run here failed (%s); the engine reads it\n", op_names[op],
+			strerror(ret < 0 ? -ret : ret));
+		snap_op_drop(op);
+	}
+	return ret;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_ns)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
 	Crib__PrepareReq prep = CRIB__PREPARE_REQ__INIT;
+	uint64_t direct_ns[CR_ENGINE_OP__MAX] = {}, engine_ns = 0, t;
+	uint32_t done[CR_ENGINE_OP__MAX];
 	Crib__Response *resp;
-	size_t i;
-	int ret;
+	size_t i, n_done = 0;
+	long double scale = 1;
+	int op, ret;
 
 	if (!engine_up || !prepare_useful())
 		return -ENOTSUP;
 	snap_drop();
 	fdc_drop();
+	ret = snap_build(pids, nr);
+	if (ret)
+		return ret;
 
+	/* the tree passes the engine lent this CRIU: run here, and not asked for */
+	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
+		if (!op_folder[op] || !op_avail[op] || !crib_direct_tree_on(op))
+			continue;
+		t = mono_ns();
+		if (direct_tree(op))
+			continue;
+		direct_ns[op] = mono_ns() - t;
+		done[n_done++] = op;
+	}
+
+	t = mono_ns();
 	prep.n_pids = nr;
 	prep.pids = (int32_t *)pids;
 	prep.has_same_ok = prep.same_ok = 1;
+	prep.n_done_ops = n_done;
+	prep.done_ops = done;
 	req.req_case = CRIB__REQUEST__REQ_PREPARE;
 	req.prepare = &prep;
 	ret = call("prepare", nr ? pids[0] : 0, &req, CRIB__RESPONSE__RESP_PREPARE, &resp);
-	if (ret)
+	if (ret) {
+		snap_drop();
 		return ret;
+	}
 
 	snap_resp = resp;
 	ret = snap_index(resp->prepare, pids, nr);
@@ -1012,16 +1120,32 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 		return ret;
 	}
 	memset(op_ns, 0, nr_op_ns * sizeof(op_ns[0]));
+	/*
+	 * CRIU shares prepare()'s wall time out in proportion to op_ns: the
+	 * round trip's own cost (socket, protobuf, the checks above) goes to
+	 * the engine's ops alone, not to the passes run here.
+	 */
+	for (i = 0; i < resp->prepare->n_op_ns; i++)
+		engine_ns += resp->prepare->op_ns[i]->ns;
+	if (engine_ns)
+		scale = (long double)(mono_ns() - t) / engine_ns;
 	for (i = 0; i < resp->prepare->n_op_ns; i++) {
-		const Crib__OpTime *t = resp->prepare->op_ns[i];
+		const Crib__OpTime *ot = resp->prepare->op_ns[i];
 
 		/* ops CRIU does not know are not charged */
-		if (t->op < nr_op_ns)
-			op_ns[t->op] += t->ns;
-		pr_debug("prepare: op %s: %" PRIu64 " us of engine work\n", crib_op_name(t->op), t->ns / 1000);
+		if (ot->op < nr_op_ns)
+			op_ns[ot->op] += (uint64_t)(ot->ns * scale);
+		pr_debug("prepare: op %s: %" PRIu64 " us of engine work\n", crib_op_name(ot->op), ot->ns / 1000);
 	}
-	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu op records, %zu failed\n", nr,
-		resp->prepare->n_vmas, resp->prepare->n_fds, resp->prepare->n_records, resp->prepare->n_failed_pid);
+	for (i = 0; i < n_done; i++) {
+		if (done[i] < nr_op_ns)
+			op_ns[done[i]] += direct_ns[done[i]];
+		pr_debug("prepare: op %s: %" PRIu64 " us here (its tree pass)\n", crib_op_name(done[i]),
+			 direct_ns[done[i]] / 1000);
+	}
+	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu op records, %zu failed; %zu ops here\n", nr,
+		resp->prepare->n_vmas, resp->prepare->n_fds, resp->prepare->n_records, resp->prepare->n_failed_pid,
+		n_done);
 	return 0;
 }
 

@@ -25,7 +25,7 @@ CRIB_PLUGIN_SRCS := $(wildcard plugin/*.c) $(CRIB_OP_SRCS)
 CRIB_PLUGIN_HDRS := $(wildcard plugin/*.h) $(wildcard $(CRIU_INC)/criu-plugin.h $(CRIU_INC)/criu-engine.h) \
 		    $(CRIB_PLUGIN_GEN)/crib_ops.h $(wildcard ops/*/*.h)
 # criu-engine.h comes from the patched tree; criu-patches/include is the fallback.
-CRIB_PLUGIN_INC := -iquote plugin -iquote $(CRIB_PLUGIN_GEN) $(addprefix -iquote ,$(CRIB_OP_DIRS)) -iquote $(CRIU_INC) -iquote criu-patches/include
+CRIB_PLUGIN_INC := -iquote plugin -iquote $(CRIB_PLUGIN_GEN) $(addprefix -iquote ,$(CRIB_OP_DIRS)) -iquote $(CRIU_INC) -iquote criu-patches/include -idirafter bpf
 CRIB_PLUGIN_TEST := $(CRIB_PLUGIN_GEN)/ops-test
 CRIB_PLUGIN_DRIVER := $(CRIB_PLUGIN_GEN)/plugin-driver
 

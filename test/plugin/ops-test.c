@@ -671,8 +671,10 @@ static void test_prepare(void)
 
 	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
 	memset(ns, 0xab, sizeof(ns));
-	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0 && last_req == CRIB__REQUEST__REQ_PREPARE && ns[CR_ENGINE_OP_VMA] == 700 &&
-		      ns[CR_ENGINE_OP_FDS] == 300 && ns[CR_ENGINE_OP_STAT] == 0,
+	/* the round trip's wall time, shared out as the engine's times are: 7 to 3 */
+	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0 && last_req == CRIB__REQUEST__REQ_PREPARE &&
+		      ns[CR_ENGINE_OP_FDS] > 0 && ns[CR_ENGINE_OP_VMA] * 3 / 7 >= ns[CR_ENGINE_OP_FDS] - 1 &&
+		      ns[CR_ENGINE_OP_VMA] * 3 / 7 <= ns[CR_ENGINE_OP_FDS] + 1 && ns[CR_ENGINE_OP_STAT] == 0,
 	      "good prepare, op_ns");
 	calls = 0;
 	CHECK(crib_vma(30, &e, &nr) == 0 && nr == 3 && calls == 0, "vma from the snapshot");
@@ -704,12 +706,12 @@ static void test_prepare(void)
 	t2.op = 99; /* an op of a newer engine: not charged, not refused */
 	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
 	memset(ns, 0xab, sizeof(ns));
-	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0 && ns[CR_ENGINE_OP_VMA] == 700 && ns[CR_ENGINE_OP_FDS] == 0,
+	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP__MAX) == 0 && ns[CR_ENGINE_OP_VMA] > 0 && ns[CR_ENGINE_OP_FDS] == 0,
 	      "time for an op this plugin does not know: ignored");
 	t2.op = CR_ENGINE_OP_FDS;
 	prepare_answer(vl, 1, fl, 1, fp, 1, fe, 1, times, 2);
 	memset(ns, 0xab, sizeof(ns));
-	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP_FDS) == 0 && ns[CR_ENGINE_OP_VMA] == 700 &&
+	CHECK(crib_prepare(pids, 3, ns, CR_ENGINE_OP_FDS) == 0 && ns[CR_ENGINE_OP_VMA] > 0 &&
 		      untouched(&ns[CR_ENGINE_OP_FDS], sizeof(ns) - CR_ENGINE_OP_FDS * sizeof(ns[0])),
 	      "a CRIU with fewer ops: op_ns written only as far as it has room");
 	v30.idx[0] = 9;

@@ -781,6 +781,15 @@ export class BpfCollector implements Collector {
     return { taskProg, threadsProg: ids[0], childrenProg: ids[1], tidsMap: ids[2] };
   }
 
+  treeIds(prog: ProgramRef): { prog: number; inMap: number; outMap: number } | undefined {
+    if (this.closed) return undefined;
+    const s = this.tryServe(prog);
+    if (typeof s === 'string' || s.source.reader) return undefined;
+    const obj = s.obj.obj!;
+    const ids = [s.progFd, obj.mapInfo('tree_in').fd, obj.mapInfo('tree_out').fd].map((fd) => this.addon.objId(fd));
+    return ids.some((id) => id <= 0) ? undefined : { prog: ids[0], inMap: ids[1], outMap: ids[2] };
+  }
+
   readRing(op: string, prog: ProgramRef, map: string): ArrayBuffer {
     if (this.closed) throw new CribError('ECLOSED', `${op}: the collector is closed`);
     const s = this.tryServe(prog);

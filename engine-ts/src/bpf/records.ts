@@ -46,6 +46,8 @@ export const REQ = layout('crib_req', 40, [
 
 /** CRIB_TREE_MAX of bpf/crib_tree.h: tasks of one tree run */
 export const TREE_MAX = 1024;
+/** CRIB_TREE_SLOTS: entries of tree_in and tree_out, slot 0 the engine's */
+export const TREE_SLOTS = 4;
 
 /** struct crib_tree_in and struct crib_tree_req (bpf/crib_tree.h) */
 export const TREE_IN = layout('crib_tree_in', 8 * TREE_MAX, [
@@ -55,7 +57,7 @@ export const TREE_IN = layout('crib_tree_in', 8 * TREE_MAX, [
 export const TREE_REQ = layout('crib_tree_req', 48, [
   ['req', 0, 40],
   ['nr', 40, 4],
-  ['_pad0', 44, 4],
+  ['slot', 44, 4],
 ]);
 
 /** CRIB_INIT_PID_NS_INUM: the init pid namespace's inode (PROC_PID_INIT_INO) */

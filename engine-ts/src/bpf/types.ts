@@ -197,6 +197,8 @@ export interface Collector {
   readRing?(op: string, prog: ProgramRef, map: string): ArrayBuffer;
   /** the programs of status, threads and children by kernel id, for a co-process's CRIU to run itself (BpfCollector.direct) */
   direct?(): { taskProg: number; threadsProg?: number; childrenProg?: number; tidsMap?: number } | undefined;
+  /** a tree program (bpf/crib_tree.h) and its maps tree_in and tree_out by kernel id, for a caller that runs it itself */
+  treeIds?(prog: ProgramRef): { prog: number; inMap: number; outMap: number } | undefined;
   /**
    * statmount() (6.8+) of the mount of unique id @mntId in the mount
    * namespace of id @nsId (0n: the engine's), for the STATMOUNT_* fields

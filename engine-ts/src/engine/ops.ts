@@ -331,6 +331,22 @@ export class FolderOps {
     });
   }
 
+  /**
+   * The tree passes a caller may run itself (Direct.trees in crib.proto):
+   * of each op read for the whole tree that serves @caller, its tree
+   * program with its maps by kernel id, when that program loads here.
+   */
+  directTrees(caller: Caller | undefined): { op: number; prog: number; inMap: number; outMap: number; recordSize: number }[] {
+    const out: { op: number; prog: number; inMap: number; outMap: number; recordSize: number }[] = [];
+    for (const id of this.treeOps(caller)) {
+      const m = this.chosen.get(id)!.op.module;
+      if (!m.treeProgram || !m.treeRecordSize || this.collector?.programStatus?.(m.treeProgram) !== true) continue;
+      const ids = this.collector.treeIds?.(m.treeProgram);
+      if (ids) out.push({ op: id, ...ids, recordSize: m.treeRecordSize });
+    }
+    return out;
+  }
+
   /** The folder ops read for the whole tree in prepare() that serve @caller. */
   treeOps(caller: Caller | undefined): number[] {
     return this.support(caller)

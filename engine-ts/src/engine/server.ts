@@ -18,7 +18,7 @@ interface RequestObject {
   id?: number;
   req?: string;
   hello?: { abiVersion: number; pidNs?: number; boottimeOffsetNs?: number | { toString(): string }; shmFd?: number; shmSize?: number };
-  prepare?: { pids?: number[]; sameOk?: boolean };
+  prepare?: { pids?: number[]; sameOk?: boolean; doneOps?: number[] };
   stat?: { pid: number };
   status?: { pid: number };
   threads?: { pid: number };
@@ -56,7 +56,12 @@ export interface SessionBinding {
   attachShared?(fd: number, size: number): Uint8Array | undefined;
   /** the folder ops, loaded once by the service for every session (else this session loads them) */
   folderOps?: FolderOp[];
+  /** the entry of the tree maps lent to this session (bpf/crib_tree.h); none: its CRIU runs no tree pass itself */
+  treeSlot?: number;
 }
+
+/** The tree-map entry a co-process lends its one CRIU (slot 0 is the engine's own) */
+export const COPROCESS_TREE_SLOT = 1;
 
 /** Request.id (field 1) of a frame that does not decode as a whole, else 0. */
 function peekId(frame: Uint8Array): number {
@@ -234,7 +239,7 @@ export class EngineServer {
       case 'hello':
         return this.ok(id, { kind: 'hello', value: this.hello(req.hello!) });
       case 'prepare':
-        return this.prepare(id, req.prepare!.pids ?? [], req.prepare!.sameOk === true);
+        return this.prepare(id, req.prepare!.pids ?? [], req.prepare!.sameOk === true, new Set(req.prepare!.doneOps ?? []));
       case 'stat':
         return this.ok(id, { kind: 'stat', value: statResp(this.need('stat').stat(req.stat!.pid)) });
       case 'status':
@@ -318,13 +323,21 @@ export class EngineServer {
    * $CRIB_NO_DIRECT is set (for A/B runs and tests): all three to a
    * co-process's CRIU; to a service's callers only crib_task, which writes
    * nothing but its context (the list programs' map tids is shared by
-   * every session).
+   * every session).  And the tree passes of the folder ops that serve this
+   * caller by one, in the entry of their maps lent to this session
+   * ($CRIB_NO_DIRECT_TREES: none).
    */
-  private direct(service: boolean): { direct?: { [k: string]: number } } {
+  private direct(service: boolean): { direct?: { [k: string]: unknown } } {
     if (process.env.CRIB_NO_DIRECT) return {};
     const d = this.collector?.direct?.();
     if (!d) return {};
-    const offer = service ? { taskProg: d.taskProg } : d;
+    const offer: { [k: string]: unknown } = service ? { taskProg: d.taskProg } : { ...d };
+    const slot = service ? this.binding?.treeSlot : COPROCESS_TREE_SLOT;
+    const trees = slot !== undefined && !process.env.CRIB_NO_DIRECT_TREES ? this.folder.directTrees(this.caller) : [];
+    if (trees.length) {
+      offer.trees = trees;
+      offer.treeSlot = slot;
+    }
     this.debug(`hello: the caller may run ${JSON.stringify(offer)}`);
     return { direct: { abiVersion: CRIB_ABI_VERSION, ...offer } };
   }
@@ -335,7 +348,7 @@ export class EngineServer {
    * whose VMAs or fds fail goes into failed_pid with that errno; what did
    * succeed for it is still sent.
    */
-  private prepare(id: number, pids: number[], sameOk: boolean): Answer {
+  private prepare(id: number, pids: number[], sameOk: boolean, done: Set<number>): Answer {
     const c = this.need('prepare');
     const avail = new Set<OpName>(c.support().filter((o) => o.available).map((o) => o.op));
     const failedPid: number[] = [];
@@ -348,7 +361,8 @@ export class EngineServer {
     writeResponseHead(w, id, 0);
     w.uint32(tag(this.proto.respField.prepare, LEN)).fork();
     const walks = (['vma', 'fds'] as const).filter((op) => avail.has(op) || (op === 'fds' && avail.has('fdinfo')));
-    const treeOps = this.folder.treeOps(this.caller);
+    // the ops the plugin read itself (the tree passes it was offered in hello) are not read again
+    const treeOps = this.folder.treeOps(this.caller).filter((op) => !done.has(op));
     const folderNs = new Map<number, bigint>(treeOps.map((op) => [op, 0n]));
     // the folder ops read for the whole tree, one OpRecord per pid (the message or the errno),
     // first: their tree passes are small, and slower after the walks have filled the caches

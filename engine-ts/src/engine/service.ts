@@ -8,6 +8,7 @@
 // request: the peer's credentials (root only, checked on every
 // connection), its pidfd, the pid namespace of that pidfd.  The plugin's
 // shared answer buffer is taken from its fd table with pidfd_getfd().
+import { TREE_SLOTS } from '../bpf/records';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -56,6 +57,8 @@ interface Session extends SessionInfo {
   pidfd: number;
   /** the plugin's shared buffer, mapped: unmapped when the session ends */
   shared?: ArrayBuffer;
+  /** the entry of the tree maps lent to this session (bpf/crib_tree.h), back to the pool when it ends */
+  treeSlot?: number;
   closed: boolean;
 }
 
@@ -76,6 +79,8 @@ function bootOffsetOf(pid: number): bigint {
 
 export class EngineService {
   private readonly sessions = new Map<number, Session>();
+  /** the tree-map entries not lent to a session (Session.treeSlot) */
+  private readonly treeSlots = Array.from({ length: TREE_SLOTS - 1 }, (_, i) => i + 1);
   private nextId = 1;
   /** the session the collector serves now (see EngineServer.resume) */
   private current?: Session;
@@ -140,6 +145,8 @@ export class EngineService {
       pidfd,
       reader: new FrameReader(),
       closed: false,
+      // slot 0 is the engine's own; a session past the others' runs no tree pass itself
+      treeSlot: this.treeSlots.shift(),
       server: undefined as unknown as EngineServer,
     };
     s.server = new EngineServer(this.o.proto, this.o.collector, this.o.startError, this.o.debug, {
@@ -148,6 +155,7 @@ export class EngineService {
       service: `crib serve pid ${process.pid}, session ${id}`,
       attachShared: (n, size) => this.attachShared(s, n, size),
       folderOps: this.folderOps,
+      treeSlot: s.treeSlot,
     }, this.wire);
     this.sessions.set(id, s);
     this.counts.sessions++;
@@ -263,6 +271,8 @@ export class EngineService {
     s.closed = true;
     this.sessions.delete(s.id);
     if (this.current === s) this.current = undefined;
+    if (s.treeSlot !== undefined) this.treeSlots.push(s.treeSlot);
+    s.treeSlot = undefined;
     if (s.shared) {
       this.wire.useShared(undefined); // whichever session's it held, resume() sets it again
       s.server.useShared(undefined);

@@ -47,11 +47,14 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
  * A per-task op whose tree pass crib.so may run itself (direct.c) also
  * has crib_NAME_raw: the size of its BPF record (ops/NAME/NAME.h) and
  * convert(), which checks one record as the engine's encoder does and
- * fills @out the same way crib_NAME_convert() does from the message.
+ * fills @out the same way crib_NAME_convert() does from the message:
+ * 0, -ENOTSUP (procfs serves that task's op, as the engine says for a
+ * record it cannot answer exactly) or another -errno.
  */
 struct crib_raw_op {
 	size_t size;
 	int (*convert)(pid_t pid, const void *rec, void *out);
+	void (*begin)(void); /* optional: before each pass */
 };
 
 #define CRIB_FOLDER_OP_DECL(n, N, id) \

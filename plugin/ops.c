@@ -1051,6 +1051,8 @@ static int direct_tree(int op)
 	}
 	for (i = 0; i < snap_nr; i++)
 		pids[i] = snap[i].pid;
+	if (raw_ops[op]->begin)
+		raw_ops[op]->begin();
 	ret = crib_direct_tree(op, pids, snap_nr, direct_rec, &op);
 	free(pids);
 	if (ret) {

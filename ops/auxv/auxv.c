@@ -73,4 +73,4 @@ static int from_raw(pid_t pid, const void *rec, void *out)
 	return fill(pid, word, 0, out); /* no mm: /proc/PID/auxv is empty */
 }
 
-const struct crib_raw_op crib_auxv_raw = { sizeof(struct crib_auxv), from_raw };
+const struct crib_raw_op crib_auxv_raw = { .size = sizeof(struct crib_auxv), .convert = from_raw };

@@ -54,4 +54,4 @@ static int from_raw(pid_t pid, const void *rec, void *out)
 	return fill(pid, r->kid, CRIB_NS_NR, out);
 }
 
-const struct crib_raw_op crib_nsids_raw = { sizeof(struct crib_nsids), from_raw };
+const struct crib_raw_op crib_nsids_raw = { .size = sizeof(struct crib_nsids), .convert = from_raw };

@@ -99,4 +99,4 @@ static int from_raw(pid_t pid, const void *rec, void *out)
 		    max, out);
 }
 
-const struct crib_raw_op crib_taskmisc_raw = { sizeof(struct crib_taskmisc), from_raw };
+const struct crib_raw_op crib_taskmisc_raw = { .size = sizeof(struct crib_taskmisc), .convert = from_raw };

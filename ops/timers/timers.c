@@ -46,4 +46,4 @@ static int from_raw(pid_t pid, const void *rec, void *out)
 	return 0;
 }
 
-const struct crib_raw_op crib_timers_raw = { sizeof(struct crib_timers), from_raw };
+const struct crib_raw_op crib_timers_raw = { .size = sizeof(struct crib_timers), .convert = from_raw };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops-test.h"
+#include "auxv.h"
 #include "auxv.pb-c.h"
 
 static void auxv_answer(const Crib__Auxv *m)
@@ -56,4 +57,25 @@ void test_auxv(void)
 	BAD_AUXV(b.n_word = 7, "an odd number of words");
 	BAD_AUXV(k[6] = 3, "no AT_NULL at the end");
 	BAD_AUXV(b.n_word = CR_ENG_AUXV_MAX + 2, "more words than the record holds");
+
+	/* a record of the tree pass crib.so runs itself (crib_auxv_raw): nr words, /proc's up to AT_NULL */
+	{
+		struct crib_auxv r = { .nr = 8 };
+		struct cr_eng_auxv out;
+
+		r.word[0] = 6, r.word[1] = 4096, r.word[2] = 0, r.word[3] = 0, r.word[4] = 9, r.word[5] = 9;
+		memset(&out, 0xab, sizeof(out));
+		CHECK(crib_auxv_raw.size == sizeof(r) && crib_auxv_raw.convert(40, &r, &out) == 0 && out.nr == 4 &&
+			      out.word[1] == 4096 && out.word[3] == 0 && out.reserved == 0,
+		      "auxv raw record: the words up to AT_NULL");
+		r.word[2] = 7;
+		r.word[4] = 7;
+		r.word[6] = 7;
+		memset(&out, 0xab, sizeof(out));
+		CHECK(crib_auxv_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)), "auxv raw record: no AT_NULL");
+		r.nr = 7;
+		CHECK(crib_auxv_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)), "auxv raw record: odd nr");
+		r.nr = 0;
+		CHECK(crib_auxv_raw.convert(40, &r, &out) == 0 && out.nr == 0, "auxv raw record: no mm, no words");
+	}
 }

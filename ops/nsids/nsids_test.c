@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops-test.h"
+#include "nsids.h"
 #include "nsids.pb-c.h"
 
 static void nsids_answer(const Crib__NsIds *m)
@@ -57,4 +58,23 @@ void test_nsids(void)
 	BAD_NS(b.n_kid = CR_ENG_NS__MAX + 1, "a namespace too many");
 	BAD_NS(k[CR_ENG_NS_PID] = 0, "no pid namespace");
 	BAD_NS(k[CR_ENG_NS_MNT] = 0, "no mount namespace");
+
+	/* a record of the tree pass crib.so runs itself (crib_nsids_raw) */
+	{
+		struct crib_nsids r = {};
+		struct cr_eng_nsids out;
+		int k;
+
+		for (k = 0; k < CRIB_NS_NR; k++)
+			r.kid[k] = 0xf0000000u + k;
+		r.kid[CRIB_NS_TIME] = 0;
+		memset(&out, 0xab, sizeof(out));
+		CHECK(crib_nsids_raw.size == sizeof(r) && crib_nsids_raw.convert(40, &r, &out) == 0 &&
+			      out.kid[CR_ENG_NS_MNT] == 0xf0000004u && out.kid[CR_ENG_NS_TIME] == 0 && out.reserved == 0,
+		      "nsids raw record: converted whole");
+		r.kid[CRIB_NS_MNT] = 0;
+		memset(&out, 0xab, sizeof(out));
+		CHECK(crib_nsids_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)),
+		      "nsids raw record: no mount namespace");
+	}
 }

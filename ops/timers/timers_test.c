@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops-test.h"
+#include "timers.h"
 #include "timers.pb-c.h"
 
 static void timers_answer(const uint8_t *msg, size_t len)
@@ -35,4 +36,18 @@ void test_timers(void)
 	memset(&t, 0xab, sizeof(t));
 	CHECK(crib_op_get(CR_ENGINE_OP_TIMERS, 90, &t) == -EPROTO && untouched(&t, sizeof(t)),
 	      "timers: a record without its required field");
+
+	/* a record of the tree pass crib.so runs itself (crib_timers_raw) */
+	{
+		struct crib_timers r = { .any = 1 };
+		struct cr_eng_timers out;
+
+		memset(&out, 0xab, sizeof(out));
+		CHECK(crib_timers_raw.size == sizeof(r) && crib_timers_raw.convert(40, &r, &out) == 0 && out.any == 1 &&
+			      out.reserved == 0,
+		      "timers raw record: converted");
+		r.any = 2;
+		memset(&out, 0xab, sizeof(out));
+		CHECK(crib_timers_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)), "timers raw record: any is 2");
+	}
 }

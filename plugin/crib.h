@@ -44,16 +44,18 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
  * handed to CRIU is CRIU's to free, and is handed out once).
  */
 /*
- * A per-task op whose tree pass crib.so may run itself (direct.c) also
- * has crib_NAME_raw: the size of its BPF record (ops/NAME/NAME.h) and
- * convert(), which checks one record as the engine's encoder does and
+ * A per-task op whose tree pass or seq iterator crib.so may run itself
+ * (direct.c) also has crib_NAME_raw: the size of its BPF record
+ * (ops/NAME/NAME.h) and convert(), which checks one record of @len bytes
+ * (a stream's are longer than size: its variable part) as the engine's
+ * encoder does and
  * fills @out the same way crib_NAME_convert() does from the message:
  * 0, -ENOTSUP (procfs serves that task's op, as the engine says for a
  * record it cannot answer exactly) or another -errno.
  */
 struct crib_raw_op {
-	size_t size;
-	int (*convert)(pid_t pid, const void *rec, void *out);
+	size_t size; /* a record of a tree pass; of a stream, its fixed part (the pid first) */
+	int (*convert)(pid_t pid, const void *rec, size_t len, void *out);
 	void (*begin)(void); /* optional: before each pass */
 };
 
@@ -98,6 +100,16 @@ bool crib_direct_tree_on(int op);
  */
 int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, int i, int err, const void *rec),
 		     void *arg);
+/* whether folder op @op's seq iterator is read here (Direct.iters) */
+bool crib_direct_stream_on(int op);
+/*
+ * Op @op's iterator over the tasks of @pids (pids below 4M, bpf/crib_want.h):
+ * @each(@arg, pid, record, len) for each task it has a record of (a task
+ * that is gone has none), which returns 0 or stops the read with its
+ * error.  0, or -errno: the read failed.
+ */
+int crib_direct_stream(int op, const pid_t *pids, int nr, size_t fixed,
+		       int (*each)(void *arg, pid_t pid, const void *rec, size_t len), void *arg);
 
 /* ops.c: the name of an op (ops/registry) */
 const char *crib_op_name(int op);

@@ -48,6 +48,9 @@
 #include "../bpf/crib.h"
 #include "../bpf/crib_tree.h"
 
+/* CRIB_WANT_PID_LIMIT of bpf/crib_want.h (a BPF-only header): map want's bits */
+#define WANT_PID_LIMIT (4u << 20)
+
 static struct {
 	int task, threads, children; /* program fds, -1: not open */
 	int tids;		     /* map fd */
@@ -67,13 +70,21 @@ static struct tree {
 } trees[CR_ENGINE_OP__MAX];
 static uint32_t tree_slot;
 
+/* The seq iterators lent by the engine (Direct.iters), by op; prog 0: none */
+static struct stream {
+	int prog, want, args; /* fds */
+	unsigned long reads;
+} streams[CR_ENGINE_OP__MAX];
+/* map want's value, kept: only the bits set are cleared after a read */
+static uint64_t *want_bits;
+
 static long sys_bpf(int cmd, union bpf_attr *a)
 {
 	return syscall(__NR_bpf, cmd, a, sizeof(*a));
 }
 
-/* The fd of program @id if it is the SYSCALL program @name; -errno */
-static int prog_by_id(uint32_t id, const char *name)
+/* The fd of program @id if it is the program @name of @type; -errno */
+static int prog_by_id_type(uint32_t id, const char *name, uint32_t type)
 {
 	struct bpf_prog_info info = {};
 	union bpf_attr a = {};
@@ -87,12 +98,17 @@ static int prog_by_id(uint32_t id, const char *name)
 	a.info.bpf_fd = fd;
 	a.info.info_len = sizeof(info);
 	a.info.info = (uintptr_t)&info;
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) || info.type != BPF_PROG_TYPE_SYSCALL ||
-	    strncmp(info.name, name, sizeof(info.name))) {
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) || info.type != type || strncmp(info.name, name, sizeof(info.name))) {
 		close(fd);
 		return -ESTALE;
 	}
 	return fd;
+}
+
+/* The fd of program @id if it is the SYSCALL program @name; -errno */
+static int prog_by_id(uint32_t id, const char *name)
+{
+	return prog_by_id_type(id, name, BPF_PROG_TYPE_SYSCALL);
 }
 
 /*
@@ -139,6 +155,52 @@ static void trees_close(void)
 			close(t->in);
 	}
 	memset(trees, 0, sizeof(trees));
+	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
+		struct stream *st = &streams[op];
+
+		if (st->reads)
+			pr_info("direct: %s: %lu iterator reads here\n", crib_op_name(op), st->reads);
+		if (st->prog > 0)
+			close(st->prog);
+		if (st->want > 0)
+			close(st->want);
+		if (st->args > 0)
+			close(st->args);
+	}
+	memset(streams, 0, sizeof(streams));
+	free(want_bits);
+	want_bits = NULL;
+}
+
+/* The iterator @m of op @m->op, if ops/NAME/NAME.c converts its records and it is what the engine says */
+static void stream_open(const Crib__DirectIter *m)
+{
+	const struct crib_raw_op *raw = m->op < CR_ENGINE_OP__MAX ? crib_op_raw(m->op) : NULL;
+	const char *name = crib_op_name(m->op);
+	struct stream *st;
+	char prog[BPF_OBJ_NAME_LEN];
+
+	if (!raw || streams[m->op].prog > 0) {
+		pr_info("direct: the iterator of op %s (#%u) is the engine's: %s\n", name, m->op,
+			!raw ? "this plugin has no converter of its records" : "offered twice");
+		return;
+	}
+	st = &streams[m->op];
+	snprintf(prog, sizeof(prog), "crib_%s", name);
+	st->prog = prog_by_id_type(m->prog, prog, BPF_PROG_TYPE_TRACING);
+	st->want = map_by_id(m->want_map, "want", WANT_PID_LIMIT / 8, 1, false);
+	st->args = map_by_id(m->args_map, "iter_args", sizeof(struct crib_iter_args), 1, false);
+	if (st->prog <= 0 || st->want <= 0 || st->args <= 0) {
+		pr_info("direct: the iterator of op %s (program %u, maps %u, %u) is the engine's: not ours to use\n", name,
+			m->prog, m->want_map, m->args_map);
+		if (st->prog > 0)
+			close(st->prog);
+		if (st->want > 0)
+			close(st->want);
+		if (st->args > 0)
+			close(st->args);
+		memset(st, 0, sizeof(*st));
+	}
 }
 
 /* The tree pass @m of op @m->op, if ops/NAME/NAME.c converts its records and it is what the engine says */
@@ -228,6 +290,8 @@ void crib_direct_open(const Crib__Direct *m, uint32_t pid_ns)
 		for (i = 0; i < m->n_trees; i++)
 			tree_open(m->trees[i]);
 	}
+	for (i = 0; i < m->n_iters; i++)
+		stream_open(m->iters[i]);
 	d.task = prog_by_id(m->task_prog, "crib_task");
 	if (d.task < 0) {
 		pr_info("direct: program %u is not the engine's crib_task (or not ours to open): %s; the engine answers\n",
@@ -372,4 +436,133 @@ int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, i
 		}
 	}
 	return 0;
+}
+
+bool crib_direct_stream_on(int op)
+{
+	return op >= 0 && op < CR_ENGINE_OP__MAX && streams[op].prog > 0;
+}
+
+/* All of iterator @fd into a buffer of ours (*len bytes); NULL, errno set, when the read fails */
+static uint8_t *read_all(int fd, size_t *len)
+{
+	size_t cap = 256 << 10, n = 0;
+	uint8_t *buf = malloc(cap), *more;
+	ssize_t r;
+
+	while (buf) {
+		if (cap - n < (64 << 10)) {
+			more = realloc(buf, cap * 2);
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r == 0) {
+			*len = n;
+			return buf;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += r;
+	}
+	free(buf);
+	if (!errno)
+		errno = ENOMEM;
+	return NULL;
+}
+
+int crib_direct_stream(int op, const pid_t *pids, int nr, size_t fixed,
+		       int (*each)(void *arg, pid_t pid, const void *rec, size_t len), void *arg)
+{
+	struct stream *st = &streams[op];
+	struct crib_iter_args args = { .pid = 0, .ns_inum = d.pid_ns };
+	const struct crib_rec *h;
+	const struct crib_req *end = NULL;
+	uint32_t zero = 0, count = 0;
+	int link = -1, iter = -1, i, ret = 0;
+	uint8_t *buf = NULL;
+	union bpf_attr a;
+	size_t len = 0, at;
+
+	if (!crib_direct_stream_on(op))
+		return -ENOTSUP;
+	if (!want_bits && !(want_bits = calloc(WANT_PID_LIMIT / 64, sizeof(*want_bits))))
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		if (pids[i] <= 0 || (uint32_t)pids[i] >= WANT_PID_LIMIT) {
+			ret = -E2BIG; /* the bitmap cannot hold it: the engine reads the op */
+			goto out;
+		}
+		want_bits[pids[i] / 64] |= 1ULL << (pids[i] % 64);
+	}
+	memset(&a, 0, sizeof(a));
+	a.map_fd = st->want;
+	a.key = (uintptr_t)&zero;
+	a.value = (uintptr_t)want_bits;
+	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+		goto fail;
+	memset(&a, 0, sizeof(a));
+	a.map_fd = st->args;
+	a.key = (uintptr_t)&zero;
+	a.value = (uintptr_t)&args;
+	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+		goto fail;
+
+	/* attached to no task: every task of CRIU's pid namespace, the wanted ones written */
+	memset(&a, 0, sizeof(a));
+	a.link_create.prog_fd = st->prog;
+	a.link_create.attach_type = BPF_TRACE_ITER;
+	link = sys_bpf(BPF_LINK_CREATE, &a);
+	if (link < 0)
+		goto fail;
+	memset(&a, 0, sizeof(a));
+	a.iter_create.link_fd = link;
+	iter = sys_bpf(BPF_ITER_CREATE, &a);
+	if (iter < 0)
+		goto fail;
+	buf = read_all(iter, &len);
+	if (!buf)
+		goto fail;
+	st->reads++;
+
+	for (at = 0; at + sizeof(*h) <= len; at += (h->len + 7) & ~7u) {
+		h = (const struct crib_rec *)(buf + at);
+		if (h->len < sizeof(*h) || h->len > len - at) {
+			ret = -EPROTO;
+			goto out;
+		}
+		if (h->type == CRIB_REC_END && h->len >= sizeof(*h) + sizeof(*end)) {
+			end = (const struct crib_req *)(h + 1);
+			at += (h->len + 7) & ~7u;
+			break;
+		}
+		if (h->type != CRIB_REC_CTX || h->len < sizeof(*h) + fixed || h->extra > h->len - sizeof(*h) - fixed) {
+			ret = -EPROTO;
+			goto out;
+		}
+		count++;
+		ret = each(arg, *(const int32_t *)(h + 1), h + 1, fixed + h->extra);
+		if (ret)
+			goto out;
+	}
+	/* the end record last, with the count of what came before it */
+	if (!end || at != len || end->err || end->count != count)
+		ret = end && end->err ? end->err : -EPROTO;
+	goto out;
+fail:
+	ret = -errno;
+out:
+	for (i = 0; i < nr; i++)
+		if (pids[i] > 0 && (uint32_t)pids[i] < WANT_PID_LIMIT)
+			want_bits[pids[i] / 64] = 0;
+	free(buf);
+	if (iter >= 0)
+		close(iter);
+	if (link >= 0)
+		close(link);
+	return ret;
 }

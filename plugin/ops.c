@@ -1031,7 +1031,7 @@ static int direct_rec(void *arg, int i, int err, const void *rec)
 	if (err)
 		return err;
 	/* a record that does not check out fails that task's op, as the engine's answer would */
-	ret = raw_ops[op]->convert(snap[i].pid, rec, snap_rec[op] + i * folder_ops[op].size);
+	ret = raw_ops[op]->convert(snap[i].pid, rec, raw_ops[op]->size, snap_rec[op] + i * folder_ops[op].size);
 	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
 	return 0;
 }
@@ -1057,6 +1057,54 @@ static int direct_tree(int op)
 	free(pids);
 	if (ret) {
 		pr_info("prepare: %s: the tree pass run here failed (%s); the engine reads it\n", op_names[op],
+			strerror(ret < 0 ? -ret : ret));
+		snap_op_drop(op);
+	}
+	return ret;
+}
+
+/* One record of an iterator read here (direct_stream()): the task of @pid */
+static int direct_stream_rec(void *arg, pid_t pid, const void *rec, size_t len)
+{
+	int op = *(int *)arg, ret;
+	struct snap_ent *e = snap_find(pid);
+	size_t i;
+
+	if (!e || snap_st[op][e - snap] != SNAP_REC_NONE) {
+		bad_answer(op_names[op], pid, "an iterator record not asked for or repeated");
+		return -EPROTO;
+	}
+	i = e - snap;
+	ret = raw_ops[op]->convert(pid, rec, len, snap_rec[op] + i * folder_ops[op].size);
+	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
+	return 0;
+}
+
+/*
+ * Folder op @op for the whole snapshot by its seq iterator, read here: 0,
+ * or -errno and nothing kept.  A task without a record (gone) is left to
+ * CRIU's ask, which the engine answers.
+ */
+static int direct_stream(int op)
+{
+	pid_t *pids;
+	int i, ret;
+
+	ret = snap_op_alloc(op);
+	pids = malloc((snap_nr ?: 1) * sizeof(*pids));
+	if (ret || !pids) {
+		free(pids);
+		snap_op_drop(op);
+		return -ENOMEM;
+	}
+	for (i = 0; i < snap_nr; i++)
+		pids[i] = snap[i].pid;
+	if (raw_ops[op]->begin)
+		raw_ops[op]->begin();
+	ret = crib_direct_stream(op, pids, snap_nr, raw_ops[op]->size, direct_stream_rec, &op);
+	free(pids);
+	if (ret) {
+		pr_info("prepare: %s: the iterator read here failed (%s); the engine reads it\n", op_names[op],
 			strerror(ret < 0 ? -ret : ret));
 		snap_op_drop(op);
 	}
@@ -1092,10 +1140,10 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 
 	/* the tree passes the engine lent this CRIU: run here, and not asked for */
 	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
-		if (!op_folder[op] || !op_avail[op] || !crib_direct_tree_on(op))
+		if (!op_folder[op] || !op_avail[op] || !(crib_direct_tree_on(op) || crib_direct_stream_on(op)))
 			continue;
 		t = mono_ns();
-		if (direct_tree(op))
+		if (crib_direct_tree_on(op) ? direct_tree(op) : direct_stream(op))
 			continue;
 		direct_ns[op] = mono_ns() - t;
 		done[n_done++] = op;
@@ -1142,7 +1190,7 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 	for (i = 0; i < n_done; i++) {
 		if (done[i] < nr_op_ns)
 			op_ns[done[i]] += direct_ns[done[i]];
-		pr_debug("prepare: op %s: %" PRIu64 " us here (its tree pass)\n", crib_op_name(done[i]),
+		pr_debug("prepare: op %s: %" PRIu64 " us here\n", crib_op_name(done[i]),
 			 direct_ns[done[i]] / 1000);
 	}
 	pr_info("prepare: %d pids: %zu VMA lists, %zu fd tables, %zu op records, %zu failed; %zu ops here\n", nr,

@@ -49,7 +49,7 @@ int crib_auxv_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
  * A record of the tree pass (direct.c): its nr words hold the vector and
  * what follows it in mm->saved_auxv; /proc prints up to the AT_NULL pair.
  */
-static int from_raw(pid_t pid, const void *rec, void *out)
+static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
 {
 	const struct crib_auxv *r = rec;
 	uint64_t word[CRIB_AUXV_MAX];

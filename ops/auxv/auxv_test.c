@@ -65,17 +65,17 @@ void test_auxv(void)
 
 		r.word[0] = 6, r.word[1] = 4096, r.word[2] = 0, r.word[3] = 0, r.word[4] = 9, r.word[5] = 9;
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_auxv_raw.size == sizeof(r) && crib_auxv_raw.convert(40, &r, &out) == 0 && out.nr == 4 &&
+		CHECK(crib_auxv_raw.size == sizeof(r) && crib_auxv_raw.convert(40, &r, sizeof(r), &out) == 0 && out.nr == 4 &&
 			      out.word[1] == 4096 && out.word[3] == 0 && out.reserved == 0,
 		      "auxv raw record: the words up to AT_NULL");
 		r.word[2] = 7;
 		r.word[4] = 7;
 		r.word[6] = 7;
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_auxv_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)), "auxv raw record: no AT_NULL");
+		CHECK(crib_auxv_raw.convert(40, &r, sizeof(r), &out) == -EPROTO && untouched(&out, sizeof(out)), "auxv raw record: no AT_NULL");
 		r.nr = 7;
-		CHECK(crib_auxv_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)), "auxv raw record: odd nr");
+		CHECK(crib_auxv_raw.convert(40, &r, sizeof(r), &out) == -EPROTO && untouched(&out, sizeof(out)), "auxv raw record: odd nr");
 		r.nr = 0;
-		CHECK(crib_auxv_raw.convert(40, &r, &out) == 0 && out.nr == 0, "auxv raw record: no mm, no words");
+		CHECK(crib_auxv_raw.convert(40, &r, sizeof(r), &out) == 0 && out.nr == 0, "auxv raw record: no mm, no words");
 	}
 }

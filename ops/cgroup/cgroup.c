@@ -149,7 +149,7 @@ static size_t used_bytes(const struct crib_cgroup *r)
 }
 
 /* A record of the tree pass (direct.c): its lines, the newest hierarchy (the highest id) first */
-static int from_raw(pid_t pid, const void *rec, void *out)
+static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
 {
 	char *text = memo.text;
 	const struct crib_cgroup *r = rec;

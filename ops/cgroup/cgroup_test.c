@@ -97,29 +97,29 @@ void test_cgroup(void)
 		memcpy(r.names, names, sizeof(names));
 		crib_cgroup_raw.begin();
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_cgroup_raw.size == sizeof(r) && crib_cgroup_raw.convert(40, &r, &out) == 0 && out.text &&
+		CHECK(crib_cgroup_raw.size == sizeof(r) && crib_cgroup_raw.convert(40, &r, sizeof(r), &out) == 0 && out.text &&
 			      !strcmp(out.text, "0::/a.x/b\n") && out.len == 10,
 		      "cgroup raw record: the text /proc would give");
 		crib_cgroup_release(&out);
-		CHECK(crib_cgroup_raw.convert(41, &r, &out) == 0 && out.text && !strcmp(out.text, "0::/a.x/b\n"),
+		CHECK(crib_cgroup_raw.convert(41, &r, sizeof(r), &out) == 0 && out.text && !strcmp(out.text, "0::/a.x/b\n"),
 		      "cgroup raw record: the same record again, the same text");
 		crib_cgroup_release(&out);
 		r.h[0].flags = CRIB_CGROUP_DEAD;
-		CHECK(crib_cgroup_raw.convert(40, &r, &out) == 0 && out.text && !strcmp(out.text, "0::/a.x/b (deleted)\n"),
+		CHECK(crib_cgroup_raw.convert(40, &r, sizeof(r), &out) == 0 && out.text && !strcmp(out.text, "0::/a.x/b (deleted)\n"),
 		      "cgroup raw record: a dead cgroup of the default hierarchy");
 		crib_cgroup_release(&out);
 		r.h[0].flags = 0;
 		r.names[2] = 9; /* runs past the hierarchy's bytes */
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_cgroup_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)),
+		CHECK(crib_cgroup_raw.convert(40, &r, sizeof(r), &out) == -EPROTO && untouched(&out, sizeof(out)),
 		      "cgroup raw record: a component past its hierarchy's names");
 		r.names[2] = 3;
 		r.flags = CRIB_CGROUP_TRUNCATED;
-		CHECK(crib_cgroup_raw.convert(40, &r, &out) == -ENOTSUP && untouched(&out, sizeof(out)),
+		CHECK(crib_cgroup_raw.convert(40, &r, sizeof(r), &out) == -ENOTSUP && untouched(&out, sizeof(out)),
 		      "cgroup raw record: truncated, procfs reads it");
 		r.flags = 0;
 		r.h[0].hierarchy_id = 1000000; /* not in /proc/self/cgroup */
-		CHECK(crib_cgroup_raw.convert(40, &r, &out) == -ENOTSUP && untouched(&out, sizeof(out)),
+		CHECK(crib_cgroup_raw.convert(40, &r, sizeof(r), &out) == -ENOTSUP && untouched(&out, sizeof(out)),
 		      "cgroup raw record: a hierarchy this process does not see");
 	}
 }

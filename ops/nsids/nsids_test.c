@@ -69,12 +69,12 @@ void test_nsids(void)
 			r.kid[k] = 0xf0000000u + k;
 		r.kid[CRIB_NS_TIME] = 0;
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_nsids_raw.size == sizeof(r) && crib_nsids_raw.convert(40, &r, &out) == 0 &&
+		CHECK(crib_nsids_raw.size == sizeof(r) && crib_nsids_raw.convert(40, &r, sizeof(r), &out) == 0 &&
 			      out.kid[CR_ENG_NS_MNT] == 0xf0000004u && out.kid[CR_ENG_NS_TIME] == 0 && out.reserved == 0,
 		      "nsids raw record: converted whole");
 		r.kid[CRIB_NS_MNT] = 0;
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_nsids_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)),
+		CHECK(crib_nsids_raw.convert(40, &r, sizeof(r), &out) == -EPROTO && untouched(&out, sizeof(out)),
 		      "nsids raw record: no mount namespace");
 	}
 }

@@ -2,7 +2,10 @@
 /*
  * taskfs.c: op taskfs in crib.so, the engine's crib.TaskFs (taskfs.proto)
  * checked and turned into struct cr_eng_taskfs: the three paths in one
- * allocation the caller frees (taskfs.paths).
+ * allocation the caller frees (taskfs.paths).  Or a record of its
+ * iterator, read by crib.so itself (taskfs.h, direct.c), whose paths are
+ * put together here as the engine's taskfs.ts does: named from CRIU's
+ * root, the reader's.
  */
 #define LOG_PREFIX "crib: "
 
@@ -15,6 +18,8 @@
 #include "criu-log.h"
 
 #include "crib.h"
+#include "../../bpf/crib.h"
+#include "taskfs.h"
 #include "taskfs.pb-c.h"
 
 /* One file's message checked; its path's bytes added to *names */
@@ -104,3 +109,112 @@ void crib_taskfs_release(void *rec)
 	free(tf->paths);
 	tf->paths = NULL;
 }
+
+/* " (deleted)": what d_path() adds for an unlinked dentry */
+static const char deleted[] = " (deleted)";
+
+/*
+ * File @i of record @r: its path from @n bytes of components at @c (leaf
+ * first, a length byte each) into @d, at *at; 0 or -EPROTO
+ */
+static int raw_file(pid_t pid, const struct crib_taskfs_file *f, const uint8_t *c, uint32_t n, const char *name,
+		    struct cr_eng_taskfs_file *d, char **at)
+{
+	const char *what = crib_op_name(CR_ENGINE_OP_TASKFS);
+	uint32_t parts[PATH_MAX / 2], np = 0, p;
+	size_t len = 0;
+	char *o;
+
+	if (f->err > 0 || (f->err < 0 && n) || f->flags & ~CRIB_TASKFS_DELETED || (f->err == -ENOENT && f->mnt_id) ||
+	    f->dev_major >= (1u << 12) || f->dev_minor >= (1u << 20)) {
+		crib_bad_answer(what, pid, "%s: err %d, %u bytes of path, flags %#x, mount %d", name, f->err, n, f->flags,
+				f->mnt_id);
+		return -EPROTO;
+	}
+	memset(d, 0, sizeof(*d));
+	d->mode = f->mode;
+	d->dev_major = f->dev_major;
+	d->dev_minor = f->dev_minor;
+	d->mnt_id = f->mnt_id;
+	d->ino = f->ino;
+	d->fs_magic = f->magic;
+	if (f->err) {
+		d->err = f->err;
+		return 0;
+	}
+	for (p = 0; p < n; p += 1 + c[p]) {
+		if (!c[p] || p + 1 + c[p] > n || np == sizeof(parts) / sizeof(parts[0])) {
+			crib_bad_answer(what, pid, "%s: a path component of %u bytes at %u of %u", name, c[p], p, n);
+			return -EPROTO;
+		}
+		parts[np++] = p;
+		len += 1 + c[p];
+	}
+	len = (len ?: 1) + (f->flags & CRIB_TASKFS_DELETED ? sizeof(deleted) - 1 : 0);
+	if (len >= PATH_MAX) {
+		d->err = -ENAMETOOLONG; /* CRIU reads the link itself */
+		return 0;
+	}
+	o = *at;
+	if (!np)
+		*o++ = '/';
+	while (np-- > 0) {
+		p = parts[np];
+		*o++ = '/';
+		memcpy(o, c + p + 1, c[p]);
+		o += c[p];
+	}
+	if (f->flags & CRIB_TASKFS_DELETED) {
+		memcpy(o, deleted, sizeof(deleted) - 1);
+		o += sizeof(deleted) - 1;
+	}
+	*o = 0;
+	if (memchr(*at, 0, len)) {
+		crib_bad_answer(what, pid, "%s: a NUL in the path", name);
+		return -EPROTO;
+	}
+	d->path = *at;
+	d->path_len = len;
+	*at = o + 1;
+	return 0;
+}
+
+/* A record of the iterator (direct.c): struct crib_taskfs, then the three files' components */
+static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
+{
+	static const char *const names[CRIB_TASKFS_NR] = { "exe", "cwd", "root" };
+	const struct crib_taskfs *r = rec;
+	const uint8_t *c = (const uint8_t *)(r + 1);
+	struct cr_eng_taskfs tf = {};
+	size_t comp = 0, room;
+	char *paths, *at;
+	int i, ret = 0;
+
+	for (i = 0; i < CRIB_TASKFS_NR; i++)
+		comp += r->f[i].path_len;
+	if (len < sizeof(*r) || r->pid != pid || comp > len - sizeof(*r)) {
+		crib_bad_answer(crib_op_name(CR_ENGINE_OP_TASKFS), pid, "a record of %zu bytes, for pid %d, %zu bytes of paths",
+				len, len >= sizeof(*r) ? r->pid : 0, comp);
+		return -EPROTO;
+	}
+	/* each path: its components with a '/' for each length byte, " (deleted)", a NUL */
+	room = comp + CRIB_TASKFS_NR * (1 + sizeof(deleted));
+	paths = at = malloc(room);
+	if (!paths)
+		return -ENOMEM;
+	for (i = 0; i < CRIB_TASKFS_NR && !ret; i++) {
+		struct cr_eng_taskfs_file *d = i == CRIB_TASKFS_EXE ? &tf.exe : i == CRIB_TASKFS_CWD ? &tf.cwd : &tf.root;
+
+		ret = raw_file(pid, &r->f[i], c, r->f[i].path_len, names[i], d, &at);
+		c += r->f[i].path_len;
+	}
+	if (ret) {
+		free(paths);
+		return ret;
+	}
+	tf.paths = paths;
+	*(struct cr_eng_taskfs *)out = tf;
+	return 0;
+}
+
+const struct crib_raw_op crib_taskfs_raw = { .size = sizeof(struct crib_taskfs), .convert = from_raw };

@@ -104,6 +104,8 @@ export const op: OpModule = {
   tree: true,
   // paths are named from the root of the engine, which reads the iterator
   refuse: (caller) => (caller.root === 'same' ? undefined : `paths are named from the engine's root: ${caller.root ?? "the caller's root is not known"}`),
+  // crib.so reads the iterator itself (taskfs.c): then the paths are named from CRIU's root
+  directStream: true,
   read(r, pid) {
     const s = r.stream(pid);
     if (s.items.length !== 1) throw new BadRecordError('taskfs', `${s.items.length} records for pid ${pid}`);

@@ -84,7 +84,7 @@ int crib_taskmisc_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 }
 
 /* A record of the tree pass (direct.c) */
-static int from_raw(pid_t pid, const void *rec, void *out)
+static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
 {
 	const struct crib_taskmisc *r = rec;
 	uint64_t cur[CRIB_RLIMITS], max[CRIB_RLIMITS];

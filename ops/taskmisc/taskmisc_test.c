@@ -165,19 +165,19 @@ void test_taskmisc(void)
 
 		r.rlim_cur[0] = 1, r.rlim_max[0] = 2, r.rlim_cur[1] = 3, r.rlim_max[1] = ~0ULL;
 		memset(&tm, 0xab, sizeof(tm));
-		CHECK(crib_taskmisc_raw.size == sizeof(r) && crib_taskmisc_raw.convert(40, &r, &tm) == 0 && tm.have == r.have &&
+		CHECK(crib_taskmisc_raw.size == sizeof(r) && crib_taskmisc_raw.convert(40, &r, sizeof(r), &tm) == 0 && tm.have == r.have &&
 			      tm.personality == 8 && tm.loginuid == 7 && tm.nr_rlimits == 2 && tm.rlimits[1].cur == 3 &&
 			      tm.rlimits[1].max == ~0ULL && tm.reserved == 0,
 		      "taskmisc raw record: converted whole");
 		r.rlim_cur[1] = 5, r.rlim_max[1] = 4;
 		memset(&tm, 0xab, sizeof(tm));
-		CHECK(crib_taskmisc_raw.convert(40, &r, &tm) == -EPROTO && untouched(&tm, sizeof(tm)),
+		CHECK(crib_taskmisc_raw.convert(40, &r, sizeof(r), &tm) == -EPROTO && untouched(&tm, sizeof(tm)),
 		      "taskmisc raw record: an rlimit above its maximum");
 		r.rlim_max[1] = 5, r.nr_rlimits = CRIB_RLIMITS + 1;
-		CHECK(crib_taskmisc_raw.convert(40, &r, &tm) == -EPROTO && untouched(&tm, sizeof(tm)),
+		CHECK(crib_taskmisc_raw.convert(40, &r, sizeof(r), &tm) == -EPROTO && untouched(&tm, sizeof(tm)),
 		      "taskmisc raw record: more rlimits than there are");
 		r.nr_rlimits = 2, r.have = 4;
-		CHECK(crib_taskmisc_raw.convert(40, &r, &tm) == -EPROTO && untouched(&tm, sizeof(tm)),
+		CHECK(crib_taskmisc_raw.convert(40, &r, sizeof(r), &tm) == -EPROTO && untouched(&tm, sizeof(tm)),
 		      "taskmisc raw record: unknown bits in have");
 	}
 }

@@ -32,7 +32,7 @@ int crib_timers_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
 }
 
 /* A record of the tree pass (direct.c): any is 0 or 1 */
-static int from_raw(pid_t pid, const void *rec, void *out)
+static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
 {
 	const struct crib_timers *r = rec;
 	struct cr_eng_timers *t = out;

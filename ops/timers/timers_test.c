@@ -43,11 +43,11 @@ void test_timers(void)
 		struct cr_eng_timers out;
 
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_timers_raw.size == sizeof(r) && crib_timers_raw.convert(40, &r, &out) == 0 && out.any == 1 &&
+		CHECK(crib_timers_raw.size == sizeof(r) && crib_timers_raw.convert(40, &r, sizeof(r), &out) == 0 && out.any == 1 &&
 			      out.reserved == 0,
 		      "timers raw record: converted");
 		r.any = 2;
 		memset(&out, 0xab, sizeof(out));
-		CHECK(crib_timers_raw.convert(40, &r, &out) == -EPROTO && untouched(&out, sizeof(out)), "timers raw record: any is 2");
+		CHECK(crib_timers_raw.convert(40, &r, sizeof(r), &out) == -EPROTO && untouched(&out, sizeof(out)), "timers raw record: any is 2");
 	}
 }

@@ -621,7 +621,7 @@ export class BpfCollector implements Collector {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const lo of this.objects.values()) {
+    for (const lo of [...this.objects.values(), ...this.copies.values()]) {
       lo.buffers.clear();
       lo.obj?.close();
     }
@@ -788,6 +788,26 @@ export class BpfCollector implements Collector {
     const obj = s.obj.obj!;
     const ids = [s.progFd, obj.mapInfo('tree_in').fd, obj.mapInfo('tree_out').fd].map((fd) => this.addon.objId(fd));
     return ids.some((id) => id <= 0) ? undefined : { prog: ids[0], inMap: ids[1], outMap: ids[2] };
+  }
+
+  /** copies of objects lent to a service's sessions (iterIds), by "object#slot" */
+  private readonly copies = new Map<string, LoadedObject>();
+
+  iterIds(prog: ProgramRef, slot: number): { prog: number; wantMap: number; argsMap: number } | undefined {
+    if (this.closed || prog.reader !== 'iter') return undefined;
+    const s = this.tryServe(prog);
+    if (typeof s === 'string') return undefined;
+    let lo = s.obj;
+    if (slot > 0) {
+      const key = `${prog.object}#${slot}`;
+      let copy = this.copies.get(key);
+      if (!copy) this.copies.set(key, (copy = loadObject(this.addon, path.join(this.objDir, prog.object))));
+      lo = copy;
+    }
+    const fd = lo.progFds.get(prog.program);
+    if (fd === undefined || !lo.obj) return undefined;
+    const ids = [fd, lo.obj.mapInfo('want').fd, lo.obj.mapInfo('iter_args').fd].map((x) => this.addon.objId(x));
+    return ids.some((id) => id <= 0) ? undefined : { prog: ids[0], wantMap: ids[1], argsMap: ids[2] };
   }
 
   readRing(op: string, prog: ProgramRef, map: string): ArrayBuffer {

@@ -199,6 +199,8 @@ export interface Collector {
   direct?(): { taskProg: number; threadsProg?: number; childrenProg?: number; tidsMap?: number } | undefined;
   /** a tree program (bpf/crib_tree.h) and its maps tree_in and tree_out by kernel id, for a caller that runs it itself */
   treeIds?(prog: ProgramRef): { prog: number; inMap: number; outMap: number } | undefined;
+  /** a seq iterator and its maps want and iter_args by kernel id, in copy @slot of its object (0: the engine's own) */
+  iterIds?(prog: ProgramRef, slot: number): { prog: number; wantMap: number; argsMap: number } | undefined;
   /**
    * statmount() (6.8+) of the mount of unique id @mntId in the mount
    * namespace of id @nsId (0n: the engine's), for the STATMOUNT_* fields

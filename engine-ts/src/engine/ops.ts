@@ -130,6 +130,12 @@ export interface OpModule {
    * @same: @rec is the message it gave the call before (see RecordMemo).
    */
   readAll?(r: ProgramRunner, pids: number[], each: (pid: number, rec: Uint8Array, same: boolean) => void): number[];
+  /**
+   * Optional, with readAll: its iterator's records (each starting with the
+   * task's pid) are what ops/NAME/NAME.c converts too, so a plugin may
+   * read the iterator itself (Direct.iters in crib.proto)
+   */
+  directStream?: boolean;
 }
 
 /**
@@ -343,6 +349,23 @@ export class FolderOps {
       if (!m.treeProgram || !m.treeRecordSize || this.collector?.programStatus?.(m.treeProgram) !== true) continue;
       const ids = this.collector.treeIds?.(m.treeProgram);
       if (ids) out.push({ op: id, ...ids, recordSize: m.treeRecordSize });
+    }
+    return out;
+  }
+
+  /**
+   * The seq iterators a caller may read itself (Direct.iters): of each op
+   * read for the whole tree that serves @caller by an iterator its module
+   * marks directStream, the copy of its object for @slot (0: the engine's own).
+   */
+  directIters(caller: Caller | undefined, slot: number): { op: number; prog: number; wantMap: number; argsMap: number }[] {
+    const out: { op: number; prog: number; wantMap: number; argsMap: number }[] = [];
+    for (const id of this.treeOps(caller)) {
+      const m = this.chosen.get(id)!.op.module;
+      const prog = this.serving(id, caller);
+      if (!m.directStream || !m.readAll || prog?.reader !== 'iter') continue;
+      const ids = this.collector?.iterIds?.(prog, slot);
+      if (ids) out.push({ op: id, ...ids });
     }
     return out;
   }

@@ -142,6 +142,8 @@ function warmInBackground(
       w.end();
       // and the walk that maps the pids of a caller in another pid namespace (loaded on first use otherwise)
       collector.canServeNs?.(0);
+      // and the copies of the iterators a session may read itself (Direct.iters), one per slot it may be lent
+      service.prepareSlots();
       if (service.active.length === 0) collectGarbage();
       log(`warm-up done in ${(performance.now() - t0).toFixed(1)} ms`);
     });

@@ -338,6 +338,9 @@ export class EngineServer {
       offer.trees = trees;
       offer.treeSlot = slot;
     }
+    // a co-process's iterators are its one CRIU's (it reads none while that CRIU runs them)
+    const iters = slot !== undefined && !process.env.CRIB_NO_DIRECT_TREES ? this.folder.directIters(this.caller, service ? slot : 0) : [];
+    if (iters.length) offer.iters = iters;
     this.debug(`hello: the caller may run ${JSON.stringify(offer)}`);
     return { direct: { abiVersion: CRIB_ABI_VERSION, ...offer } };
   }

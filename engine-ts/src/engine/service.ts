@@ -17,7 +17,7 @@ import { NativeAddon, SocketPeer } from '../bpf/native';
 import { cgroupNsOf, rootOf } from '../bpf/pidns';
 import { FrameReader, frameHeader } from './frames';
 import { CribProto } from './proto';
-import { FolderOp, loadFolderOps } from './ops';
+import { FolderOp, FolderOps, loadFolderOps } from './ops';
 import { Debug, EngineServer } from './server';
 import { WireWriter } from './wire';
 
@@ -81,6 +81,14 @@ export class EngineService {
   private readonly sessions = new Map<number, Session>();
   /** the tree-map entries not lent to a session (Session.treeSlot) */
   private readonly treeSlots = Array.from({ length: TREE_SLOTS - 1 }, (_, i) => i + 1);
+
+  /** Loads ahead what a session lent each slot may be offered (the objects' copies of FolderOps.directIters). */
+  prepareSlots(): void {
+    if (!this.o.collector) return;
+    const folder = new FolderOps(this.folderOps, this.o.collector);
+    const caller: Caller = { pidNs: this.o.ownNs ?? 0, bootOffsetNs: 0n, root: 'same', cgroupNs: cgroupNsOf('self') };
+    for (let slot = 1; slot < TREE_SLOTS; slot++) folder.directIters(caller, slot);
+  }
   private nextId = 1;
   /** the session the collector serves now (see EngineServer.resume) */
   private current?: Session;

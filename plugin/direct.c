@@ -200,7 +200,9 @@ static void stream_open(const Crib__DirectIter *m)
 		if (st->args > 0)
 			close(st->args);
 		memset(st, 0, sizeof(*st));
+		return;
 	}
+	pr_info("direct: op %s: its iterator is read here (program %u)\n", name, m->prog);
 }
 
 /* The tree pass @m of op @m->op, if ops/NAME/NAME.c converts its records and it is what the engine says */
@@ -246,6 +248,7 @@ static void tree_open(const Crib__DirectTree *m)
 	}
 	t->out = map;
 	t->rec_size = raw->size;
+	pr_info("direct: op %s: its tree pass runs here (program %u, slot %u)\n", name, m->prog, tree_slot);
 }
 
 void crib_direct_close(void)

@@ -1,94 +1,134 @@
-// End to end: a co-process's CRIU runs the engine's status, threads and
-// children programs itself (plugin/direct.c, Direct in proto/crib.proto),
-// with the same answers as procfs; $CRIB_NO_DIRECT sends them to the
-// engine again; a service offers status alone (the list programs' output
-// map is shared by its sessions).
+// End to end: crib.so runs, in prepare(), the tree passes and the
+// iterators the engine lends it (Direct.trees and Direct.iters in
+// proto/crib.proto) instead of asking the engine for them, through a
+// co-process and through a service, two dumps at once in two slots of
+// its maps; --engine-verify checks every answer against /proc.
 import { strict as assert } from 'assert';
-import { ChildProcess, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadCriuProtos } from '../../engine-ts/src/images/reader';
-import { imageDir, readEngineStats } from '../../engine-ts/src/criu/images';
-import { dumpArgs, runCriu, startService, waitFor } from '../../engine-ts/src/criu/run';
-import { paths, root as repo, tmpdir } from '../helpers';
+import { dumpArgs, runCriu, Service, startService, waitFor, Workload } from '../../engine-ts/src/criu/run';
+import { paths, root, tmpdir } from '../helpers';
 
-/** "direct: status S, threads T, children C calls run here; F left to the engine" of a dump log, or undefined */
-function directLine(log: string): { status: number; threads: number; children: number; left: number } | undefined {
-  const m = /direct: status (\d+), threads (\d+), children (\d+) calls run here; (\d+) left to the engine/.exec(fs.readFileSync(log, 'utf8'));
-  return m ? { status: Number(m[1]), threads: Number(m[2]), children: Number(m[3]), left: Number(m[4]) } : undefined;
-}
+const crib = path.join(root, 'build', 'bin', 'crib');
 
-describe('e2e: status, threads and children run in CRIU (a co-process\'s programs)', function () {
-  this.timeout(180000);
-  const protos = loadCriuProtos(paths.criuImages);
-  let base: string;
-  let tree: ChildProcess | undefined;
-  // a co-process: no service, whatever this machine runs
-  const env = { ...process.env, CRIB_SOCKET: '/nonexistent/crib.sock' };
-
-  before(async () => {
-    base = tmpdir('direct');
-    // a shell with ten sleepers and a python with three threads
-    const ready = path.join(base, 'ready');
-    tree = spawn(
-      'bash',
-      ['-c', `for i in $(seq 10); do sleep 1000 & done; python3 -c "import threading, time; [threading.Thread(target=time.sleep, args=(1000,), daemon=True).start() for _ in range(3)]; open('${ready}', 'w').close(); time.sleep(1000)" & wait`],
-      { stdio: 'ignore', detached: true },
-    );
-    await waitFor(() => fs.existsSync(ready), 'the tree to start');
-  });
-  after(() => {
-    if (tree?.pid) {
+/** A shell with @n sleeping children. */
+async function tree(n: number): Promise<Workload> {
+  const c = spawn('sh', ['-c', `i=0; while [ $i -lt ${n} ]; do sleep 100000 & i=$((i+1)); done; wait`], { stdio: 'ignore', detached: true });
+  const pid = c.pid!;
+  await waitFor(() => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).length >= n;
+    } catch {
+      return false;
+    }
+  }, `${n} children of pid ${pid}`);
+  return {
+    pid,
+    exited: new Promise<void>((resolve) => c.once('exit', () => resolve())),
+    kill: async () => {
       try {
-        process.kill(-tree.pid, 'SIGKILL');
+        process.kill(-pid, 'SIGKILL');
       } catch {
         /* gone */
       }
-    }
+    },
+  };
+}
+
+interface Ran {
+  log: string;
+  /** ops the plugin was lent (its log), and run here */
+  lent: Set<string>;
+  ran: Set<string>;
+  /** op -> [crib calls, fallbacks, mismatches] of the stats line */
+  stats: Map<string, [number, number, number]>;
+}
+
+function ran(log: string): Ran {
+  const lent = new Set([...log.matchAll(/direct: op (\w+): its (?:tree pass runs|iterator is read) here/g)].map((m) => m[1]));
+  const done = new Set([...log.matchAll(/direct: (\w+): \d+ (?:tree passes run|iterator reads) here/g)].map((m) => m[1]));
+  const stats = new Map<string, [number, number, number]>();
+  for (const m of log.matchAll(/engine: op (\w+): crib (\d+) calls [\d.]+ ms, (\d+) fallbacks; verify: procfs [\d.]+ ms, (\d+) mismatches/g)) {
+    stats.set(m[1], [Number(m[2]), Number(m[3]), Number(m[4])]);
+  }
+  return { log, lent, ran: done, stats };
+}
+
+describe('e2e: prepare() runs the passes the engine lends it', function () {
+  this.timeout(300000);
+  let base: string;
+  let svc: Service | undefined;
+  const trees: Workload[] = [];
+
+  before(async () => {
+    base = tmpdir('direct');
+    svc = await startService(crib, path.join(base, 'run', 'crib.sock'), path.join(base, 'serve.log'), { ...process.env, CRIB_DEBUG: '1' });
+  });
+  after(async () => {
+    await svc?.stop();
+    for (const t of trees) await t.kill();
     fs.rmSync(base, { recursive: true, force: true });
   });
 
-  function verifyDump(name: string, extraEnv: NodeJS.ProcessEnv = {}): { dir: string; log: string } {
+  function dumpOf(name: string, pid: number, env: NodeJS.ProcessEnv): Promise<Ran> {
     const dir = path.join(base, name);
-    fs.mkdirSync(dir, { recursive: true });
-    const r = runCriu(paths.criu, dumpArgs({ criu: paths.criu, pid: tree!.pid!, dir, engine: 'crib', verify: true, leaveRunning: true, libdir: paths.libdir }), { ...env, ...extraEnv });
-    const log = path.join(dir, 'dump.log');
-    assert.equal(r.status, 0, `criu dump failed: see ${log}`);
-    const st = readEngineStats(imageDir(protos, dir));
-    for (const op of ['status', 'threads', 'children']) {
-      const s = st.ops.find((o) => o.op === op)!;
-      assert.equal(s.engine, 'crib', `op ${op} was served by ${s.engine}`);
-      assert.equal(s.fallbacks, 0, `op ${op} fell back`);
-      assert.equal(s.verifyMismatches, 0, `op ${op}: ${s.verifyMismatches} mismatch(es) with procfs; see ${log}`);
-    }
-    return { dir, log };
+    fs.mkdirSync(dir);
+    const args = dumpArgs({ criu: paths.criu, pid, dir, engine: 'crib', verify: true, leaveRunning: true, shellJob: true, libdir: paths.libdir });
+    return new Promise((resolve, reject) => {
+      const c = spawn(paths.criu, args, { stdio: 'ignore', env: { ...process.env, ...env } });
+      c.once('exit', (code) => {
+        const log = fs.readFileSync(path.join(dir, 'dump.log'), 'utf8');
+        if (code !== 0) reject(new Error(`criu dump of ${pid} (${name}) failed:\n${log.split('\n').slice(-15).join('\n')}`));
+        else resolve(ran(log));
+      });
+    });
   }
 
-  it('a co-process\'s CRIU runs them itself: every call, the answers procfs gives', function () {
-    const { log } = verifyDump('direct');
-    const d = directLine(log);
-    assert.ok(d, `no "direct: ... run here" line in ${log}`);
-    // 12 tasks (the shell, ten sleepers, python): each asked at least once, none left to the engine
-    assert.ok(d.status >= 12 && d.threads >= 12 && d.children >= 12, `direct calls ${JSON.stringify(d)}, expected each >= 12`);
-    assert.equal(d.left, 0, 'no call was left to the engine');
-  });
-
-  it('$CRIB_NO_DIRECT: the engine answers them, as before', function () {
-    const { log } = verifyDump('engine', { CRIB_NO_DIRECT: '1' });
-    assert.equal(directLine(log), undefined, `${log} says CRIU ran them itself`);
-  });
-
-  it('through a service: status runs in CRIU, threads and children are the service\'s', async function () {
-    const sock = path.join(base, 'run', 'crib.sock');
-    const svc = await startService(path.join(repo, 'build', 'bin', 'crib'), sock, path.join(base, 'serve.log'));
-    try {
-      const { log } = verifyDump('service', { CRIB_SOCKET: sock });
-      assert.match(fs.readFileSync(log, 'utf8'), /engine service at /, `${log}: the dump did not go through the service`);
-      const d = directLine(log);
-      assert.ok(d, `no "direct: ... run here" line in ${log}`);
-      assert.ok(d.status >= 12 && d.threads === 0 && d.children === 0 && d.left === 0, `direct calls ${JSON.stringify(d)}`);
-    } finally {
-      await svc.stop();
+  /** Every op the plugin was lent ran here, agreed with procfs, and none fell back; the ops served by a single-task program or iterator were lent */
+  function check(r: Ran, what: string): void {
+    const mech = new Map([...r.log.matchAll(/crib: op (\w+): (bpf:[^\n]+)/g)].map((m) => [m[1], m[2].trim()]));
+    const lendable = ['taskmisc', 'nsids', 'auxv', 'timers', 'cgroup', 'taskfs'].filter((op) => mech.get(op) === (op === 'taskfs' ? 'bpf:iter/task' : 'bpf:task'));
+    assert.ok(lendable.length > 0, `${what}: no op is served by a program that can be lent:\n${[...mech].join('\n')}`);
+    assert.deepEqual([...r.lent].sort(), lendable.sort(), `${what}: lent to the plugin`);
+    assert.deepEqual([...r.ran].sort(), lendable.sort(), `${what}: run by the plugin`);
+    for (const op of lendable) {
+      const s = r.stats.get(op);
+      assert.ok(s, `${what}: no stats line for op ${op}`);
+      assert.deepEqual(s.slice(1), [0, 0], `${what}: op ${op}: fallbacks and mismatches`);
     }
+    const m = /prepare: \d+ pids: .*; (\d+) ops here/.exec(r.log);
+    assert.equal(Number(m?.[1]), lendable.length, `${what}: the ops prepare() did here`);
+  }
+
+  it('a co-process lends them to its CRIU, which runs them and agrees with procfs', async () => {
+    const t = await tree(30);
+    trees.push(t);
+    check(await dumpOf('coprocess', t.pid, { CRIB_SOCKET: '/nonexistent/crib.sock' }), 'co-process');
+  });
+
+  it('a service lends each of two dumps at once a slot of its own', async () => {
+    const a = await tree(200);
+    const b = await tree(200);
+    trees.push(a, b);
+    const env = { CRIB_SOCKET: svc!.socket };
+    const [ra, rb] = await Promise.all([dumpOf('svc-a', a.pid, env), dumpOf('svc-b', b.pid, env)]);
+    check(ra, 'service, first dump');
+    check(rb, 'service, second dump');
+    const slot = (r: Ran) => new Set([...r.log.matchAll(/its tree pass runs here \(program \d+, slot (\d+)\)/g)].map((m) => Number(m[1])));
+    // both sessions are open from CRIU's start to its end: the two dumps overlap
+    const [sa, sb] = [[...slot(ra)], [...slot(rb)]];
+    assert.equal(sa.length, 1, `the first dump's slots: ${sa}`);
+    assert.equal(sb.length, 1, `the second dump's slots: ${sb}`);
+    assert.notEqual(sa[0], sb[0], 'both dumps were lent one slot');
+  });
+
+  it('$CRIB_NO_DIRECT_TREES: nothing is lent, the engine reads the ops, with the same answers', async () => {
+    const t = await tree(30);
+    trees.push(t);
+    const r = await dumpOf('none', t.pid, { CRIB_SOCKET: '/nonexistent/crib.sock', CRIB_NO_DIRECT_TREES: '1' });
+    assert.equal(r.lent.size + r.ran.size, 0, `lent ${[...r.lent]}, ran ${[...r.ran]}`);
+    for (const [op, s] of r.stats) assert.deepEqual(s.slice(1), [0, 0], `op ${op}: fallbacks and mismatches`);
+    assert.match(r.log, /prepare: \d+ pids: .*; 0 ops here/);
   });
 });

@@ -8,6 +8,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { root } from '../../test/helpers';
 import { loadProto } from '../../engine-ts/src/engine/proto';
 import { WANT_BYTES } from '../../engine-ts/src/engine/ops';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
@@ -97,11 +98,15 @@ describe('op taskfs (ops/taskfs)', function () {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('struct crib_taskfs and crib_taskfs_file match the BTF of taskfs.bpf.o; map want is WANT_BYTES', function () {
+  it('struct crib_taskfs and crib_taskfs_file match the BTF of taskfs.bpf.o; map want is WANT_BYTES, as crib.so writes it', function () {
     const btf = loadBtf('taskfs.bpf.o');
     for (const l of [TASKFS, TASKFS_FILE]) checkLayout(btf, 'taskfs.bpf.o', l);
     const w = [...btf.values()].find((t) => t.kind === 'STRUCT' && t.name === 'crib_want');
     assert.strictEqual(w?.size, WANT_BYTES);
+    // plugin/direct.c's copy of CRIB_WANT_PID_LIMIT (crib_want.h is BPF-only): it refuses a map of another size
+    const m = /#define WANT_PID_LIMIT \((\d+)u << (\d+)\)/.exec(fs.readFileSync(path.join(root, 'plugin', 'direct.c'), 'utf8'));
+    assert.ok(m, 'plugin/direct.c: no WANT_PID_LIMIT');
+    assert.strictEqual((Number(m[1]) << Number(m[2])) / 8, WANT_BYTES);
   });
 
   it('agrees with /proc/PID/{exe,cwd,root} for this process and a sleeper in a deleted directory', async function () {

@@ -12,7 +12,7 @@ import { checkLayout, loadBtf } from '../../test/bpf/btf';
 import { folderOpEnv, FolderOpEnv } from '../../test/bpf/folder';
 import { root } from '../../test/helpers';
 import { HAVE_LOGINUID, HAVE_OOM, op as taskmisc, RLIMITS, TASKMISC, TASKMISC_CTX, TASKMISC_TREE } from './taskmisc';
-import { TREE_IN, TREE_MAX, TREE_REQ } from '../../engine-ts/src/bpf/records';
+import { TREE_IN, TREE_MAX, TREE_REQ, TREE_SLOTS } from '../../engine-ts/src/bpf/records';
 
 /** #define CRIB_* of taskmisc.h */
 function defines(): Map<string, string> {
@@ -115,6 +115,7 @@ for (const mech of taskmisc.mechanisms) describe(`op taskmisc (ops/taskmisc), me
     checkLayout(btf, 'taskmisc.bpf.o', TREE_REQ);
     const tree = fs.readFileSync(path.join(root, 'bpf', 'crib_tree.h'), 'utf8');
     assert.match(tree, new RegExp(`#define CRIB_TREE_MAX ${TREE_MAX}\\b`));
+    assert.match(tree, new RegExp(`#define CRIB_TREE_SLOTS ${TREE_SLOTS}\\b`));
     const d = defines();
     assert.strictEqual(Number(d.get('CRIB_RLIMITS')), RLIMITS);
     assert.strictEqual(d.get('CRIB_TASKMISC_LOGINUID'), '(1u << 0)');

@@ -18,10 +18,27 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define ENOENT 2
 #define OUT_NAMES (CRIB_TASKFS_NR * CRIB_PATH_BUF)
 
+/*
+ * The walk that named slot i of names last, within one read: the tasks of
+ * a tree mostly share their exe, cwd and root, and a file walked for the
+ * task before is not walked again (its path is still in the slot).
+ */
+struct taskfs_last {
+	__u64 session;	/* the read (0: none) */
+	__u64 dentry;
+	__u64 mnt;
+	__u64 root_dentry;
+	__u64 root_mnt;
+	__s64 len;	/* crib_path_walk()'s answer */
+	__u32 deleted;
+	__u32 _pad0;
+};
+
 struct taskfs_out {
 	CRIB_REC(struct crib_taskfs) r;
 	__u8 names[OUT_NAMES];	/* a slot of CRIB_PATH_BUF per file */
 	__u8 pad[8];		/* zeros: the padding written after the paths */
+	struct taskfs_last last[CRIB_TASKFS_NR];
 };
 
 /* the record is too big for the stack; its value type names struct crib_taskfs in BTF */
@@ -53,10 +70,11 @@ struct {
  * variable offset it bounds on a path it cannot see is dead.
  */
 static __always_inline __u64 one_file(struct taskfs_out *o, __u32 i, struct dentry *dentry, struct vfsmount *mnt,
-				      const struct path *root)
+				      const struct path *root, __u64 session)
 {
 	struct crib_path_walk *st = crib_path_state();
 	struct crib_taskfs_file *f;
+	struct taskfs_last *last;
 	struct super_block *sb;
 	struct inode *inode;
 	__u32 dev;
@@ -79,19 +97,38 @@ static __always_inline __u64 one_file(struct taskfs_out *o, __u32 i, struct dent
 	f->dev_minor = dev & ((1U << 20) - 1);
 	f->magic = BPF_CORE_READ(sb, s_magic);
 	f->mnt_id = BPF_CORE_READ(crib_container_of(mnt, struct mount, mnt), mnt_id);
-	len = crib_path_walk(st, dentry, mnt, root);
+	last = &o->last[i];
+	if (last->session == session && last->dentry == (__u64)dentry && last->mnt == (__u64)mnt &&
+	    last->root_dentry == (__u64)root->dentry && last->root_mnt == (__u64)root->mnt) {
+		/* the file of the task before: its path is in the slot still */
+		len = last->len;
+		f->flags = last->deleted ? CRIB_TASKFS_DELETED : 0;
+	} else {
+		len = crib_path_walk(st, dentry, mnt, root);
+		asm volatile("" : "+r"(len));
+		if (len > CRIB_PATH_BUF - 1)
+			len = CRIB_PATH_BUF - 1;
+		if (len > 0)
+			bpf_probe_read_kernel(&o->names[i * CRIB_PATH_BUF], len, st->name);
+		f->flags = st->deleted ? CRIB_TASKFS_DELETED : 0;
+		last->session = session;
+		last->dentry = (__u64)dentry;
+		last->mnt = (__u64)mnt;
+		last->root_dentry = (__u64)root->dentry;
+		last->root_mnt = (__u64)root->mnt;
+		last->len = len;
+		last->deleted = st->deleted;
+	}
 	if (len < 0) {
 		f->err = len;
+		f->flags = 0;
 		return 0;
 	}
 	/* clang 14 may test one register and use another (NOTES): pin the bound before its test */
 	asm volatile("" : "+r"(len));
 	if (len > CRIB_PATH_BUF - 1)
 		len = CRIB_PATH_BUF - 1;
-	if (len > 0)
-		bpf_probe_read_kernel(&o->names[i * CRIB_PATH_BUF], len, st->name);
 	f->path_len = len;
-	f->flags = st->deleted ? CRIB_TASKFS_DELETED : 0;
 	return len > 0 ? len : 0;
 }
 
@@ -152,12 +189,12 @@ int crib_taskfs(struct bpf_iter__task *ctx)
 	o->r.p.pid = pid;
 	exe = BPF_CORE_READ(task, mm, exe_file);
 	l0 = one_file(o, CRIB_TASKFS_EXE, exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL,
-		      exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL, &root);
+		      exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL, &root, ctx->meta->session_id);
 	fs = BPF_CORE_READ(task, fs);
 	l1 = one_file(o, CRIB_TASKFS_CWD, fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL,
-		      fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL, &root);
+		      fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL, &root, ctx->meta->session_id);
 	l2 = one_file(o, CRIB_TASKFS_ROOT, fs ? BPF_CORE_READ(fs, root.dentry) : NULL,
-		      fs ? BPF_CORE_READ(fs, root.mnt) : NULL, &root);
+		      fs ? BPF_CORE_READ(fs, root.mnt) : NULL, &root, ctx->meta->session_id);
 
 	/* the record, then the three paths, then the padding to 8, each a write of its own */
 	names = l0 + l1 + l2;

@@ -138,12 +138,17 @@ describe('op taskfs (ops/taskfs)', function () {
   });
 
   it('reads a tree in one read of every task (prepare), and -ESRCH for a pid that is no task', async function () {
-    const kids = await Promise.all([0, 1, 2].map(async () => {
-      const k = spawn('sleep', ['60'], { cwd: dir, stdio: 'ignore' });
+    // working directories that repeat and change from task to task (the program reuses a path walked for the task before)
+    const sub = fs.mkdtempSync(path.join(dir, 'sub '));
+    const gone = fs.mkdtempSync(path.join(dir, 'gone '));
+    const kids: number[] = [];
+    for (const cwd of [dir, dir, sub, gone, gone, dir, sub, sub]) {
+      const k = spawn('sleep', ['60'], { cwd, stdio: 'ignore' });
       env.kids.push(k);
       await new Promise((r) => k.once('spawn', r));
-      return k.pid!;
-    }));
+      kids.push(k.pid!);
+    }
+    fs.rmdirSync(gone);
     await new Promise((r) => setTimeout(r, 100));
     const pids = [process.pid, ...kids, 0x3ffff0];
     const got = new Map<number, TaskFs | number>();

@@ -138,6 +138,18 @@ static int map_by_id(uint32_t id, const char *name, uint32_t value_size, uint32_
 	return fd;
 }
 
+/* Closes the fds of @n that are open (> 0) */
+static void close_open(int *fds[], int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (*fds[i] > 0)
+			close(*fds[i]);
+		*fds[i] = 0;
+	}
+}
+
 static void trees_close(void)
 {
 	int op;
@@ -149,10 +161,7 @@ static void trees_close(void)
 			pr_info("direct: %s: %lu tree passes run here\n", crib_op_name(op), t->passes);
 		if (t->out)
 			munmap(t->out, t->out_len);
-		if (t->prog > 0)
-			close(t->prog);
-		if (t->in > 0)
-			close(t->in);
+		close_open((int *[]){ &t->prog, &t->in }, 2);
 	}
 	memset(trees, 0, sizeof(trees));
 	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
@@ -160,12 +169,7 @@ static void trees_close(void)
 
 		if (st->reads)
 			pr_info("direct: %s: %lu iterator reads here\n", crib_op_name(op), st->reads);
-		if (st->prog > 0)
-			close(st->prog);
-		if (st->want > 0)
-			close(st->want);
-		if (st->args > 0)
-			close(st->args);
+		close_open((int *[]){ &st->prog, &st->want, &st->args }, 3);
 	}
 	memset(streams, 0, sizeof(streams));
 	free(want_bits);
@@ -193,13 +197,7 @@ static void stream_open(const Crib__DirectIter *m)
 	if (st->prog <= 0 || st->want <= 0 || st->args <= 0) {
 		pr_info("direct: the iterator of op %s (program %u, maps %u, %u) is the engine's: not ours to use\n", name,
 			m->prog, m->want_map, m->args_map);
-		if (st->prog > 0)
-			close(st->prog);
-		if (st->want > 0)
-			close(st->want);
-		if (st->args > 0)
-			close(st->args);
-		memset(st, 0, sizeof(*st));
+		close_open((int *[]){ &st->prog, &st->want, &st->args }, 3);
 		return;
 	}
 	pr_info("direct: op %s: its iterator is read here (program %u)\n", name, m->prog);
@@ -234,15 +232,11 @@ static void tree_open(const Crib__DirectTree *m)
 		t->out_len = ((value_size + 7) & ~(size_t)7) * CRIB_TREE_SLOTS;
 		map = mmap(NULL, t->out_len, PROT_READ, MAP_SHARED, out, 0);
 	}
-	if (out > 0)
-		close(out); /* the mapping keeps the map */
+	close_open((int *[]){ &out }, 1); /* the mapping keeps the map */
 	if (map == MAP_FAILED) {
 		pr_info("direct: the tree pass of op %s (program %u, maps %u, %u) is the engine's: not ours to use\n", name,
 			m->prog, m->in_map, m->out_map);
-		if (t->prog > 0)
-			close(t->prog);
-		if (t->in > 0)
-			close(t->in);
+		close_open((int *[]){ &t->prog, &t->in }, 2);
 		memset(t, 0, sizeof(*t));
 		return;
 	}

@@ -1018,7 +1018,7 @@ static bool prepare_useful(void)
 	return false;
 }
 
-/* One record of a tree pass run here (direct_tree()): entry i of the snapshot */
+/* One record of a tree pass run here (direct_read()): entry i of the snapshot */
 static int direct_rec(void *arg, int i, int err, const void *rec)
 {
 	int op = *(int *)arg, ret;
@@ -1036,34 +1036,7 @@ static int direct_rec(void *arg, int i, int err, const void *rec)
 	return 0;
 }
 
-/* Folder op @op for the whole snapshot by its tree pass, run here: 0, or -errno and nothing kept */
-static int direct_tree(int op)
-{
-	pid_t *pids;
-	int i, ret;
-
-	ret = snap_op_alloc(op);
-	pids = malloc((snap_nr ?: 1) * sizeof(*pids));
-	if (ret || !pids) {
-		free(pids);
-		snap_op_drop(op);
-		return -ENOMEM;
-	}
-	for (i = 0; i < snap_nr; i++)
-		pids[i] = snap[i].pid;
-	if (raw_ops[op]->begin)
-		raw_ops[op]->begin();
-	ret = crib_direct_tree(op, pids, snap_nr, direct_rec, &op);
-	free(pids);
-	if (ret) {
-		pr_info("prepare: %s: the tree pass run here failed (%s); the engine reads it\n", op_names[op],
-			strerror(ret < 0 ? -ret : ret));
-		snap_op_drop(op);
-	}
-	return ret;
-}
-
-/* One record of an iterator read here (direct_stream()): the task of @pid */
+/* One record of an iterator read here (direct_read()): the task of @pid */
 static int direct_stream_rec(void *arg, pid_t pid, const void *rec, size_t len)
 {
 	int op = *(int *)arg, ret;
@@ -1081,11 +1054,12 @@ static int direct_stream_rec(void *arg, pid_t pid, const void *rec, size_t len)
 }
 
 /*
- * Folder op @op for the whole snapshot by its seq iterator, read here: 0,
- * or -errno and nothing kept.  A task without a record (gone) is left to
- * CRIU's ask, which the engine answers.
+ * Folder op @op for the whole snapshot by its tree pass or its seq
+ * iterator (@stream), run here: 0, or -errno and nothing kept.  A task
+ * without a record from the iterator (gone) is left to CRIU's ask, which
+ * the engine answers.
  */
-static int direct_stream(int op)
+static int direct_read(int op, bool stream)
 {
 	pid_t *pids;
 	int i, ret;
@@ -1101,11 +1075,14 @@ static int direct_stream(int op)
 		pids[i] = snap[i].pid;
 	if (raw_ops[op]->begin)
 		raw_ops[op]->begin();
-	ret = crib_direct_stream(op, pids, snap_nr, raw_ops[op]->size, direct_stream_rec, &op);
+	if (stream)
+		ret = crib_direct_stream(op, pids, snap_nr, raw_ops[op]->size, direct_stream_rec, &op);
+	else
+		ret = crib_direct_tree(op, pids, snap_nr, direct_rec, &op);
 	free(pids);
 	if (ret) {
-		pr_info("prepare: %s: the iterator read here failed (%s); the engine reads it\n", op_names[op],
-			strerror(ret < 0 ? -ret : ret));
+		pr_info("prepare: %s: the %s here failed (%s); the engine reads it\n", op_names[op],
+			stream ? "iterator read" : "tree pass run", strerror(ret < 0 ? -ret : ret));
 		snap_op_drop(op);
 	}
 	return ret;
@@ -1143,7 +1120,7 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 		if (!op_folder[op] || !op_avail[op] || !(crib_direct_tree_on(op) || crib_direct_stream_on(op)))
 			continue;
 		t = mono_ns();
-		if (crib_direct_tree_on(op) ? direct_tree(op) : direct_stream(op))
+		if (direct_read(op, !crib_direct_tree_on(op)))
 			continue;
 		direct_ns[op] = mono_ns() - t;
 		done[n_done++] = op;

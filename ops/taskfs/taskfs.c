@@ -44,15 +44,22 @@ static int check_file(pid_t pid, const char *name, const Crib__TaskFsFile *f, si
 	return 0;
 }
 
-static void put_file(struct cr_eng_taskfs_file *d, const Crib__TaskFsFile *f, char **at)
+/* What stat(), fdinfo and statfs() say of a file, into @d (the rest zeroed) */
+static void put_stat(struct cr_eng_taskfs_file *d, uint32_t mode, uint32_t major, uint32_t minor, int32_t mnt_id,
+		     uint64_t ino, uint64_t magic)
 {
 	memset(d, 0, sizeof(*d));
-	d->mode = f->mode;
-	d->dev_major = f->dev_major;
-	d->dev_minor = f->dev_minor;
-	d->mnt_id = f->mnt_id;
-	d->ino = f->ino;
-	d->fs_magic = f->magic;
+	d->mode = mode;
+	d->dev_major = major;
+	d->dev_minor = minor;
+	d->mnt_id = mnt_id;
+	d->ino = ino;
+	d->fs_magic = magic;
+}
+
+static void put_file(struct cr_eng_taskfs_file *d, const Crib__TaskFsFile *f, char **at)
+{
+	put_stat(d, f->mode, f->dev_major, f->dev_minor, f->mnt_id, f->ino, f->magic);
 	if (!f->has_path) {
 		d->err = f->err;
 		return;
@@ -131,13 +138,7 @@ static int raw_file(pid_t pid, const struct crib_taskfs_file *f, const uint8_t *
 				f->mnt_id);
 		return -EPROTO;
 	}
-	memset(d, 0, sizeof(*d));
-	d->mode = f->mode;
-	d->dev_major = f->dev_major;
-	d->dev_minor = f->dev_minor;
-	d->mnt_id = f->mnt_id;
-	d->ino = f->ino;
-	d->fs_magic = f->magic;
+	put_stat(d, f->mode, f->dev_major, f->dev_minor, f->mnt_id, f->ino, f->magic);
 	if (f->err) {
 		d->err = f->err;
 		return 0;

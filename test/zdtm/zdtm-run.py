@@ -47,6 +47,8 @@ VERIFY_WARN = re.compile(r'verify: op (\w+) pid (\d+): (.*)')
 DECLINED = re.compile(r'crib: op (\w+): procfs serves it \((.*)\)')
 VIA_SERVICE = re.compile(r'crib: engine service at \S+ \(pid \d+\) ready')
 VIA_COPROCESS = re.compile(r'crib: engine pid \d+ ready')
+# prepare()'s ops run in crib.so itself (the passes the engine lends it)
+DIRECT = re.compile(r'crib: prepare: \d+ pids: .*; (\d+) ops here')
 
 
 def read_list(path):
@@ -88,7 +90,7 @@ def engine_figures(dump_logs):
     """Calls, fallbacks and verify mismatches of each op, summed over the dumps of one test."""
     ops = {}
     warns = []
-    via = {'service': 0, 'co-process': 0}
+    via = {'service': 0, 'co-process': 0, 'direct': 0}
     for log in dump_logs:
         declined = {}
         with open(log, errors='replace') as f:
@@ -101,6 +103,9 @@ def engine_figures(dump_logs):
                     via['service'] += 1
                 elif VIA_COPROCESS.search(line):
                     via['co-process'] += 1
+                d = DIRECT.search(line)
+                if d and int(d.group(1)) > 0:
+                    via['direct'] += 1
                 m = OP_STATS.search(line)
                 if m:
                     o = ops.setdefault(m.group(1), {'engine': m.group(2), 'calls': 0, 'fallbacks': 0, 'mismatches': 0,
@@ -302,7 +307,9 @@ def main():
             continue
         svc = sum(results[t][m]['via']['service'] for t in tests)
         cop = sum(results[t][m]['via']['co-process'] for t in tests)
-        print('%s dumps through the engine service: %d, through a co-process: %d' % (m, svc, cop))
+        direct = sum(results[t][m]['via'].get('direct', 0) for t in tests)
+        print('%s dumps through the engine service: %d, through a co-process: %d; with passes run in crib.so: %d' %
+              (m, svc, cop, direct))
     if mism:
         bad = True
     with open(os.path.join(out, 'results.json'), 'w') as f:

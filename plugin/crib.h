@@ -42,16 +42,14 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
  * op's, struct cr_eng_fdmeta) also has crib_NAME_release(), which frees
  * it: ops.c calls it for a snapshot record CRIU never took (a record
  * handed to CRIU is CRIU's to free, and is handed out once).
- */
-/*
+ *
  * A per-task op whose tree pass or seq iterator crib.so may run itself
  * (direct.c) also has crib_NAME_raw: the size of its BPF record
  * (ops/NAME/NAME.h) and convert(), which checks one record of @len bytes
  * (a stream's are longer than size: its variable part) as the engine's
- * encoder does and
- * fills @out the same way crib_NAME_convert() does from the message:
- * 0, -ENOTSUP (procfs serves that task's op, as the engine says for a
- * record it cannot answer exactly) or another -errno.
+ * encoder does and fills @out as crib_NAME_convert() does from the
+ * message: 0, -ENOTSUP (procfs serves that task's op, as the engine says
+ * of a record it cannot answer exactly) or another -errno.
  */
 struct crib_raw_op {
 	size_t size; /* a record of a tree pass; of a stream, its fixed part (the pid first) */

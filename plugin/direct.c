@@ -138,6 +138,17 @@ static int map_by_id(uint32_t id, const char *name, uint32_t value_size, uint32_
 	return fd;
 }
 
+/* Entry @key of array map @fd set to @value: 0, or -1 with errno set */
+static int map_set(int fd, uint32_t key, const void *value)
+{
+	union bpf_attr a = {};
+
+	a.map_fd = fd;
+	a.key = (uintptr_t)&key;
+	a.value = (uintptr_t)value;
+	return sys_bpf(BPF_MAP_UPDATE_ELEM, &a) ? -1 : 0;
+}
+
 /* Closes the fds of @n that are open (> 0) */
 static void close_open(int *fds[], int n)
 {
@@ -390,7 +401,6 @@ int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, i
 	struct tree *t = &trees[op];
 	struct crib_tree_req req;
 	struct crib_tree_in in;
-	union bpf_attr a;
 	const uint8_t *out;
 	int at, i, n, ret;
 
@@ -401,30 +411,17 @@ int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, i
 		n = nr - at < CRIB_TREE_MAX ? nr - at : CRIB_TREE_MAX;
 		memset(&in, 0, sizeof(in));
 		memcpy(in.pid, pids + at, n * sizeof(in.pid[0]));
-		memset(&a, 0, sizeof(a));
-		a.map_fd = t->in;
-		a.key = (uintptr_t)&tree_slot;
-		a.value = (uintptr_t)&in;
-		if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+		if (map_set(t->in, tree_slot, &in))
 			return -errno;
-
 		memset(&req, 0, sizeof(req));
-		req.req.size = sizeof(req);
-		req.req.version = CRIB_ABI_VERSION;
-		req.req.ns_inum = d.pid_ns;
 		req.nr = n;
 		req.slot = tree_slot;
-		memset(&a, 0, sizeof(a));
-		a.test.prog_fd = t->prog;
-		a.test.ctx_in = (uintptr_t)&req;
-		a.test.ctx_size_in = sizeof(req);
-		if (sys_bpf(BPF_PROG_TEST_RUN, &a))
-			return -errno;
+		ret = run(t->prog, &req.req, sizeof(req), 0);
 		t->passes++;
-		if ((int)a.test.retval != req.req.err || req.req.count != (uint32_t)n)
+		if (ret)
+			return ret;
+		if (req.req.count != (uint32_t)n)
 			return -EPROTO;
-		if (req.req.err)
-			return req.req.err;
 		for (i = 0; i < n; i++) {
 			ret = each(arg, at + i, ((const int32_t *)out)[i],
 				   out + sizeof(int32_t) * CRIB_TREE_MAX + t->rec_size * i);
@@ -479,7 +476,7 @@ int crib_direct_stream(int op, const pid_t *pids, int nr, size_t fixed,
 	struct crib_iter_args args = { .pid = 0, .ns_inum = d.pid_ns };
 	const struct crib_rec *h;
 	const struct crib_req *end = NULL;
-	uint32_t zero = 0, count = 0;
+	uint32_t count = 0;
 	int link = -1, iter = -1, i, ret = 0;
 	uint8_t *buf = NULL;
 	union bpf_attr a;
@@ -496,17 +493,7 @@ int crib_direct_stream(int op, const pid_t *pids, int nr, size_t fixed,
 		}
 		want_bits[pids[i] / 64] |= 1ULL << (pids[i] % 64);
 	}
-	memset(&a, 0, sizeof(a));
-	a.map_fd = st->want;
-	a.key = (uintptr_t)&zero;
-	a.value = (uintptr_t)want_bits;
-	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
-		goto fail;
-	memset(&a, 0, sizeof(a));
-	a.map_fd = st->args;
-	a.key = (uintptr_t)&zero;
-	a.value = (uintptr_t)&args;
-	if (sys_bpf(BPF_MAP_UPDATE_ELEM, &a))
+	if (map_set(st->want, 0, want_bits) || map_set(st->args, 0, &args))
 		goto fail;
 
 	/* attached to no task: every task of CRIU's pid namespace, the wanted ones written */

@@ -1018,10 +1018,18 @@ static bool prepare_useful(void)
 	return false;
 }
 
+/* A record of op @op's pass run here into entry @i: a record that does not check out fails that task's op, as the engine's answer would */
+static void snap_convert(int op, size_t i, const void *rec, size_t len)
+{
+	int ret = raw_ops[op]->convert(snap[i].pid, rec, len, snap_rec[op] + i * folder_ops[op].size);
+
+	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
+}
+
 /* One record of a tree pass run here (direct_read()): entry i of the snapshot */
 static int direct_rec(void *arg, int i, int err, const void *rec)
 {
-	int op = *(int *)arg, ret;
+	int op = *(int *)arg;
 
 	if (err == -ESRCH) {
 		snap_st[op][i] = ESRCH; /* gone: CRIU's ask says so */
@@ -1030,26 +1038,21 @@ static int direct_rec(void *arg, int i, int err, const void *rec)
 	/* any other refusal (e.g. -EOPNOTSUPP, no bpf_task_from_vpid()): the engine reads the op */
 	if (err)
 		return err;
-	/* a record that does not check out fails that task's op, as the engine's answer would */
-	ret = raw_ops[op]->convert(snap[i].pid, rec, raw_ops[op]->size, snap_rec[op] + i * folder_ops[op].size);
-	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
+	snap_convert(op, i, rec, raw_ops[op]->size);
 	return 0;
 }
 
 /* One record of an iterator read here (direct_read()): the task of @pid */
 static int direct_stream_rec(void *arg, pid_t pid, const void *rec, size_t len)
 {
-	int op = *(int *)arg, ret;
+	int op = *(int *)arg;
 	struct snap_ent *e = snap_find(pid);
-	size_t i;
 
 	if (!e || snap_st[op][e - snap] != SNAP_REC_NONE) {
 		bad_answer(op_names[op], pid, "an iterator record not asked for or repeated");
 		return -EPROTO;
 	}
-	i = e - snap;
-	ret = raw_ops[op]->convert(pid, rec, len, snap_rec[op] + i * folder_ops[op].size);
-	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
+	snap_convert(op, e - snap, rec, len);
 	return 0;
 }
 

@@ -332,15 +332,17 @@ export class EngineServer {
     const d = this.collector?.direct?.();
     if (!d) return {};
     const offer: { [k: string]: unknown } = service ? { taskProg: d.taskProg } : { ...d };
-    const slot = service ? this.binding?.treeSlot : COPROCESS_TREE_SLOT;
-    const trees = slot !== undefined && !process.env.CRIB_NO_DIRECT_TREES ? this.folder.directTrees(this.caller) : [];
-    if (trees.length) {
-      offer.trees = trees;
-      offer.treeSlot = slot;
+    const slot = process.env.CRIB_NO_DIRECT_TREES ? undefined : service ? this.binding?.treeSlot : COPROCESS_TREE_SLOT;
+    if (slot !== undefined) {
+      const trees = this.folder.directTrees(this.caller);
+      if (trees.length) {
+        offer.trees = trees;
+        offer.treeSlot = slot;
+      }
+      // a co-process's iterators are its one CRIU's (it reads none while that CRIU runs them)
+      const iters = this.folder.directIters(this.caller, service ? slot : 0);
+      if (iters.length) offer.iters = iters;
     }
-    // a co-process's iterators are its one CRIU's (it reads none while that CRIU runs them)
-    const iters = slot !== undefined && !process.env.CRIB_NO_DIRECT_TREES ? this.folder.directIters(this.caller, service ? slot : 0) : [];
-    if (iters.length) offer.iters = iters;
     this.debug(`hello: the caller may run ${JSON.stringify(offer)}`);
     return { direct: { abiVersion: CRIB_ABI_VERSION, ...offer } };
   }

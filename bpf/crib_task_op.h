@@ -20,6 +20,10 @@
  *                   iter/task attached to one task, for kernels without
  *                   bpf_task_from_pid (< 6.2); a CRIB_REC_CTX record
  *
+ * An object of SYSCALL programs, which need bpf_task_from_pid() (6.2+),
+ * defines CRIB_TASK_FROM_PID before it includes NAME_fields.h: its FILL
+ * may then use what 6.2 has (bpf_rdonly_cast()).
+ *
  * engine-ts/src/engine/ops.ts taskOp() is the user-space side of the
  * same shape.
  */
@@ -39,6 +43,38 @@ struct crib_##name##_tree {							\
 };
 
 #ifdef __VMLINUX_H__
+
+/*
+ * Which run of a program of this object a FILL is in, per CPU (a run
+ * stays on its CPU): bumped at the start of every run, so a FILL may keep
+ * what it found for the task before and reuse it within the same run
+ * only (cgroup_fields.h: the tasks of a tree mostly share a css_set).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fill_run SEC(".maps");
+
+/* A new run: the count goes up (it is 0 only before the first) */
+static __always_inline void crib_fill_begin(void)
+{
+	__u32 zero = 0;
+	__u64 *run = bpf_map_lookup_elem(&fill_run, &zero);
+
+	if (run)
+		*run += 1;
+}
+
+/* The run a FILL is in: 0 when unknown (keep nothing) */
+static __always_inline __u64 crib_fill_run(void)
+{
+	__u32 zero = 0;
+	__u64 *run = bpf_map_lookup_elem(&fill_run, &zero);
+
+	return run ? *run : 0;
+}
 
 /*
  * Zeroes a record of @size bytes (a multiple of 8) at @p: clang expands a
@@ -66,6 +102,7 @@ int prog(struct crib_tree_req *ctx)						\
 	struct walk_t w = {};							\
 	int err;								\
 										\
+	crib_fill_begin();							\
 	err = crib_tree_check(ctx);						\
 	if (!err) {								\
 		w.ns_inum = ctx->req.ns_inum;					\
@@ -85,6 +122,7 @@ int crib_##name(struct crib_##name##_ctx *ctx)					\
 	struct task_struct *task;						\
 	int level, err;								\
 										\
+	crib_fill_begin();							\
 	task = crib_req_task(&ctx->req, sizeof(*ctx), &level, &err);		\
 	if (task) {								\
 		fill(&ctx->rec, task, level, ctx->req.ns_inum);			\
@@ -193,6 +231,7 @@ int crib_##name##_iter(struct bpf_iter__task *ctx)				\
 										\
 	if (!r)									\
 		return 0;							\
+	crib_fill_begin();							\
 	level = crib_iter_task_level(task, &inum);				\
 	if (level < 0)								\
 		return 0;							\

@@ -7,7 +7,7 @@
 #define CRIB_TREE_RB_SIZE (4u << 20)
 #include "crib_bpf.h"
 /* 6.2+ (bpf_task_from_pid): bpf_rdonly_cast() is there too; the iterator fallback reads by probe reads */
-#define CRIB_CG_TYPED
+#define CRIB_TASK_FROM_PID
 #include "cgroup_fields.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -36,6 +36,35 @@ function mounts(): Map<string, string> {
   return m;
 }
 
+/** A new cgroup @rel under hierarchy @name (its directories added to @made), with @pid moved into it; undefined if that hierarchy is not mounted */
+function moveTo(made: string[], name: string, rel: string, pid: number): string | undefined {
+  const root = mounts().get(name);
+  if (!root) return undefined;
+  let dir = root;
+  for (const part of rel.split('/')) {
+    dir = path.join(dir, part);
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir);
+      made.push(dir);
+    }
+  }
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), `${pid}\n`);
+  return dir;
+}
+
+/** Removes the cgroups of @made, innermost first: their tasks are killed, the cgroups empty once they are reaped */
+function removeMade(made: string[]): void {
+  for (const d of made.reverse()) for (let i = 0; i < 50; i++) {
+    try {
+      fs.rmdirSync(d);
+      break;
+    } catch {
+      spawnSyncSleep();
+    }
+  }
+  made.length = 0;
+}
+
 /** A sleeping python whose threads' ids it prints: [pid, tid of a second thread] */
 async function sleeper(kids: ChildProcess[]): Promise<[number, number]> {
   const k = spawn('python3', ['-c', 'import os, threading, time\nt = threading.Thread(target=time.sleep, args=(60,)); t.start()\nos.write(1, b"%d %d\\n" % (os.getpid(), t.native_id))\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -59,32 +88,9 @@ for (const mech of cgroup.mechanisms) describe(`op cgroup (ops/cgroup), mechanis
   });
   after(function () {
     env?.close();
-    // the children are killed: their cgroups empty once they are reaped
-    for (const d of made.reverse()) for (let i = 0; i < 50; i++) {
-      try {
-        fs.rmdirSync(d);
-        break;
-      } catch {
-        spawnSyncSleep();
-      }
-    }
+    removeMade(made);
   });
-
-  /** A new cgroup @rel under hierarchy @name, with @pid moved into it; undefined if that hierarchy is not mounted */
-  function move(name: string, rel: string, pid: number): string | undefined {
-    const root = mounts().get(name);
-    if (!root) return undefined;
-    let dir = root;
-    for (const part of rel.split('/')) {
-      dir = path.join(dir, part);
-      if (!fs.existsSync(dir)) {
-        fs.mkdirSync(dir);
-        made.push(dir);
-      }
-    }
-    fs.writeFileSync(path.join(dir, 'cgroup.procs'), `${pid}\n`);
-    return dir;
-  }
+  const move = (name: string, rel: string, pid: number) => moveTo(made, name, rel, pid);
 
   if (mech.reader !== 'iter') it('struct crib_cgroup, crib_cgroup_hier, crib_cgroup_ctx and crib_cgroup_tree match the BTF of cgroup.bpf.o', function () {
     const btf = loadBtf('cgroup.bpf.o');
@@ -152,6 +158,7 @@ function spawnSyncSleep(): void {
 describe('op cgroup (ops/cgroup), the tree pass (crib_cgroup_tree)', function () {
   this.timeout(60000);
   let env: FolderOpEnv;
+  const made: string[] = [];
 
   before(function () {
     env = folderOpEnv('cgroup');
@@ -159,11 +166,19 @@ describe('op cgroup (ops/cgroup), the tree pass (crib_cgroup_tree)', function ()
   });
   after(function () {
     env?.close();
+    removeMade(made);
   });
 
-  it('agrees with /proc/PID/cgroup for every task of a run longer than one pass', async function () {
-    const [pid] = await sleeper(env.kids);
-    const pids = Array.from({ length: TREE_MAX + 3 }, (_, i) => (i % 2 ? pid : process.pid));
+  // the pass keeps the css_set it walked last: runs of tasks that share one, and tasks that do not, in turn
+  it('agrees with /proc/PID/cgroup for every task of a run longer than one pass, tasks of the same and of other cgroups in turn', async function () {
+    const [a] = await sleeper(env.kids);
+    const [b] = await sleeper(env.kids);
+    const tag = `crib-test-${process.pid}-tree`;
+    const moved = [moveTo(made, '', `${tag}/b`, b), moveTo(made, 'pids', `${tag}/b`, b)];
+    if (moved.every((d) => !d)) this.skip();
+    assert.notStrictEqual(fromProc(b), fromProc(a));
+    const turn = [process.pid, a, a, b, b, b, a, process.pid, b];
+    const pids = Array.from({ length: TREE_MAX + 3 }, (_, i) => turn[i % turn.length]);
     pids[5] = 0x3ffffff0;
     let n = 0;
     env.ops.readTree(env.id, pids, env.caller(), (p, rec, err) => {

@@ -32,6 +32,8 @@ struct crib_cg_walk {
 	__u64 pos;	/* the next link's cgrp_link */
 	__u32 off;	/* bytes of rec.names used */
 	__u32 _pad0;
+	__u64 memo_run;	 /* crib_fill_run() of the walk rec holds, 0: none */
+	__u64 memo_cset; /* the css_set it walked */
 	struct crib_cgroup rec;
 };
 
@@ -99,7 +101,7 @@ static long crib_cg_step(__u64 i, void *arg)
 	struct crib_cg_walk *st;
 	struct cgrp_cset_link *link;
 	struct crib_cgroup_hier *h;
-#ifndef CRIB_CG_TYPED
+#ifndef CRIB_TASK_FROM_PID
 	struct list_head *pos;
 #endif
 	struct cgroup *cgrp;
@@ -113,7 +115,7 @@ static long crib_cg_step(__u64 i, void *arg)
 		st->rec.flags |= CRIB_CGROUP_TRUNCATED;
 		return 1;
 	}
-#ifdef CRIB_CG_TYPED
+#ifdef CRIB_TASK_FROM_PID
 	/* the link as a typed pointer: its fields and the cgroup's are direct loads (bpf/README.md) */
 	link = bpf_rdonly_cast((void *)(st->pos - bpf_core_field_offset(struct cgrp_cset_link, cgrp_link)),
 			       bpf_core_type_id_kernel(struct cgrp_cset_link));
@@ -130,7 +132,7 @@ static long crib_cg_step(__u64 i, void *arg)
 		return 1;
 	}
 	h = &st->rec.h[st->rec.nr & (CRIB_CGROUP_MAX - 1)];
-#ifdef CRIB_CG_TYPED
+#ifdef CRIB_TASK_FROM_PID
 	h->hierarchy_id = cgrp->root->hierarchy_id;
 	h->flags = cgrp->self.flags & CRIB_CSS_ONLINE ? 0 : CRIB_CGROUP_DEAD;
 	st->pos = (__u64)link->cgrp_link.next;
@@ -150,6 +152,7 @@ static long crib_cg_step(__u64 i, void *arg)
 static __always_inline void fill_cgroup(struct crib_cgroup *r, struct task_struct *task, int level, __u32 ns_inum)
 {
 	struct css_set *cset = BPF_CORE_READ(task, cgroups);
+	__u64 run = crib_fill_run();
 	struct crib_cg_walk *st;
 	__u32 zero = 0;
 	int i;
@@ -159,13 +162,25 @@ static __always_inline void fill_cgroup(struct crib_cgroup *r, struct task_struc
 	st = bpf_map_lookup_elem(&cgroup_walk, &zero);
 	if (!cset || !st)
 		return;
-	st->rec.nr = 0;
-	st->rec.flags = BPF_CORE_READ(task, flags) & CRIB_PF_EXITING ? CRIB_CGROUP_EXITING : 0;
-	st->off = 0;
-	st->head = (__u64)&cset->cgrp_links;
-	st->pos = (__u64)BPF_CORE_READ(cset, cgrp_links.next);
-	bpf_loop(CRIB_CGROUP_MAX + 1, crib_cg_step, NULL, 0);
-	st->head = st->pos = 0;
+	/*
+	 * The tasks of a tree mostly share their css_set: one walked before
+	 * in this run (a task of the tree holds it) is not walked again.
+	 */
+	if (!run || st->memo_run != run || st->memo_cset != (__u64)cset) {
+		st->memo_run = 0;
+		st->rec.nr = 0;
+		st->rec.flags = 0;
+		st->off = 0;
+		st->head = (__u64)&cset->cgrp_links;
+		st->pos = (__u64)BPF_CORE_READ(cset, cgrp_links.next);
+		bpf_loop(CRIB_CGROUP_MAX + 1, crib_cg_step, NULL, 0);
+		st->head = st->pos = 0;
+		st->memo_run = run;
+		st->memo_cset = (__u64)cset;
+	}
+	st->rec.flags &= ~CRIB_CGROUP_EXITING;
+	if (BPF_CORE_READ(task, flags) & CRIB_PF_EXITING)
+		st->rec.flags |= CRIB_CGROUP_EXITING;
 	/*
 	 * The record, a word at a time, unrolled: a context is only written
 	 * at constant offsets from its own pointer (volatile: clang would

@@ -24,6 +24,9 @@
  * defines CRIB_TASK_FROM_PID before it includes NAME_fields.h: its FILL
  * may then use what 6.2 has (bpf_rdonly_cast()).
  *
+ * bpf/pertask.bpf.c runs the FILL of every such op in one tree pass,
+ * crib_pertask, each task found once: what crib.so runs in prepare().
+ *
  * engine-ts/src/engine/ops.ts taskOp() is the user-space side of the
  * same shape.
  */

@@ -89,15 +89,19 @@ int crib_direct_task(pid_t pid, struct crib_task *t);
 int crib_direct_pids(bool children, pid_t pid, int32_t **out, int *nr);
 /* whether folder op @op's tree pass runs here (Direct.trees) */
 bool crib_direct_tree_on(int op);
+/* the kernel id of op @op's tree pass (0: none here): ops of the same id share one pass */
+uint32_t crib_direct_tree_prog(int op);
 /*
- * Op @op's tree pass for @pids of CRIU's pid namespace: @each(@arg, i,
- * err, record) for pids[i] (err 0: its record, of crib_NAME_raw.size
- * bytes, valid during the call; else -errno), which returns 0 or stops
- * the pass with its error.  0, or -errno: the pass failed (what @each was
- * given is not to be used).
+ * The tree pass of @ops (@n_ops of them, all of one program) for @pids of
+ * CRIU's pid namespace, run once: @each(@arg, op, i, err, record) for
+ * pids[i] and each op (err 0: its record, of crib_NAME_raw.size bytes,
+ * valid during the call; else -errno), which returns 0 or stops the pass
+ * with its error.  ns[k]: the time to charge ops[k] (its share of the
+ * run, its records' calls).  0, or -errno: the pass failed (what @each
+ * was given is not to be used).
  */
-int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, int i, int err, const void *rec),
-		     void *arg);
+int crib_direct_tree(const int *ops, int n_ops, const pid_t *pids, int nr,
+		     int (*each)(void *arg, int op, int i, int err, const void *rec), void *arg, uint64_t *ns);
 /* whether folder op @op's seq iterator is read here (Direct.iters) */
 bool crib_direct_stream_on(int op);
 /*
@@ -109,6 +113,8 @@ bool crib_direct_stream_on(int op);
 int crib_direct_stream(int op, const pid_t *pids, int nr, size_t fixed,
 		       int (*each)(void *arg, pid_t pid, const void *rec, size_t len), void *arg);
 
+/* ops.c: CLOCK_MONOTONIC in ns */
+uint64_t crib_mono_ns(void);
 /* ops.c: the name of an op (ops/registry) */
 const char *crib_op_name(int op);
 /*

@@ -60,13 +60,18 @@ static struct {
 	unsigned long calls[3], fallbacks;
 } d = { .task = -1, .threads = -1, .children = -1, .tids = -1 };
 
-/* The tree passes lent by the engine (Direct.trees), by op; prog 0: none */
+/*
+ * The tree passes lent by the engine (Direct.trees), by op; prog 0: none.
+ * The pass of every per-task op (DirectTree.pertask) is lent for each of
+ * them, with its own out map each: one program id, run once for all.
+ */
 static struct tree {
 	int prog, in;	      /* fds */
-	uint8_t *out;	      /* tree_out, mapped */
+	uint32_t prog_id;     /* the program's kernel id */
+	uint8_t *out;	      /* tree_out (out_NAME), mapped */
 	size_t out_len;	      /* the mapping's bytes */
 	size_t rec_size;      /* the op's record: sizeof(struct crib_NAME) */
-	unsigned long passes; /* runs of the program */
+	unsigned long passes; /* runs of the program for this op */
 } trees[CR_ENGINE_OP__MAX];
 static uint32_t tree_slot;
 
@@ -220,7 +225,7 @@ static void tree_open(const Crib__DirectTree *m)
 	const struct crib_raw_op *raw = m->op < CR_ENGINE_OP__MAX ? crib_op_raw(m->op) : NULL;
 	const char *name = crib_op_name(m->op);
 	struct tree *t = m->op < CR_ENGINE_OP__MAX ? &trees[m->op] : NULL;
-	char prog[BPF_OBJ_NAME_LEN];
+	char prog[BPF_OBJ_NAME_LEN], out_name[BPF_OBJ_NAME_LEN];
 	size_t value_size;
 	int out = -1;
 	void *map;
@@ -232,11 +237,17 @@ static void tree_open(const Crib__DirectTree *m)
 		return;
 	}
 	/* the kernel keeps BPF_OBJ_NAME_LEN - 1 bytes of a name */
-	snprintf(prog, sizeof(prog), "crib_%s_tree", name);
+	if (m->has_pertask && m->pertask) {
+		snprintf(prog, sizeof(prog), "crib_pertask");
+		snprintf(out_name, sizeof(out_name), "out_%s", name);
+	} else {
+		snprintf(prog, sizeof(prog), "crib_%s_tree", name);
+		snprintf(out_name, sizeof(out_name), "tree_out");
+	}
 	value_size = sizeof(int32_t) * CRIB_TREE_MAX + raw->size * CRIB_TREE_MAX;
 	t->prog = prog_by_id(m->prog, prog);
 	t->in = map_by_id(m->in_map, "tree_in", sizeof(struct crib_tree_in), CRIB_TREE_SLOTS, false);
-	out = map_by_id(m->out_map, "tree_out", value_size, CRIB_TREE_SLOTS, true);
+	out = map_by_id(m->out_map, out_name, value_size, CRIB_TREE_SLOTS, true);
 	map = MAP_FAILED;
 	if (t->prog > 0 && t->in > 0 && out > 0) {
 		/* an array's entries are 8-byte aligned in its mapping */
@@ -253,7 +264,9 @@ static void tree_open(const Crib__DirectTree *m)
 	}
 	t->out = map;
 	t->rec_size = raw->size;
-	pr_info("direct: op %s: its tree pass runs here (program %u, slot %u)\n", name, m->prog, tree_slot);
+	t->prog_id = m->prog;
+	pr_info("direct: op %s: its tree pass runs here (program %u%s, slot %u)\n", name, m->prog,
+		m->has_pertask && m->pertask ? ", every per-task op's" : "", tree_slot);
 }
 
 void crib_direct_close(void)
@@ -395,38 +408,59 @@ bool crib_direct_tree_on(int op)
 	return op >= 0 && op < CR_ENGINE_OP__MAX && trees[op].out;
 }
 
-int crib_direct_tree(int op, const pid_t *pids, int nr, int (*each)(void *arg, int i, int err, const void *rec),
-		     void *arg)
+uint32_t crib_direct_tree_prog(int op)
 {
-	struct tree *t = &trees[op];
+	return crib_direct_tree_on(op) ? trees[op].prog_id : 0;
+}
+
+int crib_direct_tree(const int *ops, int n_ops, const pid_t *pids, int nr,
+		     int (*each)(void *arg, int op, int i, int err, const void *rec), void *arg, uint64_t *ns)
+{
 	struct crib_tree_req req;
 	struct crib_tree_in in;
 	const uint8_t *out;
-	int at, i, n, ret;
+	int at, i, k, n, ret;
+	uint64_t t;
 
-	if (!crib_direct_tree_on(op))
-		return -ENOTSUP;
-	out = t->out + ((sizeof(int32_t) + t->rec_size) * CRIB_TREE_MAX + 7) / 8 * 8 * tree_slot;
+	if (n_ops < 1)
+		return -EINVAL;
+	for (k = 0; k < n_ops; k++) {
+		if (crib_direct_tree_prog(ops[k]) != crib_direct_tree_prog(ops[0]) || !crib_direct_tree_prog(ops[k]))
+			return -EINVAL;
+		ns[k] = 0;
+	}
 	for (at = 0; at < nr; at += n) {
+		struct tree *t0 = &trees[ops[0]];
+
 		n = nr - at < CRIB_TREE_MAX ? nr - at : CRIB_TREE_MAX;
+		t = crib_mono_ns();
 		memset(&in, 0, sizeof(in));
 		memcpy(in.pid, pids + at, n * sizeof(in.pid[0]));
-		if (map_set(t->in, tree_slot, &in))
+		if (map_set(t0->in, tree_slot, &in))
 			return -errno;
 		memset(&req, 0, sizeof(req));
 		req.nr = n;
 		req.slot = tree_slot;
-		ret = run(t->prog, &req.req, sizeof(req), 0);
-		t->passes++;
+		ret = run(t0->prog, &req.req, sizeof(req), 0);
 		if (ret)
 			return ret;
 		if (req.req.count != (uint32_t)n)
 			return -EPROTO;
-		for (i = 0; i < n; i++) {
-			ret = each(arg, at + i, ((const int32_t *)out)[i],
-				   out + sizeof(int32_t) * CRIB_TREE_MAX + t->rec_size * i);
-			if (ret)
-				return ret;
+		/* the run is every op's: each is charged its share */
+		t = crib_mono_ns() - t;
+		for (k = 0; k < n_ops; k++) {
+			struct tree *tk = &trees[ops[k]];
+			uint64_t t1 = crib_mono_ns();
+
+			tk->passes++;
+			out = tk->out + ((sizeof(int32_t) + tk->rec_size) * CRIB_TREE_MAX + 7) / 8 * 8 * tree_slot;
+			for (i = 0; i < n; i++) {
+				ret = each(arg, ops[k], at + i, ((const int32_t *)out)[i],
+					   out + sizeof(int32_t) * CRIB_TREE_MAX + tk->rec_size * i);
+				if (ret)
+					return ret;
+			}
+			ns[k] += t / n_ops + (crib_mono_ns() - t1);
 		}
 	}
 	return 0;

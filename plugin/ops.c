@@ -1026,11 +1026,9 @@ static void snap_convert(int op, size_t i, const void *rec, size_t len)
 	snap_st[op][i] = ret ? -ret : SNAP_REC_OK;
 }
 
-/* One record of a tree pass run here (direct_read()): entry i of the snapshot */
-static int direct_rec(void *arg, int i, int err, const void *rec)
+/* One record of a tree pass run here (direct_read()): op @op's of entry i of the snapshot */
+static int direct_rec(void *arg, int op, int i, int err, const void *rec)
 {
-	int op = *(int *)arg;
-
 	if (err == -ESRCH) {
 		snap_st[op][i] = ESRCH; /* gone: CRIU's ask says so */
 		return 0;
@@ -1057,41 +1055,49 @@ static int direct_stream_rec(void *arg, pid_t pid, const void *rec, size_t len)
 }
 
 /*
- * Folder op @op for the whole snapshot by its tree pass or its seq
- * iterator (@stream), run here: 0, or -errno and nothing kept.  A task
+ * Folder ops @ops for the whole snapshot by their tree pass (one for all
+ * of them) or op @ops[0] by its seq iterator (@stream, @n 1), run here:
+ * 0, and ns[k] the time of ops[k]; or -errno and nothing kept.  A task
  * without a record from the iterator (gone) is left to CRIU's ask, which
  * the engine answers.
  */
-static int direct_read(int op, bool stream)
+static int direct_read(const int *ops, int n, bool stream, uint64_t *ns)
 {
 	pid_t *pids;
-	int i, ret;
+	int i, k, ret = 0;
 
-	ret = snap_op_alloc(op);
+	for (k = 0; k < n && !ret; k++)
+		ret = snap_op_alloc(ops[k]);
 	pids = malloc((snap_nr ?: 1) * sizeof(*pids));
 	if (ret || !pids) {
 		free(pids);
-		snap_op_drop(op);
+		for (k = 0; k < n; k++)
+			snap_op_drop(ops[k]);
 		return -ENOMEM;
 	}
 	for (i = 0; i < snap_nr; i++)
 		pids[i] = snap[i].pid;
-	if (raw_ops[op]->begin)
-		raw_ops[op]->begin();
-	if (stream)
-		ret = crib_direct_stream(op, pids, snap_nr, raw_ops[op]->size, direct_stream_rec, &op);
-	else
-		ret = crib_direct_tree(op, pids, snap_nr, direct_rec, &op);
+	for (k = 0; k < n; k++)
+		if (raw_ops[ops[k]]->begin)
+			raw_ops[ops[k]]->begin();
+	if (stream) {
+		uint64_t t = crib_mono_ns();
+
+		ret = crib_direct_stream(ops[0], pids, snap_nr, raw_ops[ops[0]]->size, direct_stream_rec, (void *)ops);
+		ns[0] = crib_mono_ns() - t;
+	} else {
+		ret = crib_direct_tree(ops, n, pids, snap_nr, direct_rec, NULL, ns);
+	}
 	free(pids);
-	if (ret) {
-		pr_info("prepare: %s: the %s here failed (%s); the engine reads it\n", op_names[op],
+	for (k = 0; ret && k < n; k++) {
+		pr_info("prepare: %s: the %s here failed (%s); the engine reads it\n", op_names[ops[k]],
 			stream ? "iterator read" : "tree pass run", strerror(ret < 0 ? -ret : ret));
-		snap_op_drop(op);
+		snap_op_drop(ops[k]);
 	}
 	return ret;
 }
 
-static uint64_t mono_ns(void)
+uint64_t crib_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -1099,11 +1105,18 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Whether folder op @op is read here in prepare(): by a tree pass or an iterator the engine lent */
+static bool direct_here(int op)
+{
+	return op_folder[op] && op_avail[op] && (crib_direct_tree_on(op) || crib_direct_stream_on(op));
+}
+
 int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_ns)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
 	Crib__PrepareReq prep = CRIB__PREPARE_REQ__INIT;
 	uint64_t direct_ns[CR_ENGINE_OP__MAX] = {}, engine_ns = 0, t;
+	bool counted[CR_ENGINE_OP__MAX] = {};
 	uint32_t done[CR_ENGINE_OP__MAX];
 	Crib__Response *resp;
 	size_t i, n_done = 0;
@@ -1118,18 +1131,32 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 	if (ret)
 		return ret;
 
-	/* the tree passes the engine lent this CRIU: run here, and not asked for */
+	/*
+	 * The tree passes the engine lent this CRIU: run here, and not asked
+	 * for.  Ops lent one pass (that of every per-task op) run it once.
+	 */
 	for (op = 0; op < CR_ENGINE_OP__MAX; op++) {
-		if (!op_folder[op] || !op_avail[op] || !(crib_direct_tree_on(op) || crib_direct_stream_on(op)))
+		int group[CR_ENGINE_OP__MAX], n = 0, o;
+		uint64_t ns[CR_ENGINE_OP__MAX];
+
+		if (!direct_here(op) || counted[op])
 			continue;
-		t = mono_ns();
-		if (direct_read(op, !crib_direct_tree_on(op)))
+		for (o = op; o < CR_ENGINE_OP__MAX; o++) {
+			if (o == op || (direct_here(o) && !counted[o] && crib_direct_tree_prog(o) &&
+					crib_direct_tree_prog(o) == crib_direct_tree_prog(op))) {
+				group[n++] = o;
+				counted[o] = true;
+			}
+		}
+		if (direct_read(group, n, !crib_direct_tree_on(op), ns))
 			continue;
-		direct_ns[op] = mono_ns() - t;
-		done[n_done++] = op;
+		for (i = 0; i < (size_t)n; i++) {
+			direct_ns[group[i]] = ns[i];
+			done[n_done++] = group[i];
+		}
 	}
 
-	t = mono_ns();
+	t = crib_mono_ns();
 	prep.n_pids = nr;
 	prep.pids = (int32_t *)pids;
 	prep.has_same_ok = prep.same_ok = 1;
@@ -1158,7 +1185,7 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 	for (i = 0; i < resp->prepare->n_op_ns; i++)
 		engine_ns += resp->prepare->op_ns[i]->ns;
 	if (engine_ns)
-		scale = (long double)(mono_ns() - t) / engine_ns;
+		scale = (long double)(crib_mono_ns() - t) / engine_ns;
 	for (i = 0; i < resp->prepare->n_op_ns; i++) {
 		const Crib__OpTime *ot = resp->prepare->op_ns[i];
 

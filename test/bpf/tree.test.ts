@@ -1,21 +1,25 @@
 // The tree pass of every folder op that has one (bpf/crib_tree.h): through
-// map tree_out and through ring buffer tree_rb it gives the same answer
-// for every task, and -ESRCH for a pid that is no task; a task whose record
+// map tree_out, through ring buffer tree_rb and, for a per-task op, in the
+// pass of every per-task op (bpf/pertask.bpf.c, map out_NAME) it gives the
+// same answer for every task, and -ESRCH for a pid that is no task;
+// pertask.bpf.o has a map out_NAME for each per-task op, and only those;
+// a task whose record
 // has the bytes of the one before gets that one's message, marked same
 // (what prepare() sends as OpRecord.same), which is the message a read of
 // that task alone gives.  Op-agnostic: the ops come from the registry.
 import * as assert from 'assert';
 import { spawn } from 'child_process';
 import { TREE_MAX } from '../../engine-ts/src/bpf/records';
-import { loadFolderOps, readRegistry } from '../../engine-ts/src/engine/ops';
+import { loadFolderOps, PERTASK_OBJECT, readRegistry } from '../../engine-ts/src/engine/ops';
 import { loadProto } from '../../engine-ts/src/engine/proto';
+import { loadBtf, sizeOf } from './btf';
 import { folderOpEnv } from './folder';
 
 const folderOps = loadFolderOps(loadProto().root, readRegistry());
 const withTree = folderOps.filter((o) => o.module.treeProgram && o.module.treeRingbuf);
 
 for (const op of withTree) {
-  describe(`tree pass of op ${op.entry.name}: tree_out and tree_rb`, function () {
+  describe(`tree pass of op ${op.entry.name}: tree_out, tree_rb${op.module.treePertask ? ' and crib_pertask' : ''}`, function () {
     this.timeout(60000);
     const env = folderOpEnv(op.entry.name);
     after(() => env.close());
@@ -27,17 +31,41 @@ for (const op of withTree) {
       const live = [process.pid, ...sleepers.map((k) => k.pid!)];
       const pids = Array.from({ length: TREE_MAX + 20 }, (_, i) => live[i % live.length]);
       pids[3] = 0x3ffffff0;
-      const got: Record<'map' | 'ringbuf', string[]> = { map: [], ringbuf: [] };
-      for (const via of ['map', 'ringbuf'] as const) {
+      const got: Record<'map' | 'ringbuf' | 'pertask', string[]> = { map: [], ringbuf: [], pertask: [] };
+      const vias = op.module.treePertask ? (['map', 'ringbuf', 'pertask'] as const) : (['map', 'ringbuf'] as const);
+      for (const via of vias) {
         env.ops.readTree(op.entry.id, pids, env.caller(), (pid, rec, err) => got[via].push(`${pid}:${err}:${rec ? Buffer.from(rec).toString('hex') : ''}`), via);
       }
       assert.strictEqual(got.map.length, pids.length);
       assert.deepStrictEqual(got.ringbuf, got.map);
+      if (op.module.treePertask) assert.deepStrictEqual(got.pertask, got.map, 'crib_pertask');
       assert.ok(got.map[3].startsWith(`${0x3ffffff0}:-3:`), got.map[3]);
       assert.ok(got.map.filter((x) => x.endsWith(':')).length === 1, 'only the bogus pid has no record');
     });
   });
 }
+
+describe(`${PERTASK_OBJECT}: the pass of every per-task op`, function () {
+  it('has a map out_NAME laid out as struct crib_NAME_tree for each op with a treePertask, and no other', function () {
+    const btf = loadBtf(PERTASK_OBJECT);
+    const maps = [...btf.values()].find((t) => t.kind === 'DATASEC' && t.name === '.maps');
+    assert.ok(maps, `${PERTASK_OBJECT} has no .maps section`);
+    const vars = ((maps as unknown as { vars: { type_id: number }[] }).vars ?? []).map((v) => btf.get(v.type_id)!);
+    const outs = vars.filter((v) => v.name.startsWith('out_')).map((v) => v.name.slice(4)).sort();
+    const want = folderOps.filter((o) => o.module.treePertask).map((o) => o.entry.name).sort();
+    assert.ok(want.length > 1, 'fewer than two per-task ops');
+    assert.deepStrictEqual(outs, want);
+    for (const name of want) {
+      const own = loadBtf(`${name}.bpf.o`);
+      const size = (b: typeof btf) => {
+        const t = [...b.values()].find((x) => x.kind === 'STRUCT' && x.name === `crib_${name}_tree`);
+        assert.ok(t, `no struct crib_${name}_tree`);
+        return sizeOf(b, t.id);
+      };
+      assert.strictEqual(size(btf), size(own), `struct crib_${name}_tree in ${PERTASK_OBJECT} and ${name}.bpf.o`);
+    }
+  });
+});
 
 describe('tree reads of every folder op read in prepare(): records the same as the one before', function () {
   this.timeout(60000);

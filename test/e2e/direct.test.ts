@@ -99,6 +99,10 @@ describe('e2e: prepare() runs the passes the engine lends it', function () {
     }
     const m = /prepare: \d+ pids: .*; (\d+) ops here/.exec(r.log);
     assert.equal(Number(m?.[1]), lendable.length, `${what}: the ops prepare() did here`);
+    // the per-task ops share one pass, bpf/pertask.bpf.c's (where the kernel has bpf_task_from_pid(): their mechanism is bpf:task)
+    const shared = [...r.log.matchAll(/direct: op (\w+): its tree pass runs here \(program (\d+), every per-task op's/g)];
+    assert.deepEqual(shared.map((x) => x[1]).sort(), lendable.filter((op) => op !== 'taskfs').sort(), `${what}: the ops lent the pass of every per-task op`);
+    assert.equal(new Set(shared.map((x) => x[2])).size, 1, `${what}: one program for all of them`);
   }
 
   it('a co-process lends them to its CRIU, which runs them and agrees with procfs', async () => {
@@ -115,7 +119,7 @@ describe('e2e: prepare() runs the passes the engine lends it', function () {
     const [ra, rb] = await Promise.all([dumpOf('svc-a', a.pid, env), dumpOf('svc-b', b.pid, env)]);
     check(ra, 'service, first dump');
     check(rb, 'service, second dump');
-    const slot = (r: Ran) => new Set([...r.log.matchAll(/its tree pass runs here \(program \d+, slot (\d+)\)/g)].map((m) => Number(m[1])));
+    const slot = (r: Ran) => new Set([...r.log.matchAll(/its tree pass runs here \(program \d+(?:, every per-task op's)?, slot (\d+)\)/g)].map((m) => Number(m[1])));
     // both sessions are open from CRIU's start to its end: the two dumps overlap
     const [sa, sb] = [[...slot(ra)], [...slot(rb)]];
     assert.equal(sa.length, 1, `the first dump's slots: ${sa}`);

@@ -786,7 +786,7 @@ export class BpfCollector implements Collector {
     const s = this.tryServe(prog);
     if (typeof s === 'string' || s.source.reader) return undefined;
     const obj = s.obj.obj!;
-    const ids = [s.progFd, obj.mapInfo('tree_in').fd, obj.mapInfo('tree_out').fd].map((fd) => this.addon.objId(fd));
+    const ids = [s.progFd, obj.mapInfo('tree_in').fd, obj.mapInfo(prog.outMap ?? 'tree_out').fd].map((fd) => this.addon.objId(fd));
     return ids.some((id) => id <= 0) ? undefined : { prog: ids[0], inMap: ids[1], outMap: ids[2] };
   }
 
@@ -936,7 +936,7 @@ export class BpfCollector implements Collector {
     if (prog.reader === 'ringbuf') {
       buf = this.drainTree(op, s, err, off, recSize);
     } else {
-      buf = this.buffer(s.obj, 'tree_out');
+      buf = this.buffer(s.obj, prog.outMap ?? 'tree_out');
       err.set(new Int32Array(buf, 0, pids.length));
       for (let i = 0; i < pids.length; i++) off[i] = 4 * TREE_MAX + recSize * i;
     }

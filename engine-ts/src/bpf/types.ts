@@ -136,6 +136,8 @@ export interface ProgramRef {
    * tree_rb; default: a SYSCALL program (a tree pass: map tree_out)
    */
   reader?: 'iter' | 'ringbuf';
+  /** a tree pass: its output map (default "tree_out"; bpf/pertask.bpf.c: "out_NAME" of each op) */
+  outMap?: string;
 }
 
 export interface Caller {

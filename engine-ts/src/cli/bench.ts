@@ -89,6 +89,14 @@ export interface TreeReadFigure {
   ringbuf_encoded_ms: number;
 }
 
+/** The pass of every per-task op (bpf/pertask.bpf.c) against their own passes one after the other, medians of 21 warm runs, ms */
+export interface PertaskFigure {
+  ops: string[];
+  tasks: number;
+  own_passes_ms: number;
+  pertask_ms: number;
+}
+
 export interface BenchResult {
   date: string;
   kernel: string;
@@ -99,6 +107,7 @@ export interface BenchResult {
   workloads: WorkloadFigure[];
   lookups: LookupFigure[];
   tree_reads: TreeReadFigure[];
+  pertask?: PertaskFigure;
   service: { connect_to_answer_ms: number[]; exec_to_ready_ms: number[]; ready_parts: string };
   targets: Target[];
   notes: string[];
@@ -392,6 +401,7 @@ async function treeReads(paths: Paths, start: () => Promise<Workload>, res: Benc
   const { createCollector } = await import('../bpf/collector');
   const { FolderOps, loadFolderOps } = await import('../engine/ops');
   const { loadProto } = await import('../engine/proto');
+  const { TREE_MAX } = await import('../bpf/records');
   const w = await start();
   const c = createCollector({ objDir: paths.objDir, addonPath: paths.addon });
   try {
@@ -402,18 +412,29 @@ async function treeReads(paths: Paths, start: () => Promise<Workload>, res: Benc
     const caller = { pidNs: c.callerPidNs, bootOffsetNs: 0n, root: rootOf(process.pid), cgroupNs: cgroupNsOf('self') };
     const ops = loadFolderOps(loadProto().root).filter((x) => x.module.treeProgram && x.module.treeRingbuf);
     const folder = new FolderOps(ops, c);
+    const time = (fn: () => void): number => {
+      const xs: number[] = [];
+      for (let i = 0; i < 24; i++) {
+        const t0 = process.hrtime.bigint();
+        fn();
+        if (i >= 3) xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      return median(xs);
+    };
+    // the per-task ops' own passes one after the other, against their one pass together
+    const per = ops.filter((x) => x.module.treePertask && c.programStatus(x.module.treeProgram!) === true);
+    if (per.length && c.programStatus(per[0].module.treePertask!) === true) {
+      const some = pids.slice(0, TREE_MAX);
+      res.pertask = {
+        ops: per.map((x) => x.entry.name),
+        tasks: some.length,
+        own_passes_ms: time(() => per.forEach((x) => c.runTree(x.entry.name, x.module.treeProgram!, some, x.module.treeRecordSize!))),
+        pertask_ms: time(() => c.runTree('pertask', per[0].module.treePertask!, some, per[0].module.treeRecordSize!)),
+      };
+    }
     for (const op of ops) {
       const m = op.module;
       if (c.programStatus(m.treeRingbuf!) !== true || c.programStatus(m.treeProgram!) !== true) continue;
-      const time = (fn: () => void): number => {
-        const xs: number[] = [];
-        for (let i = 0; i < 24; i++) {
-          const t0 = process.hrtime.bigint();
-          fn();
-          if (i >= 3) xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        }
-        return median(xs);
-      };
       const raw = (prog: typeof m.treeProgram) => () => c.runTree(op.entry.name, prog!, pids, m.treeRecordSize!);
       const enc = (via: 'map' | 'ringbuf') => () => folder.readTree(op.entry.id, pids, caller, () => undefined, via);
       res.tree_reads.push({
@@ -475,6 +496,10 @@ export function formatBench(r: BenchResult): string {
   l.push('tree passes of the folder ops (one BPF run for the tree; medians of 21 warm runs in this process, ms):');
   for (const t of r.tree_reads ?? []) {
     l.push(`  ${t.op.padEnd(10)} ${t.tasks} tasks  read: map ${f(t.map_ms, 3)}  ring buffer ${f(t.ringbuf_ms, 3)}    with the messages: map ${f(t.map_encoded_ms, 3)}  ring buffer ${f(t.ringbuf_encoded_ms, 3)}`);
+  }
+  if (r.pertask) {
+    const p = r.pertask;
+    l.push(`  ${p.ops.join('+')}, ${p.tasks} tasks: their own passes ${f(p.own_passes_ms, 3)}, crib_pertask (each task found once) ${f(p.pertask_ms, 3)}`);
   }
   l.push('');
   l.push('/proc lookups per dump (strace of CRIU; crib through the service):');

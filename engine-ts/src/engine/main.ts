@@ -76,7 +76,7 @@ const WARMUP_ROUNDS = 3;
 /** The objects of the folder ops' first mechanisms (and tree programs): what the hello would load */
 function folderObjects(): string[] {
   try {
-    return loadFolderOps(loadProto().root).flatMap((o) => [o.module.mechanisms[0]?.object, o.module.treeProgram?.object].filter((f): f is string => !!f));
+    return loadFolderOps(loadProto().root).flatMap((o) => [o.module.mechanisms[0]?.object, o.module.treeProgram?.object, o.module.treePertask?.object].filter((f): f is string => !!f));
   } catch {
     return []; // the server says what is wrong with the ops, when it loads them
   }

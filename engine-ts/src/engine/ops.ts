@@ -105,6 +105,12 @@ export interface OpModule {
   treeProgram?: ProgramRef;
   treeRingbuf?: ProgramRef;
   treeRecordSize?: number;
+  /**
+   * Optional: the same records from the one pass of every per-task op
+   * (bpf/pertask.bpf.c, its map out_NAME), which a caller that runs the
+   * passes itself runs once for all of them (directTrees())
+   */
+  treePertask?: ProgramRef;
   /** the message of the record at byte @off of @buf; valid until the next call */
   encode?(buf: ArrayBuffer, off: number): Uint8Array;
   /**
@@ -195,6 +201,9 @@ export function taskOpLayouts(name: string, rec: StructLayout): { ctx: StructLay
   };
 }
 
+/** bpf/pertask.bpf.c: one tree pass for every op made by taskOp() */
+export const PERTASK_OBJECT = 'pertask.bpf.o';
+
 /**
  * The OpModule of a per-task op whose programs come from
  * bpf/crib_task_op.h: crib_NAME in NAME.bpf.o (one task, struct
@@ -223,6 +232,7 @@ export function taskOp(o: {
     treeProgram: { mechanism: 'bpf:task, tree pass', object: `${o.name}.bpf.o`, program: `crib_${o.name}_tree` },
     treeRingbuf: { mechanism: 'bpf:task, tree pass, ring buffer', object: `${o.name}.bpf.o`, program: `crib_${o.name}_tree_rb`, reader: 'ringbuf' },
     treeRecordSize: o.size,
+    treePertask: { mechanism: 'bpf:task, tree pass of every per-task op', object: PERTASK_OBJECT, program: 'crib_pertask', outMap: `out_${o.name}` },
     encode: o.encode,
     recordBytes: o.recordBytes,
     refuse: o.refuse,
@@ -236,6 +246,17 @@ export function taskOp(o: {
 
 /** Where the compiled op modules are: build/ts/ops (next to build/ts/engine-ts). */
 export const OPS_JS_DIR = path.resolve(__dirname, '..', '..', '..', 'ops');
+
+/** A tree pass lent to a caller (Direct.trees, DirectTree in crib.proto) */
+export interface DirectTree {
+  op: number;
+  prog: number;
+  inMap: number;
+  outMap: number;
+  recordSize: number;
+  /** the pass of every per-task op (bpf/pertask.bpf.c): program crib_pertask, map out_NAME */
+  pertask?: boolean;
+}
 
 /** One op of a folder, ready to serve. */
 export interface FolderOp {
@@ -340,15 +361,21 @@ export class FolderOps {
   /**
    * The tree passes a caller may run itself (Direct.trees in crib.proto):
    * of each op read for the whole tree that serves @caller, its tree
-   * program with its maps by kernel id, when that program loads here.
+   * program with its maps by kernel id, when that program loads here;
+   * the pass of every per-task op (treePertask) before the op's own, so
+   * that the caller finds each task once for all of them.
    */
-  directTrees(caller: Caller | undefined): { op: number; prog: number; inMap: number; outMap: number; recordSize: number }[] {
-    const out: { op: number; prog: number; inMap: number; outMap: number; recordSize: number }[] = [];
+  directTrees(caller: Caller | undefined): DirectTree[] {
+    const out: DirectTree[] = [];
     for (const id of this.treeOps(caller)) {
       const m = this.chosen.get(id)!.op.module;
-      if (!m.treeProgram || !m.treeRecordSize || this.collector?.programStatus?.(m.treeProgram) !== true) continue;
-      const ids = this.collector.treeIds?.(m.treeProgram);
-      if (ids) out.push({ op: id, ...ids, recordSize: m.treeRecordSize });
+      if (!m.treeRecordSize) continue;
+      for (const prog of [m.treePertask, m.treeProgram]) {
+        const ids = prog && this.collector?.programStatus?.(prog) === true ? this.collector.treeIds?.(prog) : undefined;
+        if (!ids) continue;
+        out.push({ op: id, ...ids, recordSize: m.treeRecordSize, ...(prog === m.treePertask ? { pertask: true } : {}) });
+        break;
+      }
     }
     return out;
   }
@@ -474,12 +501,12 @@ export class FolderOps {
     pids: number[],
     caller: Caller | undefined,
     each: (pid: number, rec: Uint8Array | undefined, err: number, same: boolean) => void,
-    /** 'ringbuf': the op's tree pass through its ring buffer (for the comparison) */
-    via: 'map' | 'ringbuf' = 'map',
+    /** 'ringbuf': the op's tree pass through its ring buffer; 'pertask': the pass of every per-task op (for the comparisons) */
+    via: 'map' | 'ringbuf' | 'pertask' = 'map',
   ): void {
     const c = this.chosen.get(id);
     const m = c?.op.module;
-    const prog = via === 'ringbuf' ? m?.treeRingbuf : m?.treeProgram;
+    const prog = via === 'ringbuf' ? m?.treeRingbuf : via === 'pertask' ? m?.treePertask : m?.treeProgram;
     const tree = m && prog && m.encode && m.treeRecordSize && this.collector?.runTree && caller && !m.refuse?.(caller) && this.collector.programStatus?.(prog) === true;
     m?.begin?.();
     // what the call before that had a message gave

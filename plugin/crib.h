@@ -44,16 +44,19 @@ int crib_fdinfo(pid_t pid, const int *fds, int nr, struct cr_eng_fdinfo *fi);
  * handed to CRIU is CRIU's to free, and is handed out once).
  *
  * A per-task op whose tree pass or seq iterator crib.so may run itself
- * (direct.c) also has crib_NAME_raw: the size of its BPF record
- * (ops/NAME/NAME.h) and convert(), which checks one record of @len bytes
- * (a stream's are longer than size: its variable part) as the engine's
- * encoder does and fills @out as crib_NAME_convert() does from the
- * message: 0, -ENOTSUP (procfs serves that task's op, as the engine says
- * of a record it cannot answer exactly) or another -errno.
+ * (direct.c) also has crib_NAME_raw: the size of its tree pass's BPF
+ * record (ops/NAME/NAME.h) and convert(), which checks one record of @len
+ * bytes as the engine's encoder does and fills @out as crib_NAME_convert()
+ * does from the message: 0, -ENOTSUP (procfs serves that task's op, as
+ * the engine says of a record it cannot answer exactly) or another
+ * -errno; the same for its iterator's records (stream_*: theirs are
+ * longer than stream_size, the variable part after it).
  */
 struct crib_raw_op {
-	size_t size; /* a record of a tree pass; of a stream, its fixed part (the pid first) */
+	size_t size; /* a record of the tree pass (0: none) */
 	int (*convert)(pid_t pid, const void *rec, size_t len, void *out);
+	size_t stream_size; /* of an iterator's record, the fixed part (the pid first; 0: none) */
+	int (*stream_convert)(pid_t pid, const void *rec, size_t len, void *out);
 	void (*begin)(void); /* optional: before each pass */
 };
 

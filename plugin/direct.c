@@ -200,9 +200,9 @@ static void stream_open(const Crib__DirectIter *m)
 	struct stream *st;
 	char prog[BPF_OBJ_NAME_LEN];
 
-	if (!raw || streams[m->op].prog > 0) {
+	if (!raw || !raw->stream_convert || streams[m->op].prog > 0) {
 		pr_info("direct: the iterator of op %s (#%u) is the engine's: %s\n", name, m->op,
-			!raw ? "this plugin has no converter of its records" : "offered twice");
+			!raw || !raw->stream_convert ? "this plugin has no converter of its records" : "offered twice");
 		return;
 	}
 	st = &streams[m->op];
@@ -230,9 +230,9 @@ static void tree_open(const Crib__DirectTree *m)
 	int out = -1;
 	void *map;
 
-	if (!raw || t->prog > 0 || m->record_size != raw->size) {
+	if (!raw || !raw->convert || t->prog > 0 || m->record_size != raw->size) {
 		pr_info("direct: the tree pass of op %s (#%u, %u-byte records) is the engine's: %s\n", name, m->op,
-			m->record_size, !raw ? "this plugin has no converter of its records" :
+			m->record_size, !raw || !raw->convert ? "this plugin has no converter of its records" :
 			t->prog > 0	     ? "offered twice" : "its records are not this plugin's size");
 		return;
 	}

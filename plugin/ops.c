@@ -1057,9 +1057,10 @@ static bool prepare_useful(void)
 }
 
 /* A record of op @op's pass run here into entry @i: a record that does not check out fails that task's op, as the engine's answer would */
-static void snap_convert(int op, size_t i, const void *rec, size_t len)
+static void snap_convert(int op, size_t i, const void *rec, size_t len, bool stream)
 {
-	int ret = raw_ops[op]->convert(sn.ent[i].pid, rec, len, snap_rec(op, i));
+	const struct crib_raw_op *raw = raw_ops[op];
+	int ret = (stream ? raw->stream_convert : raw->convert)(sn.ent[i].pid, rec, len, snap_rec(op, i));
 
 	*snap_st(op, i) = ret ? -ret : SNAP_REC_OK;
 }
@@ -1074,7 +1075,7 @@ static int direct_rec(void *arg, int op, int i, int err, const void *rec)
 	/* any other refusal (e.g. -EOPNOTSUPP, no bpf_task_from_vpid()): the engine reads the op */
 	if (err)
 		return err;
-	snap_convert(op, i, rec, raw_ops[op]->size);
+	snap_convert(op, i, rec, raw_ops[op]->size, false);
 	return 0;
 }
 
@@ -1088,7 +1089,7 @@ static int direct_stream_rec(void *arg, pid_t pid, const void *rec, size_t len)
 		bad_answer(op_names[op], pid, "an iterator record not asked for or repeated");
 		return -EPROTO;
 	}
-	snap_convert(op, e - sn.ent, rec, len);
+	snap_convert(op, e - sn.ent, rec, len, true);
 	return 0;
 }
 
@@ -1121,7 +1122,7 @@ static int direct_read(const int *ops, int n, bool stream, uint64_t *ns)
 	if (stream) {
 		uint64_t t = crib_mono_ns();
 
-		ret = crib_direct_stream(ops[0], pids, sn.nr, raw_ops[ops[0]]->size, direct_stream_rec, (void *)ops);
+		ret = crib_direct_stream(ops[0], pids, sn.nr, raw_ops[ops[0]]->stream_size, direct_stream_rec, (void *)ops);
 		ns[0] = crib_mono_ns() - t;
 	} else {
 		ret = crib_direct_tree(ops, n, pids, sn.nr, direct_rec, NULL, ns);

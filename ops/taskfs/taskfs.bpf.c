@@ -9,13 +9,11 @@
  * the verifier does not trust, so crib_path.h walks them.
  */
 #include "crib_iter.h"
-#include "crib_path.h"
 #include "crib_want.h"
-#include "taskfs.h"
+#include "taskfs_fields.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define ENOENT 2
 #define OUT_NAMES (CRIB_TASKFS_NR * CRIB_PATH_BUF)
 
 /*
@@ -75,28 +73,17 @@ static __always_inline __u64 one_file(struct taskfs_out *o, __u32 i, struct dent
 	struct crib_path_walk *st = crib_path_state();
 	struct crib_taskfs_file *f;
 	struct taskfs_last *last;
-	struct super_block *sb;
-	struct inode *inode;
-	__u32 dev;
 	long len;
 
 	if (i >= CRIB_TASKFS_NR)
 		return 0;
 	f = &o->r.p.f[i];
-	__builtin_memset(f, 0, sizeof(*f));
-	if (!dentry || !mnt || !st) {
+	if (taskfs_stat(f, dentry, mnt))
+		return 0;
+	if (!st) {
 		f->err = -ENOENT;
 		return 0;
 	}
-	inode = BPF_CORE_READ(dentry, d_inode);
-	sb = BPF_CORE_READ(dentry, d_sb);
-	f->mode = BPF_CORE_READ(inode, i_mode);
-	f->ino = BPF_CORE_READ(inode, i_ino);
-	dev = BPF_CORE_READ(sb, s_dev);
-	f->dev_major = dev >> 20;
-	f->dev_minor = dev & ((1U << 20) - 1);
-	f->magic = BPF_CORE_READ(sb, s_magic);
-	f->mnt_id = BPF_CORE_READ(crib_container_of(mnt, struct mount, mnt), mnt_id);
 	last = &o->last[i];
 	if (last->session == session && last->dentry == (__u64)dentry && last->mnt == (__u64)mnt &&
 	    last->root_dentry == (__u64)root->dentry && last->root_mnt == (__u64)root->mnt) {
@@ -149,9 +136,9 @@ int crib_taskfs(struct bpf_iter__task *ctx)
 	struct task_struct *me = bpf_get_current_task_btf();
 	struct crib_iter_args *a;
 	struct taskfs_count *c;
+	struct vfsmount *m[CRIB_TASKFS_NR];
+	struct dentry *d[CRIB_TASKFS_NR];
 	struct taskfs_out *o;
-	struct fs_struct *fs;
-	struct file *exe;
 	struct path root;
 	__u64 l0, l1, l2, names, n, pad;
 	__u32 zero = 0;
@@ -187,14 +174,10 @@ int crib_taskfs(struct bpf_iter__task *ctx)
 	root.dentry = BPF_CORE_READ(me, fs, root.dentry);
 	root.mnt = BPF_CORE_READ(me, fs, root.mnt);
 	o->r.p.pid = pid;
-	exe = BPF_CORE_READ(task, mm, exe_file);
-	l0 = one_file(o, CRIB_TASKFS_EXE, exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL,
-		      exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL, &root, ctx->meta->session_id);
-	fs = BPF_CORE_READ(task, fs);
-	l1 = one_file(o, CRIB_TASKFS_CWD, fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL,
-		      fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL, &root, ctx->meta->session_id);
-	l2 = one_file(o, CRIB_TASKFS_ROOT, fs ? BPF_CORE_READ(fs, root.dentry) : NULL,
-		      fs ? BPF_CORE_READ(fs, root.mnt) : NULL, &root, ctx->meta->session_id);
+	taskfs_files(task, d, m);
+	l0 = one_file(o, CRIB_TASKFS_EXE, d[CRIB_TASKFS_EXE], m[CRIB_TASKFS_EXE], &root, ctx->meta->session_id);
+	l1 = one_file(o, CRIB_TASKFS_CWD, d[CRIB_TASKFS_CWD], m[CRIB_TASKFS_CWD], &root, ctx->meta->session_id);
+	l2 = one_file(o, CRIB_TASKFS_ROOT, d[CRIB_TASKFS_ROOT], m[CRIB_TASKFS_ROOT], &root, ctx->meta->session_id);
 
 	/* the record, then the three paths, then the padding to 8, each a write of its own */
 	names = l0 + l1 + l2;

@@ -3,9 +3,9 @@
  * taskfs.c: op taskfs in crib.so, the engine's crib.TaskFs (taskfs.proto)
  * checked and turned into struct cr_eng_taskfs: the three paths in one
  * allocation the caller frees (taskfs.paths).  Or a record of its
- * iterator, read by crib.so itself (taskfs.h, direct.c), whose paths are
- * put together here as the engine's taskfs.ts does: named from CRIU's
- * root, the reader's.
+ * iterator or of the tree pass of every per-task op, read by crib.so
+ * itself (taskfs.h, direct.c), whose paths are put together here as the
+ * engine's taskfs.ts does: named from CRIU's root, the reader's.
  */
 #define LOG_PREFIX "crib: "
 
@@ -218,4 +218,36 @@ static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
 	return 0;
 }
 
-const struct crib_raw_op crib_taskfs_raw = { .size = sizeof(struct crib_taskfs), .convert = from_raw };
+/* A record of the tree pass (direct.c): struct crib_taskfs, each file's components in a room of its own */
+static int from_tree(pid_t pid, const void *rec, size_t len, void *out)
+{
+	const struct crib_taskfs_tree_rec *r = rec;
+	uint8_t flat[sizeof(r->t) + sizeof(r->names)];
+	size_t at = sizeof(r->t);
+	int i;
+
+	if (len != sizeof(*r)) {
+		crib_bad_answer(crib_op_name(CR_ENGINE_OP_TASKFS), pid, "a tree record of %zu bytes, %zu expected", len,
+				sizeof(*r));
+		return -EPROTO;
+	}
+	/* the iterator's layout: the record, then the components one file after the other */
+	memcpy(flat, &r->t, sizeof(r->t));
+	for (i = 0; i < CRIB_TASKFS_NR; i++) {
+		if (r->t.f[i].path_len > CRIB_TASKFS_ROOM) {
+			crib_bad_answer(crib_op_name(CR_ENGINE_OP_TASKFS), pid, "%u bytes of components in a room of %d",
+					r->t.f[i].path_len, CRIB_TASKFS_ROOM);
+			return -EPROTO;
+		}
+		memcpy(flat + at, r->names[i], r->t.f[i].path_len);
+		at += r->t.f[i].path_len;
+	}
+	return from_raw(pid, flat, at, out);
+}
+
+const struct crib_raw_op crib_taskfs_raw = {
+	.size = sizeof(struct crib_taskfs_tree_rec),
+	.convert = from_tree,
+	.stream_size = sizeof(struct crib_taskfs),
+	.stream_convert = from_raw,
+};

@@ -14,6 +14,7 @@
 #define __CRIB_TASKFS_H__
 
 #include "crib.h"
+#include "crib_task_op.h"
 
 #define CRIB_TASKFS_EXE  0
 #define CRIB_TASKFS_CWD  1
@@ -40,5 +41,20 @@ struct crib_taskfs {
 	__u32 _pad0;
 	struct crib_taskfs_file f[CRIB_TASKFS_NR];
 };
+
+/*
+ * The record of the tree pass of every per-task op (bpf/pertask.bpf.c,
+ * taskfs_fields.h): struct crib_taskfs, then file i's path_len bytes of
+ * components at names[i].  A path with more than CRIB_TASKFS_ROOM bytes of
+ * components has err -ENAMETOOLONG: CRIU reads that link itself.
+ */
+#define CRIB_TASKFS_ROOM 256
+
+struct crib_taskfs_tree_rec {
+	struct crib_taskfs t;
+	__u8 names[CRIB_TASKFS_NR][CRIB_TASKFS_ROOM];
+};
+
+CRIB_TASK_OP_TYPES(taskfs, struct crib_taskfs_tree_rec)
 
 #endif /* __CRIB_TASKFS_H__ */

@@ -2,7 +2,8 @@
 // /proc/PID/{exe,cwd,root} (readlink, stat, statfs, the mount of fdinfo)
 // on live processes: this one, one in a deleted directory, a chrooted one
 // (its root is above the engine's root: no path); a zombie (no files); a
-// tree in one read; a caller with another root is refused.
+// tree in one read, and in the pass of every per-task op (bpf/pertask.bpf.c);
+// a caller with another root is refused.
 import * as assert from 'assert';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -14,7 +15,7 @@ import { WANT_BYTES } from '../../engine-ts/src/engine/ops';
 import { NoSuchTaskError, UnsupportedError } from '../../engine-ts/src/errors';
 import { checkLayout, loadBtf } from '../../test/bpf/btf';
 import { countStreams, folderOpEnv, FolderOpEnv, superMagic, zombie } from '../../test/bpf/folder';
-import { FILES, TASKFS, TASKFS_FILE } from './taskfs';
+import { FILES, op, ROOM, TASKFS, TASKFS_FILE, TASKFS_TREE_REC } from './taskfs';
 
 interface File {
   mode: number;
@@ -155,6 +156,37 @@ describe('op taskfs (ops/taskfs)', function () {
     const calls = countStreams(env.collector, () => ops().readTree(env.id, pids, caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err)));
     assert.deepStrictEqual(calls, { all: 1, one: [0x3ffff0] });
     for (const pid of pids.slice(0, -1)) same(got.get(pid) as TaskFs, fromProc(pid), `pid ${pid}`);
+    assert.strictEqual(got.get(0x3ffff0), -3);
+  });
+
+  it('the pass of every per-task op (crib_pertask): what /proc says, a path without room is not named, the record matches the BTF', async function () {
+    if (env.collector.programStatus(op.treePertask!) !== true) this.skip(); // < 6.2
+    checkLayout(loadBtf('pertask.bpf.o'), 'pertask.bpf.o', TASKFS_TREE_REC);
+    // the same working directories as the iterator's tree test, a zombie, and one whose path has more components than a room holds
+    const sub = fs.mkdtempSync(path.join(dir, 'sub '));
+    const gone = fs.mkdtempSync(path.join(dir, 'gone '));
+    let deep = dir;
+    while (deep.length - dir.length < ROOM + 40) deep = path.join(deep, 'a-directory-name');
+    fs.mkdirSync(deep, { recursive: true });
+    const kids: number[] = [];
+    for (const cwd of [dir, dir, sub, gone, gone, deep, dir, sub, sub]) {
+      const k = spawn('sleep', ['60'], { cwd, stdio: 'ignore' });
+      env.kids.push(k);
+      await new Promise((r) => k.once('spawn', r));
+      kids.push(k.pid!);
+    }
+    fs.rmdirSync(gone);
+    const z = await zombie(env.kids);
+    await new Promise((r) => setTimeout(r, 100));
+    const pids = [process.pid, ...kids, z, 0x3ffff0];
+    const got = new Map<number, TaskFs | number>();
+    ops().readTree(env.id, pids, caller(), (pid, rec, err) => got.set(pid, rec ? decode(rec) : err), 'pertask');
+    for (const pid of [process.pid, ...kids]) {
+      const want = fromProc(pid);
+      same(got.get(pid) as TaskFs, want, `pid ${pid}`, want.cwd!.path === deep ? ['cwd'] : []);
+    }
+    assert.strictEqual((got.get(kids[5]) as TaskFs).cwd.err, -36, 'the deep cwd: ENAMETOOLONG, CRIU reads the link');
+    same(got.get(z) as TaskFs, {}, `zombie ${z}`);
     assert.strictEqual(got.get(0x3ffff0), -3);
   });
 

@@ -1,10 +1,11 @@
 // Op taskfs in the engine: the record of taskfs.h (its iterator,
-// taskfs.bpf.c), one per task, written as crib.TaskFs (taskfs.proto): the
-// paths put together from their components (crib_path.h), as readlink()
-// of /proc/PID/{exe,cwd,root} prints them.
+// taskfs.bpf.c, or the tree pass of every per-task op, which crib.so runs),
+// one per task, written as crib.TaskFs (taskfs.proto): the paths put
+// together from their components (crib_path.h), as readlink() of
+// /proc/PID/{exe,cwd,root} prints them.
 import { layout } from '../../engine-ts/src/bpf/records';
 import { BadRecordError, ENAMETOOLONG, ENOENT } from '../../engine-ts/src/errors';
-import { OpModule, RecordMemo, WANT_BYTES } from '../../engine-ts/src/engine/ops';
+import { OpModule, PERTASK_OBJECT, RecordMemo, WANT_BYTES } from '../../engine-ts/src/engine/ops';
 import { PbWriter, u64 } from '../../engine-ts/src/engine/pbwriter';
 
 export const FILES = ['exe', 'cwd', 'root'] as const;
@@ -29,6 +30,13 @@ export const TASKFS = layout('crib_taskfs', 8 + 3 * TASKFS_FILE.size, [
   ['pid', 0, 4],
   ['_pad0', 4, 4],
   ['f', 8, 3 * TASKFS_FILE.size],
+]);
+
+/** CRIB_TASKFS_ROOM, and struct crib_taskfs_tree_rec: the record of the tree pass of every per-task op (bpf/pertask.bpf.c) */
+export const ROOM = 256;
+export const TASKFS_TREE_REC = layout('crib_taskfs_tree_rec', TASKFS.size + 3 * ROOM, [
+  ['t', 0, TASKFS.size],
+  ['names', TASKFS.size, 3 * ROOM],
 ]);
 
 const F = TASKFS_FILE.members;
@@ -95,6 +103,22 @@ export function encodeTaskFs(src: ArrayBuffer, off: number, len: number, pid: nu
   return w.finish();
 }
 
+const flat = new Uint8Array(TASKFS_TREE_REC.size);
+
+/** crib.TaskFs of the tree record at @off (TASKFS_TREE_REC): its components put one after the other, as the iterator writes them */
+export function encodeTreeRec(src: ArrayBuffer, off: number): Uint8Array {
+  const dv = new DataView(src, off, TASKFS_TREE_REC.size);
+  flat.set(new Uint8Array(src, off, TASKFS.size));
+  let at = TASKFS.size;
+  for (let i = 0; i < FILES.length; i++) {
+    const plen = dv.getUint32(TASKFS.members.f.offset + i * TASKFS_FILE.size + F.path_len.offset, true);
+    if (plen > ROOM) throw new BadRecordError('taskfs', `${FILES[i]}: ${plen} bytes of components in a room of ${ROOM}`);
+    flat.set(new Uint8Array(src, off + TASKFS_TREE_REC.members.names.offset + i * ROOM, plen), at);
+    at += plen;
+  }
+  return encodeTaskFs(flat.buffer, 0, at, dv.getInt32(TASKFS.members.pid.offset, true));
+}
+
 const prog = { mechanism: 'bpf:iter/task', object: 'taskfs.bpf.o', program: 'crib_taskfs', reader: 'iter' as const };
 
 export const op: OpModule = {
@@ -106,6 +130,10 @@ export const op: OpModule = {
   refuse: (caller) => (caller.root === 'same' ? undefined : `paths are named from the engine's root: ${caller.root ?? "the caller's root is not known"}`),
   // crib.so reads the iterator itself (taskfs.c): then the paths are named from CRIU's root
   directStream: true,
+  // or, where SYSCALL programs load, runs it in the pass of every per-task op: named from CRIU's root too
+  treePertask: { mechanism: 'bpf:task, tree pass of every per-task op', object: PERTASK_OBJECT, program: 'crib_pertask', outMap: 'out_taskfs' },
+  treeRecordSize: TASKFS_TREE_REC.size,
+  encode: encodeTreeRec,
   read(r, pid) {
     const s = r.stream(pid);
     if (s.items.length !== 1) throw new BadRecordError('taskfs', `${s.items.length} records for pid ${pid}`);

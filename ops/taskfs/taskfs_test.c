@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops-test.h"
+#include "taskfs.h"
 #include "taskfs.pb-c.h"
 
 static void taskfs_answer(const Crib__TaskFs *m)
@@ -84,4 +85,55 @@ void test_taskfs(void)
 	BAD_TASKFS((b.has_path = 0, b.has_err = 1, b.err = 5), "a positive err");
 	BAD_TASKFS(b.dev_minor = 1u << 20, "a minor past 20 bits");
 	BAD_TASKFS((b.has_path = 0, b.has_err = 1, b.err = -ENOENT), "no file, but a mode and a mount");
+
+	/* records crib.so reads itself: the iterator's (components after the record) and the tree pass's (a room each) */
+	{
+		static const uint8_t exe[] = { 5, 's', 'l', 'e', 'e', 'p', 3, 'b', 'i', 'n', 3, 'u', 's', 'r' };
+		static const uint8_t tmp[] = { 3, 't', 'm', 'p' };
+		struct crib_taskfs_tree_rec t;
+		uint8_t it[sizeof(t.t) + sizeof(exe) + sizeof(tmp)];
+		int i;
+
+		memset(&t, 0, sizeof(t));
+		t.t.pid = 80;
+		for (i = 0; i < CRIB_TASKFS_NR; i++)
+			t.t.f[i].mode = 040755, t.t.f[i].dev_major = 259, t.t.f[i].mnt_id = 25, t.t.f[i].magic = 0xef53;
+		t.t.f[CRIB_TASKFS_EXE].mode = 0100755;
+		t.t.f[CRIB_TASKFS_EXE].path_len = sizeof(exe);
+		memcpy(t.names[CRIB_TASKFS_EXE], exe, sizeof(exe));
+		t.t.f[CRIB_TASKFS_CWD].path_len = sizeof(tmp);
+		t.t.f[CRIB_TASKFS_CWD].flags = CRIB_TASKFS_DELETED;
+		memcpy(t.names[CRIB_TASKFS_CWD], tmp, sizeof(tmp));
+		memcpy(it, &t.t, sizeof(t.t));
+		memcpy(it + sizeof(t.t), exe, sizeof(exe));
+		memcpy(it + sizeof(t.t) + sizeof(exe), tmp, sizeof(tmp));
+
+		CHECK(crib_taskfs_raw.stream_size == sizeof(struct crib_taskfs) &&
+			      crib_taskfs_raw.stream_convert(80, it, sizeof(it), &tf) == 0 && !strcmp(tf.exe.path, "/usr/bin/sleep") &&
+			      !strcmp(tf.cwd.path, "/tmp (deleted)") && !strcmp(tf.root.path, "/") && tf.exe.mode == 0100755,
+		      "taskfs iterator record: the paths put together");
+		free(tf.paths);
+		CHECK(crib_taskfs_raw.size == sizeof(t) && crib_taskfs_raw.convert(80, &t, sizeof(t), &tf) == 0 &&
+			      !strcmp(tf.exe.path, "/usr/bin/sleep") && !strcmp(tf.cwd.path, "/tmp (deleted)") &&
+			      !strcmp(tf.root.path, "/") && tf.root.mnt_id == 25,
+		      "taskfs tree record: the same paths from the rooms");
+		free(tf.paths);
+
+		memset(&tf, 0xab, sizeof(tf));
+		CHECK(crib_taskfs_raw.convert(81, &t, sizeof(t), &tf) == -EPROTO && untouched(&tf, sizeof(tf)),
+		      "taskfs tree record: another pid's");
+		CHECK(crib_taskfs_raw.convert(80, &t, sizeof(t) - 1, &tf) == -EPROTO && untouched(&tf, sizeof(tf)),
+		      "taskfs tree record: short");
+		t.t.f[CRIB_TASKFS_CWD].path_len = CRIB_TASKFS_ROOM + 1;
+		CHECK(crib_taskfs_raw.convert(80, &t, sizeof(t), &tf) == -EPROTO && untouched(&tf, sizeof(tf)),
+		      "taskfs tree record: more components than its room");
+		/* a path with no room: err, and CRIU reads that link itself */
+		t.t.f[CRIB_TASKFS_CWD].path_len = 0;
+		t.t.f[CRIB_TASKFS_CWD].flags = 0;
+		t.t.f[CRIB_TASKFS_CWD].err = -36;
+		CHECK(crib_taskfs_raw.convert(80, &t, sizeof(t), &tf) == 0 && tf.cwd.err == -36 && !tf.cwd.path &&
+			      !strcmp(tf.exe.path, "/usr/bin/sleep"),
+		      "taskfs tree record: a file without room for its path");
+		free(tf.paths);
+	}
 }

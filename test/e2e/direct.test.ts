@@ -99,9 +99,9 @@ describe('e2e: prepare() runs the passes the engine lends it', function () {
     }
     const m = /prepare: \d+ pids: .*; (\d+) ops here/.exec(r.log);
     assert.equal(Number(m?.[1]), lendable.length, `${what}: the ops prepare() did here`);
-    // the per-task ops share one pass, bpf/pertask.bpf.c's (where the kernel has bpf_task_from_pid(): their mechanism is bpf:task)
+    // the per-task ops, taskfs too, share one pass, bpf/pertask.bpf.c's (where the kernel has bpf_task_from_pid(): their mechanism is bpf:task)
     const shared = [...r.log.matchAll(/direct: op (\w+): its tree pass runs here \(program (\d+), every per-task op's/g)];
-    assert.deepEqual(shared.map((x) => x[1]).sort(), lendable.filter((op) => op !== 'taskfs').sort(), `${what}: the ops lent the pass of every per-task op`);
+    assert.deepEqual(shared.map((x) => x[1]).sort(), lendable.sort(), `${what}: the ops lent the pass of every per-task op`);
     assert.equal(new Set(shared.map((x) => x[2])).size, 1, `${what}: one program for all of them`);
   }
 

@@ -387,7 +387,10 @@ export class FolderOps {
    */
   directIters(caller: Caller | undefined, slot: number): { op: number; prog: number; wantMap: number; argsMap: number }[] {
     const out: { op: number; prog: number; wantMap: number; argsMap: number }[] = [];
+    // an op lent a tree pass is not lent its iterator too
+    const lent = new Set(this.directTrees(caller).map((t) => t.op));
     for (const id of this.treeOps(caller)) {
+      if (lent.has(id)) continue;
       const m = this.chosen.get(id)!.op.module;
       const prog = this.serving(id, caller);
       if (!m.directStream || !m.readAll || prog?.reader !== 'iter') continue;
@@ -519,7 +522,7 @@ export class FolderOps {
         each(pid, undefined, e instanceof CribError && e.errno ? -e.errno : -EIO, false);
       }
     };
-    if (m?.readAll && caller && !m.refuse?.(caller)) {
+    if (m?.readAll && via === 'map' && caller && !m.refuse?.(caller)) {
       // one read for the whole tree; what it has no answer for, one by one
       const prog = this.serving(id, caller);
       if (prog) {

@@ -97,6 +97,16 @@ static __always_inline void crib_zero_rec(void *p, const __u32 size)
 		*(volatile __u64 *)(p + k * 8) = 0;
 }
 
+/* The output map @map of a tree pass: CRIB_TREE_SLOTS entries of @value_t, mapped by user space */
+#define CRIB_TREE_OUT(map, value_t)						\
+struct {									\
+	__uint(type, BPF_MAP_TYPE_ARRAY);					\
+	__uint(max_entries, CRIB_TREE_SLOTS);					\
+	__uint(map_flags, BPF_F_MMAPABLE);					\
+	__type(key, __u32);							\
+	__type(value, value_t);							\
+} map SEC(".maps");
+
 /* A tree pass (crib_tree.h): @step for each entry of tree_in, with a @walk_t on the stack */
 #define CRIB_TREE_PROG(prog, walk_t, step)					\
 SEC("syscall")									\
@@ -137,13 +147,7 @@ int crib_##name(struct crib_##name##_ctx *ctx)					\
 	return err;								\
 }										\
 										\
-struct {									\
-	__uint(type, BPF_MAP_TYPE_ARRAY);					\
-	__uint(max_entries, CRIB_TREE_SLOTS);					\
-	__uint(map_flags, BPF_F_MMAPABLE);					\
-	__type(key, __u32);							\
-	__type(value, struct crib_##name##_tree);				\
-} tree_out SEC(".maps");							\
+CRIB_TREE_OUT(tree_out, struct crib_##name##_tree)				\
 										\
 struct crib_##name##_walk {							\
 	__u32 ns_inum;								\

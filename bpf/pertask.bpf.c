@@ -18,14 +18,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define PERTASK_OUT(name)							\
-struct {									\
-	__uint(type, BPF_MAP_TYPE_ARRAY);					\
-	__uint(max_entries, CRIB_TREE_SLOTS);					\
-	__uint(map_flags, BPF_F_MMAPABLE);					\
-	__type(key, __u32);							\
-	__type(value, struct crib_##name##_tree);				\
-} out_##name SEC(".maps");
+#define PERTASK_OUT(name) CRIB_TREE_OUT(out_##name, struct crib_##name##_tree)
 
 CRIB_PERTASK_OPS(PERTASK_OUT)
 

@@ -101,11 +101,10 @@ static long crib_cg_step(__u64 i, void *arg)
 	struct crib_cg_walk *st;
 	struct cgrp_cset_link *link;
 	struct crib_cgroup_hier *h;
-#ifndef CRIB_TASK_FROM_PID
-	struct list_head *pos;
-#endif
+	struct kernfs_node *kn;
 	struct cgroup *cgrp;
-	__u32 zero = 0;
+	__u32 hier, cflags, zero = 0;
+	__u64 next;
 	int end;
 
 	st = bpf_map_lookup_elem(&cgroup_walk, &zero);
@@ -115,36 +114,41 @@ static long crib_cg_step(__u64 i, void *arg)
 		st->rec.flags |= CRIB_CGROUP_TRUNCATED;
 		return 1;
 	}
+	/* the link's cgroup: its name, hierarchy and state, and the next link */
 #ifdef CRIB_TASK_FROM_PID
 	/* the link as a typed pointer: its fields and the cgroup's are direct loads (bpf/README.md) */
 	link = bpf_rdonly_cast((void *)(st->pos - bpf_core_field_offset(struct cgrp_cset_link, cgrp_link)),
 			       bpf_core_type_id_kernel(struct cgrp_cset_link));
 	cgrp = link->cgrp;
-	end = crib_cgroup_name(st->rec.names, cgrp->kn, st->off);
+	kn = cgrp->kn;
+	hier = cgrp->root->hierarchy_id;
+	cflags = cgrp->self.flags;
+	next = (__u64)link->cgrp_link.next;
 #else
-	pos = (void *)st->pos;
-	link = crib_container_of(pos, struct cgrp_cset_link, cgrp_link);
+	{
+		struct list_head *pos = (void *)st->pos;
+
+		link = crib_container_of(pos, struct cgrp_cset_link, cgrp_link);
+		next = (__u64)BPF_CORE_READ(pos, next);
+	}
 	cgrp = BPF_CORE_READ(link, cgrp);
-	end = crib_cgroup_name(st->rec.names, BPF_CORE_READ(cgrp, kn), st->off);
+	kn = BPF_CORE_READ(cgrp, kn);
+	hier = BPF_CORE_READ(cgrp, root, hierarchy_id);
+	cflags = BPF_CORE_READ(cgrp, self.flags);
 #endif
+	end = crib_cgroup_name(st->rec.names, kn, st->off);
 	if (end < 0) {
 		st->rec.flags |= CRIB_CGROUP_TRUNCATED;
 		return 1;
 	}
 	h = &st->rec.h[st->rec.nr & (CRIB_CGROUP_MAX - 1)];
-#ifdef CRIB_TASK_FROM_PID
-	h->hierarchy_id = cgrp->root->hierarchy_id;
-	h->flags = cgrp->self.flags & CRIB_CSS_ONLINE ? 0 : CRIB_CGROUP_DEAD;
-	st->pos = (__u64)link->cgrp_link.next;
-#else
-	h->hierarchy_id = BPF_CORE_READ(cgrp, root, hierarchy_id);
-	h->flags = BPF_CORE_READ(cgrp, self.flags) & CRIB_CSS_ONLINE ? 0 : CRIB_CGROUP_DEAD;
-	st->pos = (__u64)BPF_CORE_READ(pos, next);
-#endif
+	h->hierarchy_id = hier;
+	h->flags = cflags & CRIB_CSS_ONLINE ? 0 : CRIB_CGROUP_DEAD;
 	h->off = st->off;
 	h->len = end - st->off;
 	h->_pad0 = 0;
 	st->off = end;
+	st->pos = next;
 	st->rec.nr++;
 	return 0;
 }

@@ -89,7 +89,7 @@ export interface TreeReadFigure {
   ringbuf_encoded_ms: number;
 }
 
-/** The pass of every per-task op (bpf/pertask.bpf.c) against their own passes one after the other, medians of 21 warm runs, ms */
+/** The pass of every per-task op (bpf/pertask.bpf.c, taskfs's too) against the passes of those that have their own, one after the other; medians of 21 warm runs, ms */
 export interface PertaskFigure {
   ops: string[];
   tasks: number;
@@ -421,7 +421,7 @@ async function treeReads(paths: Paths, start: () => Promise<Workload>, res: Benc
       }
       return median(xs);
     };
-    // the per-task ops' own passes one after the other, against their one pass together
+    // the per-task ops' own passes one after the other (taskfs has none: an iterator), against their one pass together
     const per = ops.filter((x) => x.module.treePertask && c.programStatus(x.module.treeProgram!) === true);
     if (per.length && c.programStatus(per[0].module.treePertask!) === true) {
       const some = pids.slice(0, TREE_MAX);
@@ -499,7 +499,7 @@ export function formatBench(r: BenchResult): string {
   }
   if (r.pertask) {
     const p = r.pertask;
-    l.push(`  ${p.ops.join('+')}, ${p.tasks} tasks: their own passes ${f(p.own_passes_ms, 3)}, crib_pertask (each task found once) ${f(p.pertask_ms, 3)}`);
+    l.push(`  ${p.ops.join('+')}, ${p.tasks} tasks: their own passes one after the other ${f(p.own_passes_ms, 3)}; crib_pertask, which also fills taskfs (each task found once) ${f(p.pertask_ms, 3)}`);
   }
   l.push('');
   l.push('/proc lookups per dump (strace of CRIU; crib through the service):');

@@ -28,6 +28,24 @@ struct pertask_walk {
 	__u32 done;
 };
 
+/*
+ * Each op's FILL in a function of its own: inlined one after the other,
+ * the branches of one (cgroup's walk) multiplied the verifier's states in
+ * the next (taskfs's three paths): 310,000 instructions processed and
+ * 0.95 s to load.  Called, each is verified on its own path and the step
+ * goes on from one state: 82,000 instructions, 0.36-0.49 s.
+ */
+#define PERTASK_FILL_FN(name)							\
+static __noinline void pertask_##name(struct crib_##name##_tree *o, __u64 i,	\
+				      struct task_struct *task, int level,	\
+				      __u32 ns_inum)				\
+{										\
+	if (o && task && i < CRIB_TREE_MAX)					\
+		fill_##name(&o->rec[i], task, level, ns_inum);			\
+}
+
+CRIB_PERTASK_OPS(PERTASK_FILL_FN)
+
 /* The task's record (or why there is none) into entry @i of out_NAME */
 #define PERTASK_FILL(name)							\
 	{									\
@@ -37,7 +55,7 @@ struct pertask_walk {
 		if (o) {							\
 			o->err[i] = err;					\
 			if (task)						\
-				fill_##name(&o->rec[i], task, level, w->ns_inum); \
+				pertask_##name(o, i, task, level, w->ns_inum);	\
 		}								\
 	}
 

@@ -1180,12 +1180,13 @@ int crib_prepare(const pid_t *pids, int nr, uint64_t *op_ns, unsigned int nr_op_
 
 		if (!direct_here(op) || counted[op])
 			continue;
+		/* @op, and the later ops lent the same pass (a program id; 0: an iterator, alone) */
 		for (o = op; o < CR_ENGINE_OP__MAX; o++) {
-			if (o == op || (direct_here(o) && !counted[o] && crib_direct_tree_prog(o) &&
-					crib_direct_tree_prog(o) == crib_direct_tree_prog(op))) {
-				group[n++] = o;
-				counted[o] = true;
-			}
+			if (o != op && !(direct_here(o) && crib_direct_tree_prog(op) &&
+					 crib_direct_tree_prog(o) == crib_direct_tree_prog(op)))
+				continue;
+			group[n++] = o;
+			counted[o] = true;
 		}
 		if (direct_read(group, n, !crib_direct_tree_on(op), ns))
 			continue;
@@ -1332,7 +1333,7 @@ int crib_op_get(int op, pid_t pid, void *out)
 
 		snap_prefetch(e);
 		if (*st == SNAP_REC_OK) {
-			memcpy(out, (uint8_t *)st + SNAP_REC_OFF, so->size);
+			memcpy(out, snap_rec(op, at), so->size);
 			/* what the record owns is CRIU's now: a second ask makes a round trip */
 			if (so->release)
 				*st = SNAP_REC_NONE;

@@ -234,7 +234,7 @@ static void engine_fini(void)
 
 /* Each op of a folder: its answer from ops.c, converted by ops/NAME/NAME.c */
 #define CRIB_FOLDER_OP_FN(n, N, id)                                      \
-	static int crib_##n(pid_t pid, struct cr_eng_##n *rec)           \
+	static CRIB_HOT int crib_##n(pid_t pid, struct cr_eng_##n *rec)  \
 	{                                                                \
 		return crib_op_get(CR_ENGINE_OP_##N, pid, rec);          \
 	}

@@ -127,6 +127,13 @@ const char *crib_op_name(int op);
  */
 int crib_op_get(int op, pid_t pid, void *out);
 
+/*
+ * The code of an ask (the op's slot in crib_engine_ops, crib_op_get(),
+ * snap_find()): in .text.hot, which the linker keeps together, so a cold
+ * ask misses on one page of code, not on one per function.
+ */
+#define CRIB_HOT __attribute__((hot))
+
 /* A malformed answer: logged the same way by every op. */
 #define crib_bad_answer(what, pid, fmt, ...) \
 	pr_err("%s: pid %d: malformed answer from the engine: " fmt "\n", what, pid, ##__VA_ARGS__)

@@ -1332,7 +1332,45 @@ static inline void rec_copy(void *to, const void *from, size_t n)
 #endif
 }
 
-/* An ask past the snapshot: the engine's answer */
+/* What op_direct()'s pass gives for its one pid */
+struct direct_one {
+	pid_t pid;
+	void *out;
+	int ret;
+};
+
+static int direct_one_rec(void *arg, int op, int i, int err, const void *rec)
+{
+	struct direct_one *d = arg;
+
+	d->ret = err ?: raw_ops[op]->convert(d->pid, rec, raw_ops[op]->size, d->out);
+	return 0;
+}
+
+/*
+ * An ask past the snapshot (CRIU's own cgroup, asked before prepare(); a
+ * task the snapshot does not have) by the op's tree pass for that one pid,
+ * run here: tens of microseconds, where a round trip to the engine took
+ * 1-5 ms in dumps of a 1,001-task tree.  0, or nonzero: the engine
+ * answers it (a task gone, a record that does not convert, no pass).
+ */
+static int op_direct(int op, pid_t pid, void *out)
+{
+	struct direct_one d = { .pid = pid, .out = out, .ret = -EAGAIN };
+	uint64_t ns;
+
+	if (!raw_ops[op] || !raw_ops[op]->convert || !crib_direct_tree_on(op))
+		return -ENOTSUP;
+	if (raw_ops[op]->begin)
+		raw_ops[op]->begin();
+	if (crib_direct_tree(&op, 1, &pid, 1, direct_one_rec, &d, &ns))
+		return -EAGAIN;
+	if (!d.ret)
+		pr_debug("%s: pid %d: by its tree pass, here\n", op_names[op], pid);
+	return d.ret;
+}
+
+/* An ask past the snapshot: the op's tree pass here, else the engine's answer */
 static int __attribute__((noinline, cold)) op_ask(int op, pid_t pid, void *out)
 {
 	Crib__Request req = CRIB__REQUEST__INIT;
@@ -1349,6 +1387,8 @@ static int __attribute__((noinline, cold)) op_ask(int op, pid_t pid, void *out)
 	 */
 	if (engine_lost)
 		return -ENOTSUP;
+	if (!op_direct(op, pid, out))
+		return 0;
 	opreq.op = op;
 	opreq.pid = pid;
 	req.req_case = CRIB__REQUEST__REQ_OP;

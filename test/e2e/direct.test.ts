@@ -103,6 +103,11 @@ describe('e2e: prepare() runs the passes the engine lends it', function () {
     const shared = [...r.log.matchAll(/direct: op (\w+): its tree pass runs here \(program (\d+), every per-task op's/g)];
     assert.deepEqual(shared.map((x) => x[1]).sort(), lendable.sort(), `${what}: the ops lent the pass of every per-task op`);
     assert.equal(new Set(shared.map((x) => x[2])).size, 1, `${what}: one program for all of them`);
+    // CRIU's own cgroup, asked before prepare(): the pass run here for that one pid, not a round trip (checked against procfs above)
+    if (lendable.includes('cgroup')) {
+      const self = /cg: Dumping cgroups for thread (\d+)/.exec(r.log)?.[1];
+      assert.match(r.log, new RegExp(`crib: cgroup: pid ${self}: by its tree pass, here`), `${what}: CRIU's own cgroup`);
+    }
   }
 
   it('a co-process lends them to its CRIU, which runs them and agrees with procfs', async () => {
@@ -134,5 +139,6 @@ describe('e2e: prepare() runs the passes the engine lends it', function () {
     assert.equal(r.lent.size + r.ran.size, 0, `lent ${[...r.lent]}, ran ${[...r.ran]}`);
     for (const [op, s] of r.stats) assert.deepEqual(s.slice(1), [0, 0], `op ${op}: fallbacks and mismatches`);
     assert.match(r.log, /prepare: \d+ pids: .*; 0 ops here/);
+    assert.doesNotMatch(r.log, /by its tree pass, here/);
   });
 });

@@ -14,6 +14,8 @@
  */
 #include "crib_bpf.h"
 #define CRIB_TASK_FROM_PID
+/* each FILL writes a map value (out_NAME), never a context: it may copy a record with a helper */
+#define CRIB_FILL_MAP_VALUE
 #include "pertask_ops.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -185,6 +185,20 @@ static __always_inline void fill_cgroup(struct crib_cgroup *r, struct task_struc
 	st->rec.flags &= ~CRIB_CGROUP_EXITING;
 	if (BPF_CORE_READ(task, flags) & CRIB_PF_EXITING)
 		st->rec.flags |= CRIB_CGROUP_EXITING;
+#ifdef CRIB_FILL_MAP_VALUE
+	/* the bytes in use (its table, the names of the first st->off bytes); the rest is not read */
+	{
+		long used = offsetof(struct crib_cgroup, names) + st->off;
+
+		/* clang 14 may test one register and use another (NOTES): pin the bound before its test */
+		asm volatile("" : "+r"(used));
+		if (used > sizeof(*r))
+			used = sizeof(*r);
+		if (used > 0)
+			bpf_probe_read_kernel(r, used, &st->rec);
+		return;
+	}
+#endif
 	/*
 	 * The record, a word at a time, unrolled: a context is only written
 	 * at constant offsets from its own pointer (volatile: clang would

@@ -19,19 +19,24 @@
 #define ENOENT 2
 #endif
 
-/* @task's executable, working and root directories: dentry and mount each, NULL where it has none */
+/*
+ * @task's executable, working and root directories: dentry and mount each,
+ * NULL where it has none.  Plain loads (bpf/README.md, "Loads"): @task is
+ * typed, and so is each pointer loaded from it.
+ */
 static __always_inline void taskfs_files(struct task_struct *task, struct dentry *d[CRIB_TASKFS_NR],
 					 struct vfsmount *m[CRIB_TASKFS_NR])
 {
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct mm_struct *mm = task->mm;
+	struct file *exe = mm ? mm->exe_file : NULL;
+	struct fs_struct *fs = task->fs;
 
-	d[CRIB_TASKFS_EXE] = exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL;
-	m[CRIB_TASKFS_EXE] = exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL;
-	d[CRIB_TASKFS_CWD] = fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL;
-	m[CRIB_TASKFS_CWD] = fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL;
-	d[CRIB_TASKFS_ROOT] = fs ? BPF_CORE_READ(fs, root.dentry) : NULL;
-	m[CRIB_TASKFS_ROOT] = fs ? BPF_CORE_READ(fs, root.mnt) : NULL;
+	d[CRIB_TASKFS_EXE] = exe ? exe->f_path.dentry : NULL;
+	m[CRIB_TASKFS_EXE] = exe ? exe->f_path.mnt : NULL;
+	d[CRIB_TASKFS_CWD] = fs ? fs->pwd.dentry : NULL;
+	m[CRIB_TASKFS_CWD] = fs ? fs->pwd.mnt : NULL;
+	d[CRIB_TASKFS_ROOT] = fs ? fs->root.dentry : NULL;
+	m[CRIB_TASKFS_ROOT] = fs ? fs->root.mnt : NULL;
 }
 
 /* What stat(), fdinfo and statfs() say of @dentry in @mnt into @f, the rest zeroed; 0, or -ENOENT: no file */
@@ -60,17 +65,16 @@ static __always_inline int taskfs_stat(struct crib_taskfs_file *f, struct dentry
 
 #ifdef CRIB_TASK_FROM_PID
 /*
- * The walks of the run before (crib_fill_run()), per file: the tasks of a
- * tree mostly share their files, and a file walked for a task before in
- * this run is not walked again.
+ * The files of the run before (crib_fill_run()): the tasks of a tree
+ * mostly share their files, and a file seen for a task before in this run
+ * (the same dentry in the same mount) is neither stat()ed nor walked
+ * again: its record and components are copied from here.
  */
 struct taskfs_memo {
 	__u64 run;
 	__u64 dentry[CRIB_TASKFS_NR];
 	__u64 mnt[CRIB_TASKFS_NR];
-	__s64 len[CRIB_TASKFS_NR];	/* crib_path_walk()'s answer */
-	__u32 deleted[CRIB_TASKFS_NR];
-	__u32 _pad0;
+	struct crib_taskfs_file f[CRIB_TASKFS_NR];
 	__u8 names[CRIB_TASKFS_NR][CRIB_TASKFS_ROOM];
 };
 
@@ -85,16 +89,25 @@ struct {
 static __always_inline void taskfs_one(struct crib_taskfs_tree_rec *r, struct taskfs_memo *memo, __u32 i,
 				       struct dentry *dentry, struct vfsmount *mnt, const struct path *root)
 {
-	struct crib_path_walk *st = crib_path_state();
-	struct crib_taskfs_file *f;
+	struct crib_taskfs_file *f, *mf;
+	struct crib_path_walk *st;
 	long len;
 
 	if (i >= CRIB_TASKFS_NR)
 		return;
 	f = &r->t.f[i];
-	if (taskfs_stat(f, dentry, mnt) || !st)
+	mf = &memo->f[i];
+	if (!dentry || !mnt) {
+		taskfs_stat(f, dentry, mnt); /* -ENOENT */
 		return;
+	}
 	if (memo->dentry[i] != (__u64)dentry || memo->mnt[i] != (__u64)mnt) {
+		st = crib_path_state();
+		taskfs_stat(mf, dentry, mnt);
+		if (!st) {
+			__builtin_memcpy(f, mf, sizeof(*f));
+			return;
+		}
 		len = crib_path_walk(st, dentry, mnt, root);
 		if (len > CRIB_TASKFS_ROOM)
 			len = -ENAMETOOLONG;	/* no room: CRIU reads the link */
@@ -102,21 +115,20 @@ static __always_inline void taskfs_one(struct crib_taskfs_tree_rec *r, struct ta
 		asm volatile("" : "+r"(len));
 		if (len > 0 && len <= CRIB_TASKFS_ROOM)
 			bpf_probe_read_kernel(memo->names[i], len, st->name);
+		if (len < 0) {
+			mf->err = len;
+		} else {
+			mf->path_len = len;
+			mf->flags = st->deleted ? CRIB_TASKFS_DELETED : 0;
+		}
 		memo->dentry[i] = (__u64)dentry;
 		memo->mnt[i] = (__u64)mnt;
-		memo->len[i] = len;
-		memo->deleted[i] = st->deleted;
 	}
-	len = memo->len[i];
-	if (len < 0) {
-		f->err = len;
-		return;
-	}
+	__builtin_memcpy(f, mf, sizeof(*f));
+	len = mf->path_len;
 	asm volatile("" : "+r"(len));
 	if (len > CRIB_TASKFS_ROOM)
 		len = CRIB_TASKFS_ROOM;
-	f->flags = memo->deleted[i] ? CRIB_TASKFS_DELETED : 0;
-	f->path_len = len;
 	if (len > 0)
 		bpf_probe_read_kernel(r->names[i], len, memo->names[i]);
 }
@@ -144,8 +156,8 @@ static __always_inline void fill_taskfs(struct crib_taskfs_tree_rec *r, struct t
 		memo->run = run;
 	}
 	/* the reader's root: d_path() names paths from it */
-	root.dentry = BPF_CORE_READ(me, fs, root.dentry);
-	root.mnt = BPF_CORE_READ(me, fs, root.mnt);
+	root.dentry = me->fs->root.dentry;
+	root.mnt = me->fs->root.mnt;
 	taskfs_files(task, d, m);
 #pragma clang loop unroll(full)
 	for (i = 0; i < CRIB_TASKFS_NR; i++)

@@ -76,12 +76,27 @@ wait
   kids.push(sh);
   let out = '';
   let err = '';
+  let seen = false;
   sh.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve, reject) => {
     sh.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /^(\d+) (\d+)\n/.exec(out);
-      if (m) resolve([Number(m[1]), Number(m[2])]);
+      if (!m || seen) return;
+      seen = true;
+      // killing bash leaves its sleeps, which hold mocha's stdout: mocha would wait 120 s for them
+      for (const p of [Number(m[1]), Number(m[2])]) {
+        kids.push({
+          kill: () => {
+            try {
+              process.kill(p, 'SIGKILL');
+            } catch {
+              // gone already
+            }
+          },
+        } as unknown as ChildProcess);
+      }
+      resolve([Number(m[1]), Number(m[2])]);
     });
     sh.on('exit', (code) => reject(new Error(`the namespace script exited with ${code}: ${err}`)));
   });

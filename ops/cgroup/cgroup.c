@@ -39,16 +39,11 @@ static bool lines_ok(const char *t, size_t len)
 	return true;
 }
 
-/* @n bytes of @text, checked, into @cg (a copy): 0 or -errno */
-static int fill(pid_t pid, const char *text, size_t n, struct cr_eng_cgroup *cg)
+/* @n bytes of @text, checked already, into @cg (a copy): 0 or -ENOMEM */
+static int copy_text(const char *text, size_t n, struct cr_eng_cgroup *cg)
 {
-	char *copy;
+	char *copy = malloc(n + 1);
 
-	if (n >= CR_ENG_CGROUP_TEXT_MAX || !lines_ok(text, n) || memchr(text, 0, n)) {
-		crib_bad_answer(crib_op_name(CR_ENGINE_OP_CGROUP), pid, "a text of %zu bytes that is not /proc/PID/cgroup's", n);
-		return -EPROTO;
-	}
-	copy = malloc(n + 1);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, text, n);
@@ -57,6 +52,16 @@ static int fill(pid_t pid, const char *text, size_t n, struct cr_eng_cgroup *cg)
 	cg->text = copy;
 	cg->len = n;
 	return 0;
+}
+
+/* @n bytes of @text, checked, into @cg (a copy): 0 or -errno */
+static int fill(pid_t pid, const char *text, size_t n, struct cr_eng_cgroup *cg)
+{
+	if (n >= CR_ENG_CGROUP_TEXT_MAX || !lines_ok(text, n) || memchr(text, 0, n)) {
+		crib_bad_answer(crib_op_name(CR_ENGINE_OP_CGROUP), pid, "a text of %zu bytes that is not /proc/PID/cgroup's", n);
+		return -EPROTO;
+	}
+	return copy_text(text, n, cg);
 }
 
 int crib_cgroup_convert(pid_t pid, const uint8_t *msg, size_t len, void *out)
@@ -158,8 +163,9 @@ static int from_raw(pid_t pid, const void *rec, size_t len, void *out)
 	size_t n = 0, used = used_bytes(r);
 	int ret;
 
+	/* the text of the record before, checked when it was made */
 	if (memo.used && used == memo.used && !memcmp(&memo.rec, r, used))
-		return fill(pid, memo.text, memo.n, out);
+		return copy_text(memo.text, memo.n, out);
 	memo.used = 0;
 
 	if (r->flags & CRIB_CGROUP_TRUNCATED)

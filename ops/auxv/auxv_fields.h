@@ -21,7 +21,11 @@ struct {
 
 static __always_inline void fill_auxv(struct crib_auxv *r, struct task_struct *task, int level, __u32 ns_inum)
 {
-	struct mm_struct *mm = task->mm;
+#ifdef CRIB_TASK_FROM_PID
+	struct mm_struct *mm = task->mm; /* typed: a plain load (6.2+; the 6.1 iterator keeps the probe read) */
+#else
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+#endif
 	__u32 size = bpf_core_field_size(mm->saved_auxv), zero = 0;
 	__u64 *w = bpf_map_lookup_elem(&auxv_scratch, &zero);
 

@@ -21,12 +21,14 @@
 
 /*
  * @task's executable, working and root directories: dentry and mount each,
- * NULL where it has none.  Plain loads (bpf/README.md, "Loads"): @task is
- * typed, and so is each pointer loaded from it.
+ * NULL where it has none.  Where @task comes from bpf_task_from_pid()
+ * (CRIB_TASK_FROM_PID, 6.2+), plain loads (bpf/README.md, "Loads"); the
+ * iterator, which 6.1 runs, keeps the probe reads it was tested with there.
  */
 static __always_inline void taskfs_files(struct task_struct *task, struct dentry *d[CRIB_TASKFS_NR],
 					 struct vfsmount *m[CRIB_TASKFS_NR])
 {
+#ifdef CRIB_TASK_FROM_PID
 	struct mm_struct *mm = task->mm;
 	struct file *exe = mm ? mm->exe_file : NULL;
 	struct fs_struct *fs = task->fs;
@@ -37,6 +39,17 @@ static __always_inline void taskfs_files(struct task_struct *task, struct dentry
 	m[CRIB_TASKFS_CWD] = fs ? fs->pwd.mnt : NULL;
 	d[CRIB_TASKFS_ROOT] = fs ? fs->root.dentry : NULL;
 	m[CRIB_TASKFS_ROOT] = fs ? fs->root.mnt : NULL;
+#else
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+	d[CRIB_TASKFS_EXE] = exe ? BPF_CORE_READ(exe, f_path.dentry) : NULL;
+	m[CRIB_TASKFS_EXE] = exe ? BPF_CORE_READ(exe, f_path.mnt) : NULL;
+	d[CRIB_TASKFS_CWD] = fs ? BPF_CORE_READ(fs, pwd.dentry) : NULL;
+	m[CRIB_TASKFS_CWD] = fs ? BPF_CORE_READ(fs, pwd.mnt) : NULL;
+	d[CRIB_TASKFS_ROOT] = fs ? BPF_CORE_READ(fs, root.dentry) : NULL;
+	m[CRIB_TASKFS_ROOT] = fs ? BPF_CORE_READ(fs, root.mnt) : NULL;
+#endif
 }
 
 /* What stat(), fdinfo and statfs() say of @dentry in @mnt into @f, the rest zeroed; 0, or -ENOENT: no file */

@@ -13,7 +13,11 @@
 
 static __always_inline void fill_timers(struct crib_timers *r, struct task_struct *task, int level, __u32 ns_inum)
 {
-	struct signal_struct *sig = task->signal;
+#ifdef CRIB_TASK_FROM_PID
+	struct signal_struct *sig = task->signal; /* typed: a plain load (6.2+; the 6.1 iterator keeps the probe read) */
+#else
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+#endif
 	/* an hlist_head since 6.13 (its first entry), a list_head before (its next) */
 	__u32 off = bpf_core_field_offset(struct signal_struct, posix_timers);
 	__u32 size = bpf_core_field_size(struct signal_struct, posix_timers);
